@@ -1,0 +1,1 @@
+//! tapir-features (in progress).

@@ -1,0 +1,1 @@
+//! tapir-flow (in progress).

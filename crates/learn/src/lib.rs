@@ -1,0 +1,1 @@
+//! tapir-learn (in progress).

@@ -1,0 +1,1 @@
+//! tapir-report (in progress).
