@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# ipsec.sh up|down <k> — IKEv2/ESP tunnel (strongSwan, kernel-libipsec) for lab slot k.
+#
+# The client namespace tapir-c$k and the server namespace tapir-s$k each run
+# their own charon under `unshare -m`, with a private tmpfs on /run (so the
+# two daemons never share a vici socket or pid file) and a generated
+# /etc/swanctl bind-mounted over the real one. This kernel has no ESP/xfrm,
+# so kernel-libipsec does ESP in user space on a tun device (ipsec0) and
+# `encap = yes` forces UDP encapsulation: the observer on c$k sees IKE on
+# UDP 500/4500 and ESP-in-UDP on 4500, never the inner packets.
+#
+# Inner addresses: 10.79.$k.1 (client) and 10.79.$k.2 (server), both /32 on
+# the namespaces' lo; charon routes 10.79.$k.2 through the tunnel (table 220).
+# Server services bind 10.79.$k.2 or 0.0.0.0.
+#
+# stdout: KEY=VALUE lines only (SERVER_ADDR, PROXY). Diagnostics: stderr.
+# Environment: TAPIR_IPSEC_ESP (default aes128-sha256; aes128gcm16 for GCM).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+STATE_ROOT=/run/tapir-lab/ipsec
+CHARON=/usr/lib/ipsec/charon
+
+log() { echo "ipsec.sh: $*" >&2; }
+die() {
+	echo "ipsec.sh: error: $*" >&2
+	exit 1
+}
+
+usage() {
+	echo "usage: $0 up|down <slot 1..99>" >&2
+	exit 2
+}
+
+check_slot() {
+	[[ "${1:-}" =~ ^[0-9]+$ ]] && ((10#$1 >= 1 && 10#$1 <= 99)) || usage
+}
+
+# Install missing Debian packages; `apt-get update` only when an install fails
+# (the lists are usually fresh), and wait for another engineer's apt lock.
+ensure_pkgs() {
+	local p missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	((${#missing[@]} == 0)) && return 0
+	log "installing ${missing[*]}"
+	local apt=(apt-get -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends)
+	if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}" >&2; then
+		DEBIAN_FRONTEND=noninteractive "${apt[@]}" update >&2 &&
+			DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}" >&2 ||
+			die "could not install ${missing[*]} (see apt-get output above)"
+	fi
+}
+
+# Run a command inside charon's mount and network namespaces, where
+# /etc/swanctl and /run are charon's own.
+in_charon() {
+	local pid=$1
+	shift
+	nsenter -t "$pid" -m -n env STRONGSWAN_CONF=/etc/swanctl/strongswan.conf "$@"
+}
+
+render() { # template out role k local_addr remote_addr local_id remote_id local_ts remote_ts psk esp
+	sed -e "s|@ROLE@|$2|g" -e "s|@K@|$3|g" \
+		-e "s|@LOCAL_ADDR@|$4|g" -e "s|@REMOTE_ADDR@|$5|g" \
+		-e "s|@LOCAL_ID@|$6|g" -e "s|@REMOTE_ID@|$7|g" \
+		-e "s|@LOCAL_TS@|$8|g" -e "s|@REMOTE_TS@|$9|g" \
+		-e "s|@PSK@|${10}|g" -e "s|@ESP@|${11}|g" \
+		"$HERE/ipsec/swanctl.conf.in" >"$1"
+}
+
+start_charon() { # side ns dir
+	local side=$1 ns=$2 dir=$3
+	# Bind /etc/swanctl first: once the tmpfs covers /run, the state dir
+	# under /run/tapir-lab is no longer visible inside this mount namespace.
+	ip netns exec "$ns" unshare -m --propagation private sh -c '
+		mount --bind "$1" /etc/swanctl &&
+		mount -t tmpfs -o mode=0755 tapir-ipsec /run &&
+		STRONGSWAN_CONF=/etc/swanctl/strongswan.conf exec "$2"
+		' sh "$dir/swanctl" "$CHARON" >"$dir/charon.log" 2>&1 </dev/null &
+	echo $! >"$dir/charon.pid"
+	local pid=$! i
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || {
+			tail -20 "$dir/charon.log" >&2
+			die "charon ($side, $ns) exited at start; log: $dir/charon.log"
+		}
+		in_charon "$pid" test -S /run/charon.vici 2>/dev/null && return 0
+		sleep 0.1
+	done
+	die "charon ($side, $ns) did not open its vici socket within 10 s; log: $dir/charon.log"
+}
+
+stop_pid() { # pidfile
+	local pid i
+	[[ -f "$1" ]] || return 0
+	pid=$(<"$1")
+	if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$1"
+}
+
+cmd_down() {
+	local k=$1 st=$STATE_ROOT/$1 side ns addr
+	for side in client server; do
+		stop_pid "$st/$side/charon.pid"
+	done
+	for side in client server; do
+		if [[ $side == client ]]; then ns=tapir-c$k addr=10.79.$k.1/32; else ns=tapir-s$k addr=10.79.$k.2/32; fi
+		ip netns list | grep -qw "$ns" || continue
+		ip -n "$ns" addr del "$addr" dev lo 2>/dev/null || true
+		# charon removes its routes and rule on SIGTERM; after a KILL they may remain.
+		ip -n "$ns" route flush table 220 2>/dev/null || true
+		while ip -n "$ns" rule del table 220 2>/dev/null; do :; done
+		ip -n "$ns" link del ipsec0 2>/dev/null || true
+	done
+	rm -rf "$st"
+}
+
+cmd_up() {
+	local k=$1 st=$STATE_ROOT/$1 ns
+	for ns in tapir-c$k tapir-w$k tapir-s$k; do
+		ip netns list | grep -qw "$ns" || die "namespace $ns does not exist: create slot $k's namespaces first"
+	done
+	ensure_pkgs strongswan-charon strongswan-swanctl libcharon-extra-plugins
+	[[ -x $CHARON ]] || die "$CHARON missing after installing strongswan-charon"
+	[[ -f /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ]] ||
+		die "kernel-libipsec plugin missing (package libcharon-extra-plugins)"
+	[[ -c /dev/net/tun ]] || die "/dev/net/tun missing: kernel-libipsec needs a tun device"
+
+	[[ -d $st ]] && {
+		log "slot $k was up; tearing it down first"
+		cmd_down "$k"
+	}
+	mkdir -p "$st/client/swanctl" "$st/server/swanctl"
+	chmod 700 "$st"
+
+	local esp=${TAPIR_IPSEC_ESP:-aes128-sha256} psk
+	[[ $esp =~ ^[a-z0-9-]+$ ]] || die "TAPIR_IPSEC_ESP='$esp' is not an ESP proposal"
+	# A fresh random pre-shared key per slot and run, base64 for swanctl's 0s form.
+	psk=$(head -c 32 /dev/urandom | base64 -w0)
+
+	local cid=client.slot$k.tapir.lab sid=server.slot$k.tapir.lab
+	render "$st/client/swanctl/swanctl.conf" client "$k" 10.77."$k".1 10.78."$k".2 \
+		"$cid" "$sid" 10.79."$k".1/32 10.79."$k".2/32 "$psk" "$esp"
+	render "$st/server/swanctl/swanctl.conf" server "$k" 10.78."$k".2 10.77."$k".1 \
+		"$sid" "$cid" 10.79."$k".2/32 10.79."$k".1/32 "$psk" "$esp"
+	cp "$HERE/ipsec/strongswan.conf.in" "$st/client/swanctl/strongswan.conf"
+	cp "$HERE/ipsec/strongswan.conf.in" "$st/server/swanctl/strongswan.conf"
+	chmod 600 "$st"/*/swanctl/swanctl.conf
+
+	# Inner addresses before the tunnel: charon picks the route's source
+	# address from a local address inside the local traffic selector.
+	ip -n tapir-c"$k" link set lo up
+	ip -n tapir-s"$k" link set lo up
+	ip -n tapir-c"$k" addr replace 10.79."$k".1/32 dev lo
+	ip -n tapir-s"$k" addr replace 10.79."$k".2/32 dev lo
+
+	start_charon server tapir-s"$k" "$st/server"
+	start_charon client tapir-c"$k" "$st/client"
+	local spid cpid
+	spid=$(<"$st/server/charon.pid")
+	cpid=$(<"$st/client/charon.pid")
+	in_charon "$spid" swanctl --load-all --noprompt >&2 || die "swanctl --load-all failed on the server side"
+	in_charon "$cpid" swanctl --load-all --noprompt >&2 || die "swanctl --load-all failed on the client side"
+
+	# Explicit initiation: trap policies (start_action = trap) did not fire
+	# with kernel-libipsec on this machine.
+	if ! in_charon "$cpid" swanctl --initiate --child tapir --timeout 20 >&2; then
+		tail -30 "$st/client/charon.log" >&2
+		die "IKE/CHILD_SA for slot $k not established (logs: $st/{client,server}/charon.log)"
+	fi
+	local i dev=
+	for ((i = 0; i < 50; i++)); do
+		dev=$(ip -n tapir-c"$k" route get 10.79."$k".2 2>/dev/null | grep -o 'dev [^ ]*' | cut -d' ' -f2 || true)
+		[[ $dev == ipsec* ]] && break
+		sleep 0.1
+	done
+	[[ $dev == ipsec* ]] || die "route to 10.79.$k.2 in tapir-c$k goes via '${dev:-nothing}', not the tunnel"
+	log "slot $k: ESP ($esp) in UDP 4500 between 10.77.$k.1 and 10.78.$k.2, inner 10.79.$k.1 <-> 10.79.$k.2"
+	echo "SERVER_ADDR=10.79.$k.2"
+	echo "PROXY="
+}
+
+main() {
+	[[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces, charon)"
+	local cmd=${1:-}
+	check_slot "${2:-}"
+	local k=$((10#$2))
+	case $cmd in
+	up) cmd_up "$k" ;;
+	down) cmd_down "$k" ;;
+	*) usage ;;
+	esac
+}
+
+main "$@"
