@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# wireguard.sh up|down <k> — WireGuard tunnel (wireguard-go, user space) for lab slot k.
+#
+# This kernel has no WireGuard module, so wireguard-go runs in each of
+# tapir-c$k (interface wgc$k) and tapir-s$k (interface wgs$k). Its control
+# socket lives in /var/run/wireguard/<ifname>.sock, a directory that every
+# namespace shares, hence a distinct interface name per side and per slot.
+# Keys are generated per run with `wg genkey`; configuration goes in with
+# `wg setconf`. The server listens on 10.78.$k.2:51820; the observer on c$k
+# sees only UDP to port 51820.
+#
+# Inner addresses: 10.79.$k.1/30 on wgc$k, 10.79.$k.2/30 on wgs$k.
+# stdout: KEY=VALUE lines only (SERVER_ADDR, PROXY). Diagnostics: stderr.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+STATE_ROOT=/run/tapir-lab/wireguard
+SOCK_DIR=/var/run/wireguard
+
+log() { echo "wireguard.sh: $*" >&2; }
+die() {
+	echo "wireguard.sh: error: $*" >&2
+	exit 1
+}
+
+usage() {
+	echo "usage: $0 up|down <slot 1..99>" >&2
+	exit 2
+}
+
+check_slot() {
+	[[ "${1:-}" =~ ^[0-9]+$ ]] && ((10#$1 >= 1 && 10#$1 <= 99)) || usage
+}
+
+# Install missing Debian packages; `apt-get update` only when an install fails,
+# and wait for another engineer's apt lock. No recommends: wireguard-tools
+# would otherwise pull in a kernel image.
+ensure_pkgs() {
+	local p missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	((${#missing[@]} == 0)) && return 0
+	log "installing ${missing[*]}"
+	local apt=(apt-get -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends)
+	if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}" >&2; then
+		DEBIAN_FRONTEND=noninteractive "${apt[@]}" update >&2 &&
+			DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}" >&2 ||
+			die "could not install ${missing[*]} (see apt-get output above)"
+	fi
+}
+
+start_wg() { # ns ifname dir
+	local ns=$1 ifname=$2 dir=$3 pid i
+	[[ -S $SOCK_DIR/$ifname.sock ]] && {
+		# A socket with no live process behind it is left from a crash.
+		if wg show "$ifname" >/dev/null 2>&1; then
+			die "$ifname is already running (socket $SOCK_DIR/$ifname.sock): is slot ${ifname#wg?} in use?"
+		fi
+		rm -f "$SOCK_DIR/$ifname.sock"
+	}
+	# Foreground mode keeps the pid we record the daemon's own pid.
+	ip netns exec "$ns" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error \
+		WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 \
+		wireguard-go "$ifname" >"$dir/$ifname.log" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$dir/$ifname.pid"
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || {
+			cat "$dir/$ifname.log" >&2
+			die "wireguard-go $ifname in $ns exited at start; log: $dir/$ifname.log"
+		}
+		[[ -S $SOCK_DIR/$ifname.sock ]] && ip -n "$ns" link show "$ifname" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	die "wireguard-go $ifname in $ns did not create its interface and socket within 10 s"
+}
+
+stop_pid() { # pidfile
+	local pid i
+	[[ -f "$1" ]] || return 0
+	pid=$(<"$1")
+	if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$1"
+}
+
+cmd_down() {
+	local k=$1 st=$STATE_ROOT/$1
+	stop_pid "$st/wgc$k.pid"
+	stop_pid "$st/wgs$k.pid"
+	# wireguard-go removes its tun and socket on SIGTERM; after a KILL they may remain.
+	ip netns list | grep -qw "tapir-c$k" && ip -n "tapir-c$k" link del "wgc$k" 2>/dev/null || true
+	ip netns list | grep -qw "tapir-s$k" && ip -n "tapir-s$k" link del "wgs$k" 2>/dev/null || true
+	rm -f "$SOCK_DIR/wgc$k.sock" "$SOCK_DIR/wgs$k.sock"
+	rm -rf "$st"
+}
+
+cmd_up() {
+	local k=$1 st=$STATE_ROOT/$1 ns
+	for ns in tapir-c$k tapir-w$k tapir-s$k; do
+		ip netns list | grep -qw "$ns" || die "namespace $ns does not exist: create slot $k's namespaces first"
+	done
+	ensure_pkgs wireguard-go wireguard-tools
+	[[ -c /dev/net/tun ]] || die "/dev/net/tun missing: wireguard-go needs a tun device"
+	[[ -d $st ]] && {
+		log "slot $k was up; tearing it down first"
+		cmd_down "$k"
+	}
+	mkdir -p "$st"
+	chmod 700 "$st"
+
+	local cpriv spriv cpub spub
+	cpriv=$(wg genkey)
+	spriv=$(wg genkey)
+	cpub=$(wg pubkey <<<"$cpriv")
+	spub=$(wg pubkey <<<"$spriv")
+	(
+		umask 077
+		sed -e "s|@K@|$k|g" -e "s|@CLIENT_PRIVATE@|$cpriv|" -e "s|@SERVER_PUBLIC@|$spub|" \
+			"$HERE/wireguard/client.conf.in" >"$st/client.conf"
+		sed -e "s|@K@|$k|g" -e "s|@SERVER_PRIVATE@|$spriv|" -e "s|@CLIENT_PUBLIC@|$cpub|" \
+			"$HERE/wireguard/server.conf.in" >"$st/server.conf"
+	)
+
+	start_wg tapir-s"$k" wgs"$k" "$st"
+	start_wg tapir-c"$k" wgc"$k" "$st"
+	wg setconf wgs"$k" "$st/server.conf" || die "wg setconf wgs$k failed"
+	wg setconf wgc"$k" "$st/client.conf" || die "wg setconf wgc$k failed"
+	ip -n tapir-s"$k" addr add 10.79."$k".2/30 dev wgs"$k"
+	ip -n tapir-c"$k" addr add 10.79."$k".1/30 dev wgc"$k"
+	ip -n tapir-s"$k" link set wgs"$k" up
+	ip -n tapir-c"$k" link set wgc"$k" up
+
+	# The first packet triggers the handshake; wait for it so that `up`
+	# returns a working tunnel and the capture starts after the handshake.
+	local i hs=0
+	for ((i = 0; i < 50; i++)); do
+		ip netns exec tapir-c"$k" ping -c1 -W1 -q 10.79."$k".2 >/dev/null 2>&1 && break
+	done
+	hs=$(wg show wgc"$k" latest-handshakes | awk '{print $2}')
+	[[ ${hs:-0} -gt 0 ]] || die "no WireGuard handshake between wgc$k and wgs$k (logs: $st/*.log)"
+	log "slot $k: WireGuard UDP 10.77.$k.1 -> 10.78.$k.2:51820, inner 10.79.$k.1 <-> 10.79.$k.2"
+	echo "SERVER_ADDR=10.79.$k.2"
+	echo "PROXY="
+}
+
+main() {
+	[[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces, tun devices)"
+	local cmd=${1:-}
+	check_slot "${2:-}"
+	local k=$((10#$2))
+	case $cmd in
+	up) cmd_up "$k" ;;
+	down) cmd_down "$k" ;;
+	*) usage ;;
+	esac
+}
+
+main "$@"
