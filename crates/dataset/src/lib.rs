@@ -1,0 +1,25 @@
+//! tapir-dataset: labelled captures and traces → windows of features, in parallel.
+//!
+//! [`discover`] finds the files of a dataset (a folder per label, or a manifest CSV) and
+//! [`extract_all`] turns each into windows of features, one file per thread. A file that cannot
+//! be read is reported with its name and byte offset (or line) and the rest go on, unless
+//! `strict` is set.
+//!
+//! ```no_run
+//! use tapir_dataset::{discover, extract_all, ExtractSettings};
+//! let sources = discover(&["data/sample/ipsec".into()]).unwrap();
+//! let results = extract_all(&sources, &ExtractSettings::default(), &|_, _| {}).unwrap();
+//! let windows: usize = results.iter().filter_map(|r| r.result.as_ref().ok()).map(|f| f.rows.len()).sum();
+//! println!("{} files, {windows} windows", sources.len());
+//! ```
+#![deny(unsafe_code)]
+
+mod error;
+mod extract;
+mod source;
+
+pub use error::DatasetError;
+pub use extract::{
+    extract_all, extract_file, ExtractSettings, FileWindows, SourceResult, WindowRow,
+};
+pub use source::{discover, read_manifest, split_labels, Source};

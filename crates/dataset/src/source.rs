@@ -1,0 +1,294 @@
+//! Finding the files of a dataset and their labels.
+
+use crate::DatasetError;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// One input file of a dataset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    pub path: PathBuf,
+    /// Empty for unlabelled input; several for multi-label captures (`web+voip`).
+    pub labels: Vec<String>,
+    /// Windows of one group never straddle a train/test split. Default: the file itself.
+    pub group: String,
+    /// Extra manifest columns (condition, WAN profile, …), by column name.
+    pub extra: BTreeMap<String, String>,
+}
+
+/// File names tapir reads as captures or traces when it walks a folder.
+const EXTENSIONS: &[&str] = &["pcap", "pcapng", "cap", "trace", "txt"];
+
+fn is_input_file(p: &Path) -> bool {
+    let hidden = p
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.'));
+    let ext_ok = p
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+    !hidden && ext_ok
+}
+
+/// Finds the sources named by `inputs`:
+///
+/// * a `.csv` file, or a folder holding `manifest.csv`: a manifest with a header row naming at
+///   least `path` and `label` (optional `group`; other columns are kept as extras). Paths are
+///   relative to the manifest's folder; several labels are joined by `+`.
+/// * a folder without a manifest: one subfolder per label (`web/`, `voip/`, …; `web+voip/` for
+///   multi-label), files found recursively below each; files directly in the folder are
+///   unlabelled.
+/// * a capture or trace file: unlabelled.
+///
+/// Sources come back sorted by path so that every run sees the same order.
+pub fn discover(inputs: &[PathBuf]) -> Result<Vec<Source>, DatasetError> {
+    let mut out = Vec::new();
+    for input in inputs {
+        let meta = fs::metadata(input).map_err(|e| DatasetError::io(input, e))?;
+        if meta.is_dir() {
+            let manifest = input.join("manifest.csv");
+            if manifest.is_file() {
+                out.extend(read_manifest(&manifest)?);
+            } else {
+                walk_labelled(input, &mut out)?;
+            }
+        } else if input.extension().and_then(|e| e.to_str()) == Some("csv") {
+            out.extend(read_manifest(input)?);
+        } else {
+            out.push(Source {
+                path: input.clone(),
+                labels: Vec::new(),
+                group: input.display().to_string(),
+                extra: BTreeMap::new(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out.dedup_by(|a, b| a.path == b.path);
+    if out.is_empty() {
+        return Err(DatasetError::Empty {
+            inputs: inputs.to_vec(),
+        });
+    }
+    Ok(out)
+}
+
+fn walk_labelled(root: &Path, out: &mut Vec<Source>) -> Result<(), DatasetError> {
+    for entry in read_dir_sorted(root)? {
+        if entry.is_dir() {
+            let name = entry
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
+            if name.starts_with('.') {
+                continue;
+            }
+            let labels = split_labels(&name);
+            let mut files = Vec::new();
+            walk_files(&entry, &mut files)?;
+            for f in files {
+                out.push(Source {
+                    group: f.display().to_string(),
+                    path: f,
+                    labels: labels.clone(),
+                    extra: BTreeMap::new(),
+                });
+            }
+        } else if is_input_file(&entry) {
+            out.push(Source {
+                group: entry.display().to_string(),
+                path: entry,
+                labels: Vec::new(),
+                extra: BTreeMap::new(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn walk_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DatasetError> {
+    for entry in read_dir_sorted(dir)? {
+        if entry.is_dir() {
+            walk_files(&entry, out)?;
+        } else if is_input_file(&entry) {
+            out.push(entry);
+        }
+    }
+    Ok(())
+}
+
+fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, DatasetError> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| DatasetError::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+/// `web+voip` → `["voip", "web"]`: sorted and deduplicated so that label sets compare equal.
+pub fn split_labels(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s
+        .split('+')
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Reads a manifest CSV (see [`discover`]). Quoted fields with commas are supported; a bad row is
+/// an error naming the line.
+pub fn read_manifest(path: &Path) -> Result<Vec<Source>, DatasetError> {
+    let text = fs::read_to_string(path).map_err(|e| DatasetError::io(path, e))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
+    let Some((_, header)) = lines.next() else {
+        return Err(DatasetError::manifest(
+            path,
+            1,
+            "empty manifest: expected a header row path,label[,group]",
+        ));
+    };
+    let header = split_csv(header);
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
+    let (Some(pc), Some(lc)) = (col("path"), col("label").or_else(|| col("labels"))) else {
+        return Err(DatasetError::manifest(
+            path,
+            1,
+            "header must name the columns path and label",
+        ));
+    };
+    let gc = col("group");
+    let mut out = Vec::new();
+    for (i, line) in lines {
+        let fields = split_csv(line);
+        if fields.len() != header.len() {
+            return Err(DatasetError::manifest(
+                path,
+                i + 1,
+                &format!("{} fields, header has {}", fields.len(), header.len()),
+            ));
+        }
+        let rel = fields[pc].trim();
+        if rel.is_empty() {
+            return Err(DatasetError::manifest(path, i + 1, "empty path"));
+        }
+        let file = base.join(rel);
+        let group = match gc.map(|g| fields[g].trim()) {
+            Some(g) if !g.is_empty() => g.to_string(),
+            _ => file.display().to_string(),
+        };
+        let extra = header
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != pc && *j != lc && Some(*j) != gc)
+            .map(|(j, h)| (h.trim().to_string(), fields[j].trim().to_string()))
+            .collect();
+        out.push(Source {
+            path: file,
+            labels: split_labels(&fields[lc]),
+            group,
+            extra,
+        });
+    }
+    Ok(out)
+}
+
+/// Splits one CSV line (RFC 4180 quoting, no embedded newlines).
+fn split_csv(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    fields.push(cur);
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes() {
+        assert_eq!(split_csv(r#"a,"b,c","d""e""#), vec!["a", "b,c", "d\"e"]);
+        assert_eq!(split_csv("a,,"), vec!["a", "", ""]);
+    }
+
+    #[test]
+    fn labels_sorted() {
+        assert_eq!(split_labels("web+voip+web"), vec!["voip", "web"]);
+        assert!(split_labels("").is_empty());
+    }
+
+    #[test]
+    fn folder_and_manifest() {
+        let dir = std::env::temp_dir().join(format!("tapir-ds-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("web/sub")).unwrap();
+        fs::create_dir_all(dir.join("voip")).unwrap();
+        fs::write(dir.join("web/sub/a.trace"), "0 100\n").unwrap();
+        fs::write(dir.join("web/notes.md"), "x").unwrap();
+        fs::write(dir.join("voip/b.pcap"), "x").unwrap();
+        fs::write(dir.join("loose.trace"), "0 1\n").unwrap();
+        let s = discover(std::slice::from_ref(&dir)).unwrap();
+        let names: Vec<(String, Vec<String>)> = s
+            .iter()
+            .map(|s| {
+                (
+                    s.path.strip_prefix(&dir).unwrap().display().to_string(),
+                    s.labels.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("loose.trace".to_string(), vec![]),
+                ("voip/b.pcap".to_string(), vec!["voip".to_string()]),
+                ("web/sub/a.trace".to_string(), vec!["web".to_string()]),
+            ]
+        );
+        fs::write(
+            dir.join("manifest.csv"),
+            "path,label,group,condition\nweb/sub/a.trace,web+p2p,g1,plain\n",
+        )
+        .unwrap();
+        let s = discover(std::slice::from_ref(&dir)).unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].labels, vec!["p2p", "web"]);
+        assert_eq!(s[0].group, "g1");
+        assert_eq!(
+            s[0].extra.get("condition").map(String::as_str),
+            Some("plain")
+        );
+        fs::write(dir.join("manifest.csv"), "path,label\nweb/sub/a.trace\n").unwrap();
+        let e = discover(std::slice::from_ref(&dir))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("manifest.csv") && e.contains("line 2"), "{e}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

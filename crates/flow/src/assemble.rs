@@ -1,0 +1,593 @@
+//! Packets to traces: which unit of analysis a packet belongs to, and which way it travels.
+
+use crate::key::{proto, Endpoint, FlowKey, PairKey, Side};
+use crate::Cidr;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+use tapir_capture::{Direction, Timestamp, TracePacket};
+
+/// What one packet tells the flow layer. Built from a decoded IP header
+/// (`PacketMeta::from_ip`) or by hand in tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PacketMeta {
+    pub ts: Timestamp,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub proto: u8,
+    /// 0 where the protocol has no ports or the header was cut.
+    pub src_port: u16,
+    pub dst_port: u16,
+    /// IP length in bytes (from the IP header, so snaplen does not matter).
+    pub ip_len: u32,
+    pub tcp_flags: u8,
+    /// A fragment other than the first: it has no transport header.
+    pub later_fragment: bool,
+}
+
+impl PacketMeta {
+    /// From a decoded IP header and the packet's capture time.
+    pub fn from_ip(ts: Timestamp, ip: &tapir_capture::IpInfo) -> Self {
+        PacketMeta {
+            ts,
+            src: ip.src,
+            dst: ip.dst,
+            proto: ip.proto,
+            src_port: ip.src_port,
+            dst_port: ip.dst_port,
+            ip_len: ip.ip_len,
+            tcp_flags: ip.tcp_flags,
+            later_fragment: ip.fragment == tapir_capture::Fragment::Later,
+        }
+    }
+}
+
+pub const TCP_FIN: u8 = 0x01;
+pub const TCP_SYN: u8 = 0x02;
+pub const TCP_RST: u8 = 0x04;
+pub const TCP_ACK: u8 = 0x10;
+
+/// The unit of analysis: what one trace is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// The whole capture is one trace (the paper's traces are whole tunnels).
+    #[default]
+    Capture,
+    /// One trace per bidirectional flow (5-tuple; ESP by endpoints).
+    Flow,
+    /// One trace per host pair, all protocols together.
+    Pair,
+}
+
+impl FromStr for Unit {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "capture" => Ok(Unit::Capture),
+            "flow" => Ok(Unit::Flow),
+            "pair" => Ok(Unit::Pair),
+            other => Err(format!(
+                "unknown unit {other:?}: expected capture, flow or pair"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unit::Capture => "capture",
+            Unit::Flow => "flow",
+            Unit::Pair => "pair",
+        })
+    }
+}
+
+/// How the client (the "upstream" end) is chosen.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ClientRule {
+    /// Flows and pairs: the initiator. Whole captures: the capture's own host, the address seen
+    /// in the most packets (see [`HostCounter`]).
+    #[default]
+    Auto,
+    /// Addresses in these prefixes are clients (`--client CIDR`).
+    Prefixes(Vec<Cidr>),
+}
+
+impl ClientRule {
+    fn matches(&self, ip: IpAddr) -> bool {
+        match self {
+            ClientRule::Auto => false,
+            ClientRule::Prefixes(p) => p.iter().any(|c| c.contains(ip)),
+        }
+    }
+}
+
+/// Counts how many packets each address appears in, to find a capture's own host.
+///
+/// A "first private address" rule picks routers and link-local neighbours on real captures; the
+/// host that appears in the most packets is the one the capture was taken on (or for).
+#[derive(Debug, Default)]
+pub struct HostCounter {
+    counts: HashMap<IpAddr, u64>,
+}
+
+/// The table stops learning new addresses past this size, so a scan or a spoofed flood cannot
+/// grow it without bound; the capture's own host is seen early and often.
+const HOST_COUNTER_LIMIT: usize = 1 << 20;
+
+impl HostCounter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, src: IpAddr, dst: IpAddr) {
+        for ip in [src, dst] {
+            if let Some(c) = self.counts.get_mut(&ip) {
+                *c += 1;
+            } else if self.counts.len() < HOST_COUNTER_LIMIT {
+                self.counts.insert(ip, 1);
+            }
+        }
+    }
+
+    /// The most frequent address; ties go to the lower address so the answer is deterministic.
+    pub fn host(&self) -> Option<IpAddr> {
+        self.counts
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map(|(ip, _)| *ip)
+    }
+}
+
+/// The identity of a unit: what a trace of this unit is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum UnitKey {
+    Capture,
+    Flow(FlowKey),
+    Pair(PairKey),
+}
+
+/// What the assembler knows about one live unit.
+#[derive(Clone, Debug)]
+pub struct UnitInfo {
+    /// Sequential id, in order of first packet; stable within one file.
+    pub id: u64,
+    pub key: UnitKey,
+    /// Which side of the key is the client (for `Capture`, unused).
+    pub client: Side,
+    pub first: Timestamp,
+    pub last: Timestamp,
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+impl UnitInfo {
+    /// A human description: `capture`, `tcp 10.0.0.1:5555 > 10.0.0.2:443` or `10.0.0.1 > 10.0.0.2`.
+    pub fn describe(&self) -> String {
+        match self.key {
+            UnitKey::Capture => "capture".into(),
+            UnitKey::Flow(k) => k.describe(self.client),
+            UnitKey::Pair(k) => format!("{} > {}", k.end(self.client), k.end(self.client.other())),
+        }
+    }
+}
+
+/// One packet placed in its unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placed {
+    pub unit: u64,
+    pub packet: TracePacket,
+    /// This packet opened the unit.
+    pub new_unit: bool,
+}
+
+/// Settings for [`Assembler`].
+#[derive(Clone, Debug)]
+pub struct AssembleConfig {
+    pub unit: Unit,
+    pub client: ClientRule,
+    /// For `Unit::Capture` with `ClientRule::Auto`: the capture's own host, found by a first pass
+    /// with [`HostCounter`]. `None` then means "the source of the first packet".
+    pub host: Option<IpAddr>,
+    /// A flow or pair with no packet for this long ends; a later packet starts a new unit.
+    pub idle_timeout_ns: i64,
+    /// At most this many live units; past it the least recently seen are ended first.
+    pub max_units: usize,
+}
+
+impl Default for AssembleConfig {
+    fn default() -> Self {
+        AssembleConfig {
+            unit: Unit::Capture,
+            client: ClientRule::Auto,
+            host: None,
+            // Long enough for a paused video or a quiet torrent to stay one trace; the cap below
+            // bounds memory whatever the timeout.
+            idle_timeout_ns: 300 * 1_000_000_000,
+            max_units: 65_536,
+        }
+    }
+}
+
+/// Places packets in units and gives each its direction. Streaming: one call per packet, memory
+/// bounded by `max_units`.
+///
+/// ```
+/// use tapir_flow::{Assembler, AssembleConfig, PacketMeta, Unit};
+/// use tapir_capture::{Direction, Timestamp};
+/// let mut asm = Assembler::new(AssembleConfig { unit: Unit::Flow, ..Default::default() });
+/// let p = PacketMeta { ts: Timestamp(0), src: "10.0.0.1".parse().unwrap(), dst: "10.0.0.2".parse().unwrap(),
+///     proto: 6, src_port: 5555, dst_port: 443, ip_len: 60, tcp_flags: 0x02, later_fragment: false };
+/// let placed = asm.push(&p);
+/// assert_eq!(placed.packet.dir, Direction::Up);
+/// assert!(placed.new_unit);
+/// ```
+#[derive(Debug)]
+pub struct Assembler {
+    cfg: AssembleConfig,
+    units: HashMap<UnitKey, UnitInfo>,
+    next_id: u64,
+    /// (src, dst, proto) → ports of the last first fragment, so later fragments join their flow.
+    frag_ports: HashMap<(IpAddr, IpAddr, u8), (u16, u16)>,
+    ended: Vec<UnitInfo>,
+    capture_host: Option<IpAddr>,
+    pushes_since_sweep: u32,
+}
+
+const FRAG_CACHE_LIMIT: usize = 4096;
+
+impl Assembler {
+    pub fn new(cfg: AssembleConfig) -> Self {
+        let capture_host = cfg.host;
+        Assembler {
+            cfg,
+            units: HashMap::new(),
+            next_id: 0,
+            frag_ports: HashMap::new(),
+            ended: Vec::new(),
+            capture_host,
+            pushes_since_sweep: 0,
+        }
+    }
+
+    pub fn config(&self) -> &AssembleConfig {
+        &self.cfg
+    }
+
+    /// Place one packet.
+    pub fn push(&mut self, p: &PacketMeta) -> Placed {
+        let (key, side) = self.key_of(p);
+        let mut new_unit = false;
+        let idle = self.cfg.idle_timeout_ns;
+        // A unit idle past the timeout ends here and the packet starts a new one.
+        if let Some(u) = self.units.get(&key) {
+            if p.ts.nanos_since(u.last) > idle && key != UnitKey::Capture {
+                let u = self.units.remove(&key).expect("present");
+                self.ended.push(u);
+            }
+        }
+        if !self.units.contains_key(&key) && self.units.len() >= self.cfg.max_units {
+            self.evict_oldest();
+        }
+        let client_rule = &self.cfg.client;
+        let capture_host = &mut self.capture_host;
+        let next_id = &mut self.next_id;
+        let unit = self.units.entry(key).or_insert_with(|| {
+            new_unit = true;
+            let id = *next_id;
+            *next_id += 1;
+            let client = match key {
+                UnitKey::Capture => Side::A,
+                _ => choose_client(client_rule, p, side),
+            };
+            UnitInfo {
+                id,
+                key,
+                client,
+                first: p.ts,
+                last: p.ts,
+                packets: 0,
+                bytes: 0,
+            }
+        });
+        unit.packets += 1;
+        unit.bytes += p.ip_len as u64;
+        if p.ts > unit.last {
+            unit.last = p.ts;
+        }
+        let dir = match key {
+            UnitKey::Capture => capture_direction(client_rule, capture_host, p),
+            _ => {
+                if side == unit.client {
+                    Direction::Up
+                } else {
+                    Direction::Down
+                }
+            }
+        };
+        let placed = Placed {
+            unit: unit.id,
+            packet: TracePacket::new(p.ts, p.ip_len, dir),
+            new_unit,
+        };
+        self.pushes_since_sweep += 1;
+        if self.pushes_since_sweep >= 65_536 {
+            self.pushes_since_sweep = 0;
+            self.sweep(p.ts);
+        }
+        placed
+    }
+
+    /// Units that ended (idle timeout or table full) since the last call. Their ids never come
+    /// back; a caller holding per-unit state can drop it.
+    pub fn take_ended(&mut self) -> Vec<UnitInfo> {
+        std::mem::take(&mut self.ended)
+    }
+
+    /// End every unit (end of input) and return all ended units, in id order.
+    pub fn finish(&mut self) -> Vec<UnitInfo> {
+        let mut all = std::mem::take(&mut self.ended);
+        all.extend(self.units.drain().map(|(_, u)| u));
+        all.sort_by_key(|u| u.id);
+        all
+    }
+
+    /// The live unit with this key, if any.
+    pub fn live_units(&self) -> impl Iterator<Item = &UnitInfo> {
+        self.units.values()
+    }
+
+    fn sweep(&mut self, now: Timestamp) {
+        let idle = self.cfg.idle_timeout_ns;
+        let expired: Vec<UnitKey> = self
+            .units
+            .iter()
+            .filter(|(k, u)| **k != UnitKey::Capture && now.nanos_since(u.last) > idle)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in expired {
+            if let Some(u) = self.units.remove(&k) {
+                self.ended.push(u);
+            }
+        }
+    }
+
+    fn evict_oldest(&mut self) {
+        // Rare (table full): a linear scan is cheaper than keeping an LRU list on every packet.
+        if let Some(k) = self
+            .units
+            .iter()
+            .min_by_key(|(_, u)| (u.last, u.id))
+            .map(|(k, _)| *k)
+        {
+            if let Some(u) = self.units.remove(&k) {
+                self.ended.push(u);
+            }
+        }
+    }
+
+    fn key_of(&mut self, p: &PacketMeta) -> (UnitKey, Side) {
+        match self.cfg.unit {
+            Unit::Capture => (UnitKey::Capture, Side::A),
+            Unit::Pair => {
+                let (k, s) = PairKey::new(p.src, p.dst);
+                (UnitKey::Pair(k), s)
+            }
+            Unit::Flow => {
+                let (sp, dp) = self.ports_of(p);
+                let (k, s) = FlowKey::new(
+                    p.proto,
+                    Endpoint {
+                        addr: p.src,
+                        port: sp,
+                    },
+                    Endpoint {
+                        addr: p.dst,
+                        port: dp,
+                    },
+                );
+                (UnitKey::Flow(k), s)
+            }
+        }
+    }
+
+    fn ports_of(&mut self, p: &PacketMeta) -> (u16, u16) {
+        if !proto::has_ports(p.proto) {
+            return (0, 0);
+        }
+        let fk = (p.src, p.dst, p.proto);
+        if p.later_fragment {
+            // A later fragment carries no ports: it joins the flow of the latest first fragment
+            // between the same hosts (fragments of one datagram travel back to back).
+            return self.frag_ports.get(&fk).copied().unwrap_or((0, 0));
+        }
+        if self.frag_ports.contains_key(&fk) || self.frag_ports.len() < FRAG_CACHE_LIMIT {
+            self.frag_ports.insert(fk, (p.src_port, p.dst_port));
+        }
+        (p.src_port, p.dst_port)
+    }
+}
+
+/// The client of a new flow or pair: `--client` if it names either end, else the initiator
+/// (the sender of the first packet; for TCP, a first packet that is a SYN-ACK means the SYN was
+/// missed, so its receiver initiated).
+fn choose_client(rule: &ClientRule, p: &PacketMeta, side: Side) -> Side {
+    if rule.matches(p.src) {
+        return side;
+    }
+    if rule.matches(p.dst) {
+        return side.other();
+    }
+    if p.proto == proto::TCP && p.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN | TCP_ACK {
+        return side.other();
+    }
+    side
+}
+
+/// Direction of a packet in a whole-capture trace: upstream when its source is the client
+/// (`--client` prefixes, else the capture's host). A packet between two other hosts counts as
+/// downstream; such transit packets are rare in an endpoint capture.
+fn capture_direction(rule: &ClientRule, host: &mut Option<IpAddr>, p: &PacketMeta) -> Direction {
+    let up = match rule {
+        ClientRule::Prefixes(_) => rule.matches(p.src),
+        ClientRule::Auto => *host.get_or_insert(p.src) == p.src,
+    };
+    if up {
+        Direction::Up
+    } else {
+        Direction::Down
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkt(t: i64, src: &str, sp: u16, dst: &str, dp: u16, proto: u8, flags: u8) -> PacketMeta {
+        PacketMeta {
+            ts: Timestamp(t),
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            proto,
+            src_port: sp,
+            dst_port: dp,
+            ip_len: 100,
+            tcp_flags: flags,
+            later_fragment: false,
+        }
+    }
+
+    #[test]
+    fn flow_initiator_is_client() {
+        let mut a = Assembler::new(AssembleConfig {
+            unit: Unit::Flow,
+            ..Default::default()
+        });
+        let syn = a.push(&pkt(0, "10.0.0.9", 40000, "10.0.0.1", 443, 6, TCP_SYN));
+        let synack = a.push(&pkt(
+            1,
+            "10.0.0.1",
+            443,
+            "10.0.0.9",
+            40000,
+            6,
+            TCP_SYN | TCP_ACK,
+        ));
+        assert_eq!(syn.unit, synack.unit);
+        assert_eq!(syn.packet.dir, Direction::Up);
+        assert_eq!(synack.packet.dir, Direction::Down);
+        // A flow first seen at its SYN-ACK: the receiver is the client.
+        let late = a.push(&pkt(
+            2,
+            "10.0.0.1",
+            80,
+            "10.0.0.9",
+            40001,
+            6,
+            TCP_SYN | TCP_ACK,
+        ));
+        assert_ne!(late.unit, syn.unit);
+        assert_eq!(late.packet.dir, Direction::Down);
+        let ended = a.finish();
+        assert_eq!(ended.len(), 2);
+        assert_eq!(ended[0].describe(), "tcp 10.0.0.9:40000 > 10.0.0.1:443");
+        assert_eq!(ended[1].describe(), "tcp 10.0.0.9:40001 > 10.0.0.1:80");
+    }
+
+    #[test]
+    fn client_prefix_overrides_initiator() {
+        let cfg = AssembleConfig {
+            unit: Unit::Flow,
+            client: ClientRule::Prefixes(vec!["192.168.0.0/16".parse().unwrap()]),
+            ..Default::default()
+        };
+        let mut a = Assembler::new(cfg);
+        let p = a.push(&pkt(0, "8.8.8.8", 53, "192.168.1.2", 5353, 17, 0));
+        assert_eq!(p.packet.dir, Direction::Down);
+        let q = a.push(&pkt(1, "192.168.1.2", 5353, "8.8.8.8", 53, 17, 0));
+        assert_eq!(q.packet.dir, Direction::Up);
+    }
+
+    #[test]
+    fn esp_directions_pair_up() {
+        let mut a = Assembler::new(AssembleConfig {
+            unit: Unit::Flow,
+            ..Default::default()
+        });
+        let x = a.push(&pkt(0, "10.0.0.1", 0, "10.0.0.2", 0, proto::ESP, 0));
+        let y = a.push(&pkt(1, "10.0.0.2", 0, "10.0.0.1", 0, proto::ESP, 0));
+        assert_eq!(x.unit, y.unit);
+        assert_eq!(
+            (x.packet.dir, y.packet.dir),
+            (Direction::Up, Direction::Down)
+        );
+    }
+
+    #[test]
+    fn capture_unit_uses_host() {
+        let cfg = AssembleConfig {
+            host: Some("10.0.0.2".parse().unwrap()),
+            ..Default::default()
+        };
+        let mut a = Assembler::new(cfg);
+        let d = a.push(&pkt(0, "10.0.0.1", 1, "10.0.0.2", 2, 17, 0));
+        let u = a.push(&pkt(0, "10.0.0.2", 2, "10.0.0.1", 1, 17, 0));
+        assert_eq!(
+            (d.packet.dir, u.packet.dir),
+            (Direction::Down, Direction::Up)
+        );
+        assert_eq!(d.unit, u.unit);
+        let mut hc = HostCounter::new();
+        hc.add("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        hc.add("10.0.0.3".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        assert_eq!(hc.host(), Some("10.0.0.2".parse().unwrap()));
+    }
+
+    #[test]
+    fn idle_timeout_starts_new_unit_and_fragments_follow() {
+        let cfg = AssembleConfig {
+            unit: Unit::Flow,
+            idle_timeout_ns: 10,
+            ..Default::default()
+        };
+        let mut a = Assembler::new(cfg);
+        let first = a.push(&pkt(0, "10.0.0.1", 5000, "10.0.0.2", 6000, 17, 0));
+        let mut frag = pkt(1, "10.0.0.1", 0, "10.0.0.2", 0, 17, 0);
+        frag.later_fragment = true;
+        assert_eq!(a.push(&frag).unit, first.unit);
+        let later = a.push(&pkt(100, "10.0.0.1", 5000, "10.0.0.2", 6000, 17, 0));
+        assert!(later.new_unit);
+        assert_ne!(later.unit, first.unit);
+        let ended = a.take_ended();
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].packets, 2);
+    }
+
+    #[test]
+    fn table_is_bounded() {
+        let cfg = AssembleConfig {
+            unit: Unit::Flow,
+            max_units: 4,
+            ..Default::default()
+        };
+        let mut a = Assembler::new(cfg);
+        for port in 0..100u16 {
+            a.push(&pkt(
+                port as i64,
+                "10.0.0.1",
+                1000 + port,
+                "10.0.0.2",
+                80,
+                6,
+                0,
+            ));
+        }
+        assert!(a.live_units().count() <= 4);
+        assert_eq!(a.take_ended().len(), 96);
+    }
+}
