@@ -1,0 +1,318 @@
+//! One CART classification tree grown on binned features with per-node class histograms.
+
+use serde::{Deserialize, Serialize};
+
+use super::binning::{Binned, MAX_BINS};
+use crate::rng::Rng;
+
+/// Marks a leaf in [`Node::feature`].
+pub(crate) const LEAF: u32 = u32::MAX;
+
+/// A node of a fitted tree. For a split, rows with `x[feature] <= threshold` go to `left`; for a
+/// leaf (`feature == LEAF`), `left` is the offset of its class distribution in the tree's values.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Node {
+    pub feature: u32,
+    pub threshold: f32,
+    pub left: u32,
+    pub right: u32,
+}
+
+/// A fitted tree: nodes in pre-order (children after their parent) and leaf class distributions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Tree {
+    pub nodes: Vec<Node>,
+    pub values: Vec<f32>,
+}
+
+impl Tree {
+    /// The class distribution of the leaf `row` falls in; empty if the tree is malformed.
+    pub(crate) fn leaf(&self, row: &[f32], n_classes: usize) -> &[f32] {
+        let mut i = 0usize;
+        // Bounded walk: a corrupt tree cannot loop forever.
+        for _ in 0..=self.nodes.len() {
+            let Some(node) = self.nodes.get(i) else {
+                return &[];
+            };
+            if node.feature == LEAF {
+                let start = node.left as usize;
+                return self.values.get(start..start + n_classes).unwrap_or(&[]);
+            }
+            let x = row.get(node.feature as usize).copied().unwrap_or(0.0);
+            i = if x <= node.threshold {
+                node.left
+            } else {
+                node.right
+            } as usize;
+        }
+        &[]
+    }
+
+    /// Checks that children follow parents (so walks terminate) and leaves point at values.
+    pub(crate) fn check(&self, n_classes: usize) -> Result<(), String> {
+        if self.nodes.is_empty() {
+            return Err("tree with no nodes".into());
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.feature == LEAF {
+                let start = n.left as usize;
+                if start + n_classes > self.values.len() {
+                    return Err(format!("leaf {i} points past the value table"));
+                }
+            } else {
+                let (l, r) = (n.left as usize, n.right as usize);
+                if l <= i || r <= i || l >= self.nodes.len() || r >= self.nodes.len() {
+                    return Err(format!("node {i} has children {l}, {r} out of order"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Settings a tree needs, resolved from the forest's hyper-parameters.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TreeConfig {
+    pub max_depth: usize,
+    pub min_samples_leaf: usize,
+    pub max_features: usize,
+    pub bootstrap: bool,
+}
+
+struct Task {
+    node: usize,
+    start: usize,
+    end: usize,
+    depth: usize,
+    counts: Vec<u64>,
+    /// Active features not yet known to be constant in this node (constant in a parent means
+    /// constant in every descendant, so they are never looked at again).
+    candidates: Vec<u32>,
+}
+
+struct Best {
+    feature: usize,
+    bin: usize,
+    left_counts: Vec<u64>,
+}
+
+/// Grows one tree. `y` holds class indices `< k`; `features_total` is the number of original
+/// columns (for the node's feature draws sklearn counts constant columns too).
+pub(crate) fn grow(binned: &Binned, y: &[usize], k: usize, cfg: TreeConfig, seed: u64) -> Tree {
+    let n = binned.n_rows;
+    let mut rng = Rng::new(seed);
+    // Bootstrap as row weights: a row drawn twice counts twice, a row never drawn is left out,
+    // so nodes hold the ~63% distinct rows rather than n duplicated indices.
+    let mut weight = vec![0u32; n];
+    if cfg.bootstrap {
+        for _ in 0..n {
+            weight[rng.below(n)] += 1;
+        }
+    } else {
+        weight.iter_mut().for_each(|w| *w = 1);
+    }
+    let mut idx: Vec<u32> = (0..n as u32).filter(|&i| weight[i as usize] > 0).collect();
+    let mut root_counts = vec![0u64; k];
+    for &i in &idx {
+        root_counts[y[i as usize]] += u64::from(weight[i as usize]);
+    }
+    let mut tree = Tree {
+        nodes: vec![Node {
+            feature: LEAF,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+        }],
+        values: Vec::new(),
+    };
+    let mut stack = vec![Task {
+        node: 0,
+        start: 0,
+        end: idx.len(),
+        depth: 0,
+        counts: root_counts,
+        candidates: (0..binned.active.len() as u32).collect(),
+    }];
+    let mut hist = vec![0u64; MAX_BINS * k];
+    let mut hist_rows = vec![0u32; MAX_BINS];
+    let mut buf: Vec<u8> = Vec::with_capacity(idx.len());
+    while let Some(mut task) = stack.pop() {
+        let rows = task.end - task.start;
+        let total: u64 = task.counts.iter().sum();
+        let pure = task.counts.iter().filter(|&&c| c > 0).count() <= 1;
+        let best = if pure || task.depth >= cfg.max_depth || rows < 2 * cfg.min_samples_leaf {
+            None
+        } else {
+            find_split(
+                binned,
+                y,
+                &weight,
+                &idx[task.start..task.end],
+                &mut task,
+                total,
+                cfg,
+                &mut rng,
+                (&mut hist, &mut hist_rows, &mut buf),
+            )
+        };
+        let Some(best) = best else {
+            let offset = tree.values.len() as u32;
+            let inv = if total > 0 { 1.0 / total as f64 } else { 0.0 };
+            tree.values
+                .extend(task.counts.iter().map(|&c| (c as f64 * inv) as f32));
+            tree.nodes[task.node] = Node {
+                feature: LEAF,
+                threshold: 0.0,
+                left: offset,
+                right: 0,
+            };
+            continue;
+        };
+        // Partition the node's rows: bin <= best.bin first.
+        let col = binned.column(best.feature);
+        let slice = &mut idx[task.start..task.end];
+        let mut split = 0;
+        for i in 0..slice.len() {
+            if usize::from(col[slice[i] as usize]) <= best.bin {
+                slice.swap(i, split);
+                split += 1;
+            }
+        }
+        let left = tree.nodes.len();
+        let right = left + 1;
+        let placeholder = Node {
+            feature: LEAF,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+        };
+        tree.nodes.push(placeholder);
+        tree.nodes.push(placeholder);
+        tree.nodes[task.node] = Node {
+            feature: binned.active[best.feature],
+            threshold: binned.thresholds[best.feature][best.bin],
+            left: left as u32,
+            right: right as u32,
+        };
+        let right_counts: Vec<u64> = task
+            .counts
+            .iter()
+            .zip(&best.left_counts)
+            .map(|(t, l)| t - l)
+            .collect();
+        stack.push(Task {
+            node: right,
+            start: task.start + split,
+            end: task.end,
+            depth: task.depth + 1,
+            counts: right_counts,
+            candidates: task.candidates.clone(),
+        });
+        stack.push(Task {
+            node: left,
+            start: task.start,
+            end: task.start + split,
+            depth: task.depth + 1,
+            counts: best.left_counts,
+            candidates: task.candidates,
+        });
+    }
+    tree
+}
+
+/// Best Gini split of one node over up to `max_features` non-constant features, drawn without
+/// replacement; features found constant here are dropped from `task.candidates` and do not count
+/// towards `max_features` (scikit-learn's rule, which matters for sparse histograms where most
+/// columns are zero in a small node).
+#[allow(clippy::too_many_arguments)]
+fn find_split(
+    binned: &Binned,
+    y: &[usize],
+    weight: &[u32],
+    rows: &[u32],
+    task: &mut Task,
+    total: u64,
+    cfg: TreeConfig,
+    rng: &mut Rng,
+    (hist, hist_rows, buf): (&mut [u64], &mut [u32], &mut Vec<u8>),
+) -> Option<Best> {
+    let k = task.counts.len();
+    let n_rows = rows.len();
+    let min_leaf = cfg.min_samples_leaf;
+    let mut best: Option<Best> = None;
+    let mut best_proxy = f64::NEG_INFINITY;
+    let mut left_counts = vec![0u64; k];
+    let cand = &mut task.candidates;
+    let mut end = cand.len();
+    let mut j = 0;
+    let mut visited = 0;
+    while visited < cfg.max_features && j < end {
+        let r = j + rng.below(end - j);
+        cand.swap(j, r);
+        let a = cand[j] as usize;
+        let col = binned.column(a);
+        buf.clear();
+        buf.extend(rows.iter().map(|&i| col[i as usize]));
+        let (mut lo, mut hi) = (u8::MAX, 0u8);
+        for &c in buf.iter() {
+            lo = lo.min(c);
+            hi = hi.max(c);
+        }
+        if lo == hi {
+            // Constant in this node: move past the live region and draw again.
+            end -= 1;
+            cand.swap(j, end);
+            continue;
+        }
+        j += 1;
+        visited += 1;
+        let (lo, hi) = (usize::from(lo), usize::from(hi));
+        hist[lo * k..(hi + 1) * k].iter_mut().for_each(|h| *h = 0);
+        hist_rows[lo..=hi].iter_mut().for_each(|h| *h = 0);
+        for (&c, &i) in buf.iter().zip(rows) {
+            let c = usize::from(c);
+            let i = i as usize;
+            hist[c * k + y[i]] += u64::from(weight[i]);
+            hist_rows[c] += 1;
+        }
+        left_counts.iter_mut().for_each(|v| *v = 0);
+        let mut left_w = 0u64;
+        let mut left_n = 0usize;
+        for bin in lo..hi {
+            let h = &hist[bin * k..(bin + 1) * k];
+            if hist_rows[bin] == 0 {
+                continue;
+            }
+            for (l, &v) in left_counts.iter_mut().zip(h) {
+                *l += v;
+                left_w += v;
+            }
+            left_n += hist_rows[bin] as usize;
+            if left_n < min_leaf || n_rows - left_n < min_leaf {
+                continue;
+            }
+            let right_w = total - left_w;
+            // Gini proxy (what sklearn maximises): sum_c L_c^2 / |L| + sum_c R_c^2 / |R|.
+            let mut sl = 0.0;
+            let mut sr = 0.0;
+            for (&l, &t) in left_counts.iter().zip(&task.counts) {
+                let l = l as f64;
+                let r = (t as f64) - l;
+                sl += l * l;
+                sr += r * r;
+            }
+            let proxy = sl / left_w as f64 + sr / right_w as f64;
+            if proxy > best_proxy {
+                best_proxy = proxy;
+                best = Some(Best {
+                    feature: a,
+                    bin,
+
+                    left_counts: left_counts.clone(),
+                });
+            }
+        }
+    }
+    cand.truncate(end);
+    best
+}
