@@ -7,7 +7,9 @@ use std::fmt;
 ///
 /// Integer nanoseconds keep pcapng's nanosecond captures exact and make differences exact;
 /// `i64` covers the years 1677–2262.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
@@ -31,7 +33,7 @@ impl Timestamp {
         Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(frac_ns))
     }
 
-    /// From floating-point seconds (trace files); rounds to the nearest nanosecond.
+    /// From floating-point seconds; rounds to the nearest nanosecond, saturating (NaN gives 0).
     pub fn from_secs_f64(secs: f64) -> Self {
         Timestamp((secs * 1e9).round() as i64)
     }
@@ -48,9 +50,15 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.0.div_euclid(1_000_000_000);
-        let ns = self.0.rem_euclid(1_000_000_000);
-        write!(f, "{s}.{ns:09}")
+        // Sign and magnitude, so that -1 ns prints as "-0.000000001" and reads back the same.
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(
+            f,
+            "{sign}{}.{:09}",
+            abs / 1_000_000_000,
+            abs % 1_000_000_000
+        )
     }
 }
 
@@ -63,7 +71,8 @@ mod tests {
         let t = Timestamp::from_parts(12, 345_678, 1_000_000);
         assert_eq!(t.as_nanos(), 12_345_678_000);
         assert_eq!(t.to_string(), "12.345678000");
-        assert_eq!(Timestamp(-1).to_string(), "-1.999999999");
+        assert_eq!(Timestamp(-1).to_string(), "-0.000000001");
+        assert_eq!(Timestamp(i64::MIN).to_string(), "-9223372036.854775808");
         assert_eq!(Timestamp::from_parts(i64::MAX, 0, 1).as_nanos(), i64::MAX);
     }
 }

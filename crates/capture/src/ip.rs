@@ -1,0 +1,480 @@
+//! IPv4 and IPv6 headers, and the few transport fields traffic analysis needs.
+
+use crate::error::{DecodeError, Layer};
+use crate::link::{locate, Net};
+use crate::LinkType;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+const PROTO_TCP: u8 = 6;
+const PROTO_UDP: u8 = 17;
+const PROTO_ESP: u8 = 50;
+const PROTO_AH: u8 = 51;
+const IPV6_HOP_BY_HOP: u8 = 0;
+const IPV6_ROUTING: u8 = 43;
+const IPV6_FRAGMENT: u8 = 44;
+const IPV6_DEST_OPTS: u8 = 60;
+/// IKE and ESP share UDP port 4500 when NAT traversal is on (RFC 3948).
+const NAT_T_PORT: u16 = 4500;
+
+/// Whether a packet is an IP fragment, and which.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Fragment {
+    /// A whole datagram.
+    #[default]
+    None,
+    /// The first fragment: offset 0, more fragments follow. Carries the transport header.
+    First,
+    /// Any later fragment: no transport header, so ports are 0.
+    Later,
+}
+
+/// What the IP layer says about one packet. All fields come from the headers, never from the
+/// payload of an encrypted protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IpInfo {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// Transport protocol: the last next-header value after IPv6 extension headers and AH.
+    pub proto: u8,
+    /// The IP packet's length on the wire, from the IP header (IPv4 total length, IPv6 payload
+    /// length + 40), so it is right even when the capture kept fewer bytes.
+    pub ip_len: u32,
+    /// IPv4 TOS byte or IPv6 traffic class.
+    pub tos: u8,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// 0 unless a TCP or UDP header was captured.
+    pub src_port: u16,
+    pub dst_port: u16,
+    /// TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, ...), 0 otherwise.
+    pub tcp_flags: u8,
+    /// Bytes after the transport header when a TCP or UDP header was captured, otherwise bytes
+    /// after the IP header(s); computed from `ip_len`, so snaplen does not shrink it.
+    pub payload_len: u32,
+    /// IPsec Security Parameters Index: ESP, ESP in UDP/4500, or AH.
+    pub spi: Option<u32>,
+    pub fragment: Fragment,
+}
+
+impl IpInfo {
+    pub fn is_tcp(&self) -> bool {
+        self.proto == PROTO_TCP
+    }
+
+    pub fn is_udp(&self) -> bool {
+        self.proto == PROTO_UDP
+    }
+}
+
+#[inline(always)]
+fn be16(data: &[u8], at: usize) -> Option<u16> {
+    data.get(at..)?
+        .first_chunk::<2>()
+        .map(|b| u16::from_be_bytes(*b))
+}
+
+#[inline(always)]
+fn be32(data: &[u8], at: usize) -> Option<u32> {
+    data.get(at..)?
+        .first_chunk::<4>()
+        .map(|b| u32::from_be_bytes(*b))
+}
+
+/// Decodes a link-layer frame down to the IP header and, when captured, the transport ports.
+///
+/// Zero-copy and allocation-free; never panics. `orig_len` is the frame's length on the wire,
+/// used only when the IP header gives no length (0, as TCP segmentation offload writes it).
+///
+/// Errors: [`DecodeError::NotIp`] for frames that carry no IP (ARP, LLDP, ...), which callers
+/// skip silently; [`DecodeError::Truncated`] when the link or IP header itself is cut. A cut
+/// transport header is not an error: the ports are then 0.
+///
+/// ```
+/// use tapir_capture::{decode, LinkType};
+/// // A 20-byte IPv4 header (raw IP link type) announcing 1400 bytes, captured without payload.
+/// let mut ip = [0u8; 20];
+/// ip[0] = 0x45;
+/// ip[2..4].copy_from_slice(&1400u16.to_be_bytes());
+/// ip[9] = 50; // ESP: SPI not captured
+/// ip[12..16].copy_from_slice(&[10, 0, 0, 1]);
+/// ip[16..20].copy_from_slice(&[10, 0, 0, 2]);
+/// let info = decode(LinkType::RAW, &ip, 20).unwrap();
+/// assert_eq!(info.ip_len, 1400);
+/// assert_eq!(info.proto, 50);
+/// assert_eq!(info.spi, None);
+/// ```
+#[inline]
+pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Result<IpInfo, DecodeError> {
+    let (net, offset) = locate(link, data)?;
+    let ip = data.get(offset..).unwrap_or(&[]);
+    // What the wire carried after the link header; the capture may hold less, or (with a
+    // broken writer) claim less than it holds.
+    let captured = u32::try_from(data.len()).unwrap_or(u32::MAX);
+    let wire_len = orig_len.max(captured).saturating_sub(offset as u32);
+    let net = match net {
+        Net::Either => match ip.first().map(|b| b >> 4) {
+            Some(4) => Net::V4,
+            Some(6) => Net::V6,
+            Some(_) => {
+                return Err(DecodeError::Malformed {
+                    layer: Layer::Link,
+                    reason: "raw IP packet is neither version 4 nor 6",
+                })
+            }
+            None => {
+                return Err(DecodeError::Truncated {
+                    layer: Layer::Link,
+                    need: 1,
+                    have: 0,
+                })
+            }
+        },
+        known => known,
+    };
+    match net {
+        Net::V6 => decode_v6(ip, wire_len),
+        _ => decode_v4(ip, wire_len),
+    }
+}
+
+#[inline]
+fn decode_v4(ip: &[u8], wire_len: u32) -> Result<IpInfo, DecodeError> {
+    let h = ip.first_chunk::<20>().ok_or(DecodeError::Truncated {
+        layer: Layer::Ipv4,
+        need: 20,
+        have: ip.len(),
+    })?;
+    if h[0] >> 4 != 4 {
+        return Err(DecodeError::Malformed {
+            layer: Layer::Ipv4,
+            reason: "version is not 4",
+        });
+    }
+    let ihl = usize::from(h[0] & 0x0f) * 4;
+    if ihl < 20 {
+        return Err(DecodeError::Malformed {
+            layer: Layer::Ipv4,
+            reason: "header length below 20 bytes",
+        });
+    }
+    if ip.len() < ihl {
+        return Err(DecodeError::Truncated {
+            layer: Layer::Ipv4,
+            need: ihl,
+            have: ip.len(),
+        });
+    }
+    let total = u32::from(u16::from_be_bytes([h[2], h[3]]));
+    let ip_len = match total {
+        0 => wire_len,
+        t if (t as usize) < ihl => {
+            return Err(DecodeError::Malformed {
+                layer: Layer::Ipv4,
+                reason: "total length below header length",
+            })
+        }
+        t => t,
+    };
+    let frag = u16::from_be_bytes([h[6], h[7]]);
+    let fragment = if frag & 0x1fff != 0 {
+        Fragment::Later
+    } else if frag & 0x2000 != 0 {
+        Fragment::First
+    } else {
+        Fragment::None
+    };
+    let mut info = IpInfo {
+        src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
+        dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
+        proto: h[9],
+        ip_len,
+        tos: h[1],
+        ttl: h[8],
+        src_port: 0,
+        dst_port: 0,
+        tcp_flags: 0,
+        payload_len: 0,
+        spi: None,
+        fragment,
+    };
+    let mut offset = ihl;
+    // AH in transport or tunnel mode sits between IPv4 and the next protocol (RFC 4302).
+    if info.proto == PROTO_AH && fragment != Fragment::Later {
+        let (next, len, spi) = match ah(ip, offset) {
+            Some(ah) => ah,
+            None => {
+                info.payload_len = ip_len.saturating_sub(offset as u32);
+                return Ok(info);
+            }
+        };
+        info.spi = Some(spi);
+        info.proto = next;
+        offset += len;
+    }
+    transport(&mut info, ip, offset);
+    Ok(info)
+}
+
+/// AH header at `offset`: (next header, length in bytes, SPI), if captured.
+fn ah(ip: &[u8], offset: usize) -> Option<(u8, usize, u32)> {
+    let next = *ip.get(offset)?;
+    let len = (usize::from(*ip.get(offset + 1)?) + 2) * 4;
+    let spi = be32(ip, offset + 4)?;
+    Some((next, len, spi))
+}
+
+#[inline]
+fn decode_v6(ip: &[u8], wire_len: u32) -> Result<IpInfo, DecodeError> {
+    let h = ip.first_chunk::<40>().ok_or(DecodeError::Truncated {
+        layer: Layer::Ipv6,
+        need: 40,
+        have: ip.len(),
+    })?;
+    if h[0] >> 4 != 6 {
+        return Err(DecodeError::Malformed {
+            layer: Layer::Ipv6,
+            reason: "version is not 6",
+        });
+    }
+    let payload = u32::from(u16::from_be_bytes([h[4], h[5]]));
+    // 0 means a jumbogram (RFC 2675) or segmentation offload: take the wire length.
+    let ip_len = if payload == 0 { wire_len } else { payload + 40 };
+    let mut src = [0u8; 16];
+    src.copy_from_slice(&h[8..24]);
+    let mut dst = [0u8; 16];
+    dst.copy_from_slice(&h[24..40]);
+    let mut info = IpInfo {
+        src: IpAddr::V6(Ipv6Addr::from(src)),
+        dst: IpAddr::V6(Ipv6Addr::from(dst)),
+        proto: h[6],
+        ip_len,
+        tos: (h[0] << 4) | (h[1] >> 4),
+        ttl: h[7],
+        src_port: 0,
+        dst_port: 0,
+        tcp_flags: 0,
+        payload_len: 0,
+        spi: None,
+        fragment: Fragment::None,
+    };
+    let mut offset = 40usize;
+    // Extension headers (RFC 8200, section 4). Every step moves `offset` forward by at least 8,
+    // and a header that is not captured ends the walk, so the loop ends with the data.
+    loop {
+        match info.proto {
+            IPV6_HOP_BY_HOP | IPV6_ROUTING | IPV6_DEST_OPTS => {
+                let (Some(&next), Some(&len)) = (ip.get(offset), ip.get(offset + 1)) else {
+                    break;
+                };
+                info.proto = next;
+                offset += (usize::from(len) + 1) * 8;
+            }
+            IPV6_FRAGMENT => {
+                let (Some(&next), Some(field)) = (ip.get(offset), be16(ip, offset + 2)) else {
+                    break;
+                };
+                info.proto = next;
+                offset += 8;
+                if field >> 3 != 0 {
+                    info.fragment = Fragment::Later;
+                    info.payload_len = ip_len.saturating_sub(offset as u32);
+                    return Ok(info);
+                }
+                if field & 1 != 0 {
+                    info.fragment = Fragment::First;
+                }
+            }
+            PROTO_AH => {
+                let Some((next, len, spi)) = ah(ip, offset) else {
+                    break;
+                };
+                info.spi = Some(spi);
+                info.proto = next;
+                offset += len;
+            }
+            _ => break,
+        }
+    }
+    transport(&mut info, ip, offset);
+    Ok(info)
+}
+
+/// Fills ports, flags, SPI and payload length from the transport header at `offset`.
+#[inline(always)]
+fn transport(info: &mut IpInfo, ip: &[u8], offset: usize) {
+    let after_ip = info.ip_len.saturating_sub(offset as u32);
+    info.payload_len = after_ip;
+    if info.fragment == Fragment::Later {
+        return;
+    }
+    // Bytes past the IP length are link-layer padding (Ethernet pads to 60 bytes): never read
+    // them as payload.
+    let end = (info.ip_len as usize).min(ip.len());
+    let l4 = ip.get(offset..end).unwrap_or(&[]);
+    match info.proto {
+        PROTO_TCP => {
+            if let Some(t) = l4.first_chunk::<20>() {
+                info.src_port = u16::from_be_bytes([t[0], t[1]]);
+                info.dst_port = u16::from_be_bytes([t[2], t[3]]);
+                info.tcp_flags = t[13];
+                let data_offset = (u32::from(t[12] >> 4) * 4).max(20);
+                info.payload_len = after_ip.saturating_sub(data_offset);
+            }
+        }
+        PROTO_UDP => {
+            if let Some(u) = l4.first_chunk::<8>() {
+                info.src_port = u16::from_be_bytes([u[0], u[1]]);
+                info.dst_port = u16::from_be_bytes([u[2], u[3]]);
+                info.payload_len = after_ip.saturating_sub(8);
+                if info.src_port == NAT_T_PORT || info.dst_port == NAT_T_PORT {
+                    // RFC 3948, section 2.2: IKE messages on this port start with a zero
+                    // "non-ESP marker"; anything else is an ESP header, SPI first.
+                    info.spi = be32(l4, 8).filter(|&spi| spi != 0);
+                }
+            }
+        }
+        PROTO_ESP => info.spi = be32(l4, 0),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v4(proto: u8, total: u16, rest: &[u8]) -> Vec<u8> {
+        let mut p = vec![
+            0x45, 0xb8, 0, 0, 0, 0, 0x40, 0, 64, proto, 0, 0, 192, 0, 2, 1, 198, 51, 100, 7,
+        ];
+        p[2..4].copy_from_slice(&total.to_be_bytes());
+        p.extend_from_slice(rest);
+        p
+    }
+
+    #[test]
+    fn ipv4_udp_and_ports() {
+        let p = v4(17, 28 + 100, &[0x30, 0x39, 0, 53, 0, 108, 0, 0]);
+        let info = decode(LinkType::IPV4, &p, p.len() as u32).unwrap();
+        assert_eq!(info.ip_len, 128);
+        assert_eq!(info.tos, 0xb8);
+        assert_eq!(info.ttl, 64);
+        assert_eq!((info.src_port, info.dst_port), (12345, 53));
+        assert_eq!(info.payload_len, 100);
+        assert_eq!(info.src.to_string(), "192.0.2.1");
+    }
+
+    #[test]
+    fn tso_zero_length_falls_back_to_wire_length() {
+        let p = v4(6, 0, &[]);
+        let info = decode(LinkType::RAW, &p, 9000).unwrap();
+        assert_eq!(info.ip_len, 9000);
+        // TCP header not captured: ports 0, no error.
+        assert_eq!(info.src_port, 0);
+        assert_eq!(info.payload_len, 9000 - 20);
+    }
+
+    #[test]
+    fn esp_and_nat_t() {
+        let esp = v4(50, 100, &[0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 1]);
+        assert_eq!(
+            decode(LinkType::RAW, &esp, 100).unwrap().spi,
+            Some(0xdead_beef)
+        );
+        let nat_t = v4(
+            17,
+            40,
+            &[0x11, 0x94, 0x11, 0x94, 0, 20, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1],
+        );
+        assert_eq!(decode(LinkType::RAW, &nat_t, 40).unwrap().spi, Some(7));
+        let ike = v4(
+            17,
+            40,
+            &[
+                0x11, 0x94, 0x11, 0x94, 0, 20, 0, 0, 0, 0, 0, 0, 0x12, 0x34, 0, 0,
+            ],
+        );
+        assert_eq!(decode(LinkType::RAW, &ike, 40).unwrap().spi, None);
+        // A 1-byte NAT keepalive followed by link padding: the padding is not an SPI.
+        let keepalive = v4(
+            17,
+            29,
+            &[0x11, 0x94, 0x11, 0x94, 0, 9, 0, 0, 0xff, 1, 2, 3, 4],
+        );
+        assert_eq!(decode(LinkType::RAW, &keepalive, 40).unwrap().spi, None);
+    }
+
+    #[test]
+    fn ipv4_fragments() {
+        let mut first = v4(17, 1500, &[0, 1, 0, 2, 0, 0, 0, 0]);
+        first[6] = 0x20;
+        let info = decode(LinkType::RAW, &first, 1500).unwrap();
+        assert_eq!(info.fragment, Fragment::First);
+        assert_eq!(info.dst_port, 2);
+        let mut later = first.clone();
+        later[7] = 0xb9;
+        let info = decode(LinkType::RAW, &later, 1500).unwrap();
+        assert_eq!(info.fragment, Fragment::Later);
+        assert_eq!(info.dst_port, 0);
+        assert_eq!(info.payload_len, 1480);
+    }
+
+    #[test]
+    fn ipv6_extension_headers_and_fragment() {
+        let mut p = vec![0x6a, 0xb0, 0, 0, 0, 0, 0, 64];
+        p[4..6].copy_from_slice(&(8u16 + 8 + 8 + 20 + 10).to_be_bytes());
+        p[6] = IPV6_HOP_BY_HOP;
+        p.extend_from_slice(&[0u8; 32]);
+        p.extend_from_slice(&[IPV6_FRAGMENT, 0, 0, 0, 0, 0, 0, 0]); // hop-by-hop, 8 bytes
+        p.extend_from_slice(&[PROTO_AH, 0, 0, 1, 0, 0, 0, 9]); // fragment, offset 0, M=1
+        p.extend_from_slice(&[PROTO_TCP, 0, 0, 0, 0, 0, 0, 42]); // AH: 8 bytes? len 0 => 8
+        let mut tcp = [0u8; 20];
+        tcp[0..2].copy_from_slice(&443u16.to_be_bytes());
+        tcp[2..4].copy_from_slice(&50000u16.to_be_bytes());
+        tcp[12] = 0x50;
+        tcp[13] = 0x18;
+        p.extend_from_slice(&tcp);
+        let info = decode(LinkType::IPV6, &p, p.len() as u32).unwrap();
+        assert_eq!(info.proto, PROTO_TCP);
+        assert_eq!(info.tos, 0xab);
+        assert_eq!(info.ip_len, 40 + 54);
+        assert_eq!(info.fragment, Fragment::First);
+        assert_eq!(info.spi, Some(42));
+        assert_eq!(
+            (info.src_port, info.dst_port, info.tcp_flags),
+            (443, 50000, 0x18)
+        );
+        assert_eq!(info.payload_len, 10);
+    }
+
+    #[test]
+    fn header_errors() {
+        assert_eq!(
+            decode(LinkType::IPV4, &[0x45; 10], 10),
+            Err(DecodeError::Truncated {
+                layer: Layer::Ipv4,
+                need: 20,
+                have: 10
+            })
+        );
+        let mut options_cut = v4(6, 60, &[]);
+        options_cut[0] = 0x46;
+        assert!(matches!(
+            decode(LinkType::IPV4, &options_cut, 60),
+            Err(DecodeError::Truncated { need: 24, .. })
+        ));
+        assert!(matches!(
+            decode(LinkType::IPV6, &v4(6, 60, &[0; 20]), 60),
+            Err(DecodeError::Malformed {
+                layer: Layer::Ipv6,
+                ..
+            })
+        ));
+        assert!(matches!(
+            decode(LinkType::RAW, &[0x10, 0, 0], 3),
+            Err(DecodeError::Malformed {
+                layer: Layer::Link,
+                ..
+            })
+        ));
+    }
+}

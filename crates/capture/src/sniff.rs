@@ -1,0 +1,111 @@
+//! Telling captures and trace files apart by their content, not their name.
+
+use crate::error::{CaptureError, CaptureErrorKind};
+use crate::pcap::PcapState;
+use crate::pcapng::SECTION_HEADER_BLOCK;
+use crate::TraceReader;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+/// What kind of input a file is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    Pcap,
+    PcapNg,
+    Trace,
+}
+
+/// How much of a text file is read to find its first packet line: comment headers of
+/// trace datasets are a few lines, not kilobytes.
+const SNIFF_LEN: usize = 64 * 1024;
+
+/// Tells what a file holds: a capture by its magic number, otherwise a trace file if its first
+/// line that is neither blank nor a comment parses as `<seconds> <signed size>`.
+pub fn sniff(path: &Path) -> Result<FileKind, CaptureError> {
+    let file = File::open(path).map_err(|e| CaptureError::new(0, CaptureErrorKind::Io(e)))?;
+    let mut head = Vec::with_capacity(4096);
+    file.take(SNIFF_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| CaptureError::new(0, CaptureErrorKind::Io(e)))?;
+    sniff_bytes(&head)
+}
+
+/// [`sniff`] on the first bytes of a file (up to 64 KiB is plenty).
+pub fn sniff_bytes(head: &[u8]) -> Result<FileKind, CaptureError> {
+    let Some(magic) = head.first_chunk::<4>() else {
+        if head.is_empty() {
+            return Err(CaptureError::new(0, CaptureErrorKind::Empty));
+        }
+        return first_trace_line(head);
+    };
+    if u32::from_le_bytes(*magic) == SECTION_HEADER_BLOCK {
+        return Ok(FileKind::PcapNg);
+    }
+    if PcapState::recognise(*magic) {
+        return Ok(FileKind::Pcap);
+    }
+    first_trace_line(head)
+}
+
+fn first_trace_line(head: &[u8]) -> Result<FileKind, CaptureError> {
+    let unrecognised =
+        |reason: String| CaptureError::new(0, CaptureErrorKind::Unrecognised { reason });
+    // A text file has no NUL bytes; a binary one almost always does.
+    if head.contains(&0) {
+        return Err(unrecognised(format!(
+            "binary data with unknown magic {:02x?}",
+            &head[..head.len().min(4)]
+        )));
+    }
+    let mut reader = TraceReader::new(head);
+    match reader.next_packet() {
+        Some(Ok(_)) => Ok(FileKind::Trace),
+        Some(Err(e)) => Err(unrecognised(format!("text, but {e}"))),
+        None => Err(unrecognised(format!(
+            "text with no packet line in its first {} bytes",
+            head.len()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn by_magic_and_by_first_line() {
+        assert_eq!(
+            sniff_bytes(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]).unwrap(),
+            FileKind::Pcap
+        );
+        assert_eq!(
+            sniff_bytes(&[0xa1, 0xb2, 0x3c, 0x4d]).unwrap(),
+            FileKind::Pcap
+        );
+        assert_eq!(
+            sniff_bytes(&[0x0a, 0x0d, 0x0d, 0x0a, 0, 0]).unwrap(),
+            FileKind::PcapNg
+        );
+        assert_eq!(
+            sniff_bytes(b"# trace\n\n0.0 -1500\n").unwrap(),
+            FileKind::Trace
+        );
+        assert_eq!(sniff_bytes(b"1 2").unwrap(), FileKind::Trace);
+        let csv = sniff_bytes(b"time,size\n0,1\n").unwrap_err();
+        assert!(matches!(csv.kind, CaptureErrorKind::Unrecognised { .. }));
+        assert!(csv.to_string().contains("line 1"), "{csv}");
+        assert!(matches!(
+            sniff_bytes(b"").unwrap_err().kind,
+            CaptureErrorKind::Empty
+        ));
+        assert!(matches!(
+            sniff_bytes(&[1, 2, 3, 0, 5]).unwrap_err().kind,
+            CaptureErrorKind::Unrecognised { .. }
+        ));
+        assert!(matches!(
+            sniff_bytes(b"# only comments\n").unwrap_err().kind,
+            CaptureErrorKind::Unrecognised { .. }
+        ));
+    }
+}
