@@ -1,0 +1,125 @@
+//! tapir side of the benchmark: fit time and test accuracy of the random forest (100 trees),
+//! naive Bayes and logistic regression on the data of `scripts/sklearn/make_bench_data.py`.
+//!
+//! ```text
+//! cargo run --release -p tapir-learn --example rf_bench -- [DIR] [--threads N]
+//! ```
+//!
+//! `scripts/sklearn/rf_bench.sh` generates the data and runs this and scikit-learn side by side.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use tapir_learn::{metrics, Classifier, Dataset, LrParams, NbParams, RfParams};
+
+fn read_le<const N: usize>(path: &PathBuf) -> Result<Vec<[u8; N]>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.len() % N != 0 {
+        return Err(format!("{}: size is not a multiple of {N}", path.display()));
+    }
+    Ok(bytes
+        .chunks_exact(N)
+        .map(|c| {
+            let mut a = [0u8; N];
+            a.copy_from_slice(c);
+            a
+        })
+        .collect())
+}
+
+fn run() -> Result<(), String> {
+    let mut dir = PathBuf::from("/tmp/tapir-rf-bench");
+    let mut threads = 0usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--threads" {
+            threads = args
+                .next()
+                .and_then(|v| v.parse().ok())
+                .ok_or("--threads needs a number")?;
+        } else {
+            dir = PathBuf::from(a);
+        }
+    }
+    let meta: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("meta.json"))
+            .map_err(|e| format!("{}: {e}; run make_bench_data.py first", dir.display()))?,
+    )
+    .map_err(|e| e.to_string())?;
+    let get = |k: &str| {
+        meta[k]
+            .as_u64()
+            .map(|v| v as usize)
+            .ok_or(format!("meta.json lacks {k}"))
+    };
+    let (n_rows, d, n_train) = (get("n_rows")?, get("n_features")?, get("n_train")?);
+    let classes: Vec<String> = meta["classes"]
+        .as_array()
+        .ok_or("meta.json lacks classes")?
+        .iter()
+        .map(|c| c.as_str().unwrap_or("?").to_string())
+        .collect();
+    let x: Vec<f32> = read_le::<4>(&dir.join("x.f32"))?
+        .into_iter()
+        .map(f32::from_le_bytes)
+        .collect();
+    let y: Vec<usize> = read_le::<4>(&dir.join("y.u32"))?
+        .into_iter()
+        .map(|b| u32::from_le_bytes(b) as usize)
+        .collect();
+    if x.len() != n_rows * d || y.len() != n_rows || n_train >= n_rows {
+        return Err("data files do not match meta.json".into());
+    }
+    let ds =
+        Dataset::new(x, d, y, classes, (0..n_rows as u32).collect()).map_err(|e| e.to_string())?;
+    let train = ds
+        .subset(&(0..n_train).collect::<Vec<_>>())
+        .map_err(|e| e.to_string())?;
+    let test = ds
+        .subset(&(n_train..n_rows).collect::<Vec<_>>())
+        .map_err(|e| e.to_string())?;
+
+    let report = |name: &str, secs: f64, model: &dyn Classifier| {
+        let pred: Vec<usize> = (0..test.n_rows())
+            .map(|i| model.predict(test.row(i)))
+            .collect();
+        println!(
+            "tapir   {name}: fit {secs:7.3} s  test accuracy {:.4}  ({} x {d})",
+            metrics::accuracy(&test.y, &pred),
+            train.n_rows()
+        );
+    };
+
+    let t = Instant::now();
+    let rf = RfParams {
+        n_threads: threads,
+        ..Default::default()
+    }
+    .fit(&train)
+    .map_err(|e| e.to_string())?;
+    report("rf", t.elapsed().as_secs_f64(), &rf);
+
+    let t = Instant::now();
+    let nb = NbParams::default().fit(&train).map_err(|e| e.to_string())?;
+    report("nb", t.elapsed().as_secs_f64(), &nb);
+
+    let t = Instant::now();
+    let lr = LrParams {
+        tol: 1e-4,
+        ..Default::default()
+    }
+    .fit(&train)
+    .map_err(|e| e.to_string())?;
+    report("lr", t.elapsed().as_secs_f64(), &lr);
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rf_bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
