@@ -1,0 +1,346 @@
+//! Turning one window of packets into the paper's histograms (§III).
+
+use crate::bins::Bins;
+use crate::config::{AckFilter, FeatureConfig, MAX_BINS};
+use crate::hist::{Hist2D, Unit};
+use crate::{FeatureError, FeatureSpace};
+use tapir_capture::{Direction, TracePacket};
+
+/// Nanoseconds per second: time axes are configured in seconds, binned in nanoseconds.
+const NS: f64 = 1e9;
+
+/// A validated [`FeatureConfig`] with its bin edges precomputed.
+///
+/// Build one per configuration and reuse it: [`Extractor::extract_into`] then performs no
+/// allocation and takes `&self`, so one extractor can serve many threads.
+#[derive(Clone, Debug)]
+pub struct Extractor {
+    cfg: FeatureConfig,
+    size: Bins,
+    iat: Bins,
+    burst: Bins,
+    surge: Bins,
+    /// Packets of at most this IP length are ACKs; `None` when the filter is off.
+    ack_max: Option<u32>,
+    surge_gap: i64,
+}
+
+impl Extractor {
+    /// Validates `cfg` and precomputes its edges.
+    pub fn new(cfg: &FeatureConfig) -> Result<Self, FeatureError> {
+        cfg.validate()?;
+        Ok(Extractor {
+            cfg: *cfg,
+            size: Bins::new(&cfg.size_axis, 1.0, "size_axis")?,
+            iat: Bins::new(&cfg.iat_axis, NS, "iat_axis")?,
+            burst: Bins::new(&cfg.burst_axis, 1.0, "burst_axis")?,
+            surge: Bins::new(&cfg.surge_axis, NS, "surge_axis")?,
+            ack_max: match cfg.ack {
+                AckFilter::Off => None,
+                AckFilter::MaxSize { bytes } => Some(bytes),
+            },
+            // Validated to fit.
+            surge_gap: i64::try_from(cfg.surge_gap_ns).unwrap_or(i64::MAX),
+        })
+    }
+
+    /// The configuration this extractor was built from.
+    pub fn config(&self) -> &FeatureConfig {
+        &self.cfg
+    }
+
+    /// Length of the feature vector of `space`.
+    pub fn dim(&self, space: FeatureSpace) -> usize {
+        dim(space, &self.cfg)
+    }
+
+    /// Writes the features of `window` into `out`, which must hold exactly
+    /// [`Extractor::dim`] values. Each value is `ln(1 + count)` of one histogram bin, in the
+    /// order of [`Extractor::feature_names`]. Any window is accepted, empty or with time
+    /// going backwards; the values are always finite.
+    pub fn extract_into(
+        &self,
+        space: FeatureSpace,
+        window: &[TracePacket],
+        out: &mut [f32],
+    ) -> Result<(), FeatureError> {
+        let need = self.dim(space);
+        if out.len() != need {
+            return Err(FeatureError::OutputLength {
+                space: space.name(),
+                need,
+                got: out.len(),
+            });
+        }
+        out.fill(0.0);
+        let n_size_iat = self.size.len() * self.iat.len();
+        match space {
+            FeatureSpace::SizeIat => self.count_size_iat(window, out),
+            FeatureSpace::Burst => self.count_bursts(window, out),
+            FeatureSpace::Combined => {
+                let (a, b) = out.split_at_mut(n_size_iat);
+                self.count_size_iat(window, a);
+                self.count_bursts(window, b);
+            }
+        }
+        // The paper's "logarithmic data representation ... to focus more on the relative
+        // magnitude rather than on the actual value" (§III). Counts are exact in f32 (< 2^24).
+        for v in out.iter_mut() {
+            *v = v.ln_1p();
+        }
+        Ok(())
+    }
+
+    /// Convenience wrapper that allocates the output vector.
+    pub fn extract(
+        &self,
+        space: FeatureSpace,
+        window: &[TracePacket],
+    ) -> Result<Vec<f32>, FeatureError> {
+        let mut out = vec![0.0; self.dim(space)];
+        self.extract_into(space, window, &mut out)?;
+        Ok(out)
+    }
+
+    /// The raw-count histograms of `window` for plotting: one for `size-iat` or `burst`, two
+    /// (size-iat, then burst) for `combined`.
+    pub fn histograms(&self, space: FeatureSpace, window: &[TracePacket]) -> Vec<Hist2D> {
+        let mut v = Vec::with_capacity(2);
+        if matches!(space, FeatureSpace::SizeIat | FeatureSpace::Combined) {
+            let mut c = vec![0.0f32; self.size.len() * self.iat.len()];
+            self.count_size_iat(window, &mut c);
+            v.push(self.hist(FeatureSpace::SizeIat, &self.size, &self.iat, &c));
+        }
+        if matches!(space, FeatureSpace::Burst | FeatureSpace::Combined) {
+            let mut c = vec![0.0f32; self.burst.len() * self.surge.len()];
+            self.count_bursts(window, &mut c);
+            v.push(self.hist(FeatureSpace::Burst, &self.burst, &self.surge, &c));
+        }
+        v
+    }
+
+    /// One name per feature, e.g. `size-iat:size=-1536..-1440:iat_s=1.000e-6..1.778e-6`.
+    /// Names contain no commas or spaces, so they can be CSV or Parquet column names.
+    pub fn feature_names(&self, space: FeatureSpace) -> Vec<String> {
+        let mut v = Vec::with_capacity(self.dim(space));
+        if matches!(space, FeatureSpace::SizeIat | FeatureSpace::Combined) {
+            names_into(
+                &mut v, "size-iat", "size", &self.size, 1.0, "iat_s", &self.iat, NS,
+            );
+        }
+        if matches!(space, FeatureSpace::Burst | FeatureSpace::Combined) {
+            names_into(
+                &mut v,
+                "burst",
+                "bytes",
+                &self.burst,
+                1.0,
+                "surge_s",
+                &self.surge,
+                NS,
+            );
+        }
+        v
+    }
+
+    fn hist(&self, space: FeatureSpace, x: &Bins, y: &Bins, counts: &[f32]) -> Hist2D {
+        Hist2D {
+            name: space.name().to_string(),
+            x_edges: x.edges(),
+            y_edges: y.edges().iter().map(|e| e / NS).collect(),
+            x_unit: Unit::Bytes,
+            y_unit: Unit::Seconds,
+            counts: counts.iter().map(|&c| c as u32).collect(),
+        }
+    }
+
+    /// Size-IAT counts. The IAT of a packet is the time since the previous packet of the
+    /// window in either direction; the first packet has no predecessor inside the window and
+    /// is not counted (looking before the window would make windows depend on each other), so
+    /// a window of N packets contributes N - 1 counts. Negative gaps (time going backwards in
+    /// a capture) are clamped to 0.
+    fn count_size_iat(&self, window: &[TracePacket], out: &mut [f32]) {
+        let ny = self.iat.len();
+        for pair in window.windows(2) {
+            let iat = pair[1].ts.0.saturating_sub(pair[0].ts.0).max(0);
+            let x = self.size.bin(pair[1].signed_size() as f64);
+            let y = self.iat.bin(iat as f64);
+            if let Some(c) = out.get_mut(x * ny + y) {
+                *c += 1.0;
+            }
+        }
+    }
+
+    fn is_ack(&self, p: &TracePacket) -> bool {
+        matches!(self.ack_max, Some(m) if p.size <= m)
+    }
+
+    /// Burst × surge counts.
+    ///
+    /// A surge is a maximal run of packets (ACKs included: they keep the channel busy) whose
+    /// consecutive gaps are at most `surge_gap`; its period is the sum of those gaps (its
+    /// duration; 0 for a lone packet). A burst is a maximal run of non-ACK packets of one
+    /// direction: a non-ACK packet of the other direction ends it, ACKs of either direction
+    /// neither end nor extend it, and the end of a surge ends it too, so every burst lies in
+    /// exactly one surge. Each burst is counted once at (its signed byte total, the period of
+    /// its surge); since the period is known only when the surge ends, the x bins of the
+    /// surge's bursts wait in a small per-bin tally until then.
+    fn count_bursts(&self, window: &[TracePacket], out: &mut [f32]) {
+        let ny = self.surge.len();
+        let mut tally = Tally::new();
+        let mut surge_ns: i64 = 0;
+        let mut prev_ts: Option<i64> = None;
+        // Direction (true = up) and byte total of the open burst.
+        let mut burst: Option<(bool, u64)> = None;
+
+        for p in window {
+            if let Some(prev) = prev_ts {
+                let gap = p.ts.0.saturating_sub(prev).max(0);
+                if gap > self.surge_gap {
+                    self.close_burst(&mut burst, &mut tally);
+                    tally.flush(self.surge.bin(surge_ns as f64), ny, out);
+                    surge_ns = 0;
+                } else {
+                    surge_ns = surge_ns.saturating_add(gap);
+                }
+            }
+            prev_ts = Some(p.ts.0);
+            if self.is_ack(p) {
+                continue;
+            }
+            let up = p.dir == Direction::Up;
+            match burst {
+                Some((dir, ref mut bytes)) if dir == up => *bytes += u64::from(p.size),
+                _ => {
+                    self.close_burst(&mut burst, &mut tally);
+                    burst = Some((up, u64::from(p.size)));
+                }
+            }
+        }
+        self.close_burst(&mut burst, &mut tally);
+        tally.flush(self.surge.bin(surge_ns as f64), ny, out);
+    }
+
+    fn close_burst(&self, burst: &mut Option<(bool, u64)>, tally: &mut Tally) {
+        if let Some((up, bytes)) = burst.take() {
+            let signed = if up { bytes as f64 } else { -(bytes as f64) };
+            tally.add(self.burst.bin(signed));
+        }
+    }
+}
+
+/// Per-x-bin burst counts of the current surge, with the list of bins touched so that a flush
+/// costs the number of distinct bins used, not the axis length.
+struct Tally {
+    count: [u32; MAX_BINS],
+    touched: [u8; MAX_BINS],
+    n_touched: usize,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Tally {
+            count: [0; MAX_BINS],
+            touched: [0; MAX_BINS],
+            n_touched: 0,
+        }
+    }
+
+    fn add(&mut self, x: usize) {
+        let Some(c) = self.count.get_mut(x) else {
+            return;
+        };
+        if *c == 0 {
+            if let Some(t) = self.touched.get_mut(self.n_touched) {
+                // x < MAX_BINS = 128 fits in a byte.
+                *t = x as u8;
+                self.n_touched += 1;
+            }
+        }
+        *c += 1;
+    }
+
+    fn flush(&mut self, y: usize, ny: usize, out: &mut [f32]) {
+        for &x in &self.touched[..self.n_touched] {
+            let x = usize::from(x);
+            if let Some(o) = out.get_mut(x * ny + y) {
+                *o += self.count[x] as f32;
+            }
+            self.count[x] = 0;
+        }
+        self.n_touched = 0;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn names_into(
+    v: &mut Vec<String>,
+    space: &str,
+    xname: &str,
+    x: &Bins,
+    xunit: f64,
+    yname: &str,
+    y: &Bins,
+    yunit: f64,
+) {
+    let xe = x.edges();
+    let ye = y.edges();
+    let fmt = |e: f64, unit: f64| {
+        if unit == 1.0 {
+            format!("{e}")
+        } else {
+            format!("{:.3e}", e / unit)
+        }
+    };
+    for xw in xe.windows(2) {
+        for yw in ye.windows(2) {
+            v.push(format!(
+                "{space}:{xname}={}..{}:{yname}={}..{}",
+                fmt(xw[0], xunit),
+                fmt(xw[1], xunit),
+                fmt(yw[0], yunit),
+                fmt(yw[1], yunit)
+            ));
+        }
+    }
+}
+
+/// Length of the feature vector of `space` under `cfg`: x bins × y bins of each histogram.
+/// Needs no validation, so it cannot fail.
+pub fn dim(space: FeatureSpace, cfg: &FeatureConfig) -> usize {
+    let a = cfg.size_axis.bins.saturating_mul(cfg.iat_axis.bins);
+    let b = cfg.burst_axis.bins.saturating_mul(cfg.surge_axis.bins);
+    match space {
+        FeatureSpace::SizeIat => a,
+        FeatureSpace::Burst => b,
+        FeatureSpace::Combined => a.saturating_add(b),
+    }
+}
+
+/// One-shot form of [`Extractor::extract_into`]. It validates `cfg` and computes the edges on
+/// every call (on the stack, no allocation); keep an [`Extractor`] when extracting many windows.
+pub fn extract_into(
+    space: FeatureSpace,
+    cfg: &FeatureConfig,
+    window: &[TracePacket],
+    out: &mut [f32],
+) -> Result<(), FeatureError> {
+    Extractor::new(cfg)?.extract_into(space, window, out)
+}
+
+/// One-shot form of [`Extractor::feature_names`].
+pub fn feature_names(
+    space: FeatureSpace,
+    cfg: &FeatureConfig,
+) -> Result<Vec<String>, FeatureError> {
+    Ok(Extractor::new(cfg)?.feature_names(space))
+}
+
+/// One-shot form of [`Extractor::histograms`].
+pub fn histograms(
+    space: FeatureSpace,
+    cfg: &FeatureConfig,
+    window: &[TracePacket],
+) -> Result<Vec<Hist2D>, FeatureError> {
+    Ok(Extractor::new(cfg)?.histograms(space, window))
+}
