@@ -98,6 +98,26 @@ fn run() -> Result<(), String> {
     .fit(&train)
     .map_err(|e| e.to_string())?;
     report("rf", t.elapsed().as_secs_f64(), &rf);
+    let file = tapir_learn::ModelFile {
+        format_version: tapir_learn::FORMAT_VERSION,
+        tapir_version: env!("CARGO_PKG_VERSION").into(),
+        feature_config: serde_json::Value::Null,
+        classes: train.classes.clone(),
+        model: tapir_learn::Model::Rf(rf),
+    };
+    let postcard_len = tapir_learn::to_bytes(&file)
+        .map_err(|e| e.to_string())?
+        .len();
+    let json_len = serde_json::to_vec(&file).map_err(|e| e.to_string())?.len();
+    println!(
+        "tapir   rf model: {} nodes, model file {:.1} MB (as JSON it would be {:.1} MB)",
+        match &file.model {
+            tapir_learn::Model::Rf(rf) => rf.n_nodes(),
+            _ => 0,
+        },
+        postcard_len as f64 / 1e6,
+        json_len as f64 / 1e6
+    );
 
     let t = Instant::now();
     let nb = NbParams::default().fit(&train).map_err(|e| e.to_string())?;

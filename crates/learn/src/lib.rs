@@ -89,6 +89,17 @@ pub trait Classifier: Send + Sync {
     }
 }
 
+/// Predicted class of every row of a row-major matrix, rows scored in parallel.
+pub fn predict_rows(model: &dyn Classifier, x: &[f32], n_features: usize) -> Vec<usize> {
+    use rayon::prelude::*;
+    if n_features == 0 {
+        return Vec::new();
+    }
+    x.par_chunks(n_features)
+        .map(|row| model.predict(row))
+        .collect()
+}
+
 /// Index of the largest value, the first on ties; NaN never wins; 0 for an empty slice.
 pub fn argmax(values: &[f64]) -> usize {
     let mut best = 0;
@@ -167,6 +178,7 @@ impl std::str::FromStr for ModelKind {
 
 /// Hyper-parameters for every kind; [`fit_model`] uses the one matching the kind.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ModelParams {
     /// Naive Bayes settings.
     pub nb: NbParams,

@@ -17,6 +17,7 @@ use crate::{softmax_in_place, Classifier, Dataset};
 /// | `max_iter` | `500` | L-BFGS iteration cap (each iteration is one or a few passes over the data) | `>= 1` |
 /// | `memory` | `10` | L-BFGS correction pairs, as scipy | `1..=100` |
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LrParams {
     /// Inverse regularisation strength (sklearn's `C`).
     pub c: f64,

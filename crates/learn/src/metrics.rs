@@ -3,6 +3,59 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::{predict_rows, Classifier, Dataset, MultiLabelDataset, MultiLabelForest};
+
+/// Everything a single-label evaluation reports (paper Tables I-III plus per-class detail).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Fraction of rows classified correctly.
+    pub accuracy: f64,
+    /// Unweighted mean F1 over classes present.
+    pub macro_f1: f64,
+    /// Counts of true vs predicted class.
+    pub confusion: ConfusionMatrix,
+    /// Precision, recall, F1, support per class.
+    pub per_class: Vec<ClassScores>,
+}
+
+/// Predicts every row of `ds` (in parallel) and scores the predictions.
+pub fn evaluate(model: &dyn Classifier, ds: &Dataset) -> Evaluation {
+    let pred = predict_rows(model, &ds.x, ds.n_features);
+    let confusion = ConfusionMatrix::new(&ds.y, &pred, ds.n_classes().max(model.n_classes()));
+    Evaluation {
+        accuracy: accuracy(&ds.y, &pred),
+        macro_f1: confusion.macro_f1(),
+        per_class: confusion.per_class(),
+        confusion,
+    }
+}
+
+/// Everything a multi-label evaluation reports (paper Table IV).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MultiLabelEvaluation {
+    /// Fraction of rows whose whole label set is right.
+    pub subset_accuracy: f64,
+    /// Fraction of wrong label flags.
+    pub hamming_loss: f64,
+    /// Precision, recall, F1, support per label.
+    pub per_label: Vec<ClassScores>,
+}
+
+/// Predicts every row of `ds` with a multi-label forest and scores the predictions.
+pub fn evaluate_multi_label(
+    model: &MultiLabelForest,
+    ds: &MultiLabelDataset,
+) -> MultiLabelEvaluation {
+    use rayon::prelude::*;
+    let d = ds.n_features.max(1);
+    let pred: Vec<Vec<bool>> = ds.x.par_chunks(d).map(|row| model.predict(row)).collect();
+    MultiLabelEvaluation {
+        subset_accuracy: subset_accuracy(&ds.y, &pred),
+        hamming_loss: hamming_loss(&ds.y, &pred),
+        per_label: per_label_scores(&ds.y, &pred, ds.labels.len()),
+    }
+}
+
 /// Fraction of equal entries; 0 for empty input. Extra entries in the longer slice are ignored.
 pub fn accuracy(y_true: &[usize], y_pred: &[usize]) -> f64 {
     let n = y_true.len().min(y_pred.len());
@@ -184,6 +237,24 @@ mod tests {
         assert_eq!(s[0].support, 3);
         // Class 2: tp 1, fp 1, fn 0 -> F1 = 2/3. Macro = (0.8 + 0.5 + 2/3) / 3.
         assert!((cm.macro_f1() - (0.8 + 0.5 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn evaluate_scores_a_fitted_model() {
+        let ds = Dataset::new(
+            vec![0.0, 1.0, 10.0, 11.0],
+            1,
+            vec![0, 0, 1, 1],
+            vec!["a".into(), "b".into()],
+            vec![0, 1, 2, 3],
+        )
+        .unwrap();
+        let nb = crate::NbParams::default().fit(&ds).unwrap();
+        let e = evaluate(&nb, &ds);
+        assert_eq!(e.accuracy, 1.0);
+        assert_eq!(e.confusion.get(1, 1), 2);
+        assert_eq!(e.per_class[0].support, 2);
+        assert_eq!(e.macro_f1, 1.0);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::{softmax_in_place, Classifier, Dataset};
 /// |---|---|---|---|
 /// | `var_smoothing` | `1e-9` | added to every variance, times the largest feature variance, so all-zero columns (common in histograms) do not divide by zero | `>= 0`, finite |
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NbParams {
     /// Fraction of the largest feature variance added to all variances (sklearn's convention).
     pub var_smoothing: f64,

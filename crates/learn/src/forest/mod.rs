@@ -54,6 +54,7 @@ impl MaxFeatures {
 /// | `seed` | `0` | the forest depends on the seed alone, not on thread count | any `u64` |
 /// | `n_threads` | `0` | threads for fitting; `0` = rayon's global pool (all cores) | `>= 0` |
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RfParams {
     /// Number of trees.
     pub n_trees: usize,
@@ -117,9 +118,7 @@ impl RfParams {
     pub fn fit(&self, ds: &Dataset) -> Result<RandomForest> {
         self.validate()?;
         ds.validate()?;
-        if ds.n_features == 0 {
-            return Err(LearnError::InvalidDataset("zero features per row".into()));
-        }
+        check_shape(ds.n_rows(), ds.n_features)?;
         self.in_pool(|| {
             let binned = Binned::new(&ds.x, ds.n_rows(), ds.n_features);
             self.fit_binned(&binned, &ds.y, ds.n_classes(), ds.n_features, self.seed)
@@ -178,9 +177,7 @@ impl RfParams {
     pub fn fit_multi_label(&self, ds: &MultiLabelDataset) -> Result<MultiLabelForest> {
         self.validate()?;
         ds.validate()?;
-        if ds.n_features == 0 {
-            return Err(LearnError::InvalidDataset("zero features per row".into()));
-        }
+        check_shape(ds.n_rows(), ds.n_features)?;
         self.in_pool(|| {
             let binned = Binned::new(&ds.x, ds.n_rows(), ds.n_features);
             let forests = (0..ds.labels.len())
@@ -196,6 +193,19 @@ impl RfParams {
             }
         })
     }
+}
+
+/// Trees index rows and features with `u32` to halve their memory traffic.
+fn check_shape(n_rows: usize, n_features: usize) -> Result<()> {
+    if n_features == 0 {
+        return Err(LearnError::InvalidDataset("zero features per row".into()));
+    }
+    if n_rows > u32::MAX as usize || n_features >= u32::MAX as usize {
+        return Err(LearnError::InvalidDataset(format!(
+            "{n_rows} rows x {n_features} features is more than a forest can index (2^32 - 1)"
+        )));
+    }
+    Ok(())
 }
 
 /// A fitted random forest; probabilities are the mean of the trees' leaf class frequencies.
