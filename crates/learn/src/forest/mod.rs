@@ -158,17 +158,29 @@ impl RfParams {
         };
         // Each tree draws from its own stream derived from (seed, tree index), and collect()
         // keeps tree order, so the forest is the same whatever the thread count.
-        let trees = (0..self.n_trees)
+        let grown: Vec<(Tree, Vec<f64>)> = (0..self.n_trees)
             .into_par_iter()
             .map(|t| {
                 let tree_seed = crate::rng::Rng::derive(seed, t as u64).next_u64();
                 grow(binned, y, k, cfg, tree_seed)
             })
             .collect();
+        // Forest importance: mean over trees of each tree's normalised importances (sklearn).
+        let mut importances = vec![0.0f64; n_features];
+        for (_, imp) in &grown {
+            for (&col, &v) in binned.active.iter().zip(imp) {
+                importances[col as usize] += v;
+            }
+        }
+        let sum: f64 = importances.iter().sum();
+        if sum > 0.0 {
+            importances.iter_mut().for_each(|v| *v /= sum);
+        }
         RandomForest {
             n_features,
             n_classes: k,
-            trees,
+            trees: grown.into_iter().map(|(t, _)| t).collect(),
+            importances,
         }
     }
 
@@ -214,6 +226,7 @@ pub struct RandomForest {
     n_features: usize,
     n_classes: usize,
     trees: Vec<Tree>,
+    importances: Vec<f64>,
 }
 
 impl RandomForest {
@@ -232,10 +245,20 @@ impl RandomForest {
         self.trees.iter().map(|t| t.nodes.len()).sum()
     }
 
+    /// Impurity-based importance of each feature (mean decrease in Gini, summing to 1; all zero
+    /// when no tree split). Shows which histogram bins the forest relies on; like any
+    /// impurity-based measure it favours features with many distinct values.
+    pub fn feature_importances(&self) -> &[f64] {
+        &self.importances
+    }
+
     /// Structural check of a deserialised forest, so prediction cannot misbehave.
     pub(crate) fn check(&self) -> std::result::Result<(), String> {
         if self.trees.is_empty() || self.n_classes == 0 {
             return Err("forest with no trees or no classes".into());
+        }
+        if self.importances.len() != self.n_features {
+            return Err("feature importances do not match the feature count".into());
         }
         self.trees.iter().try_for_each(|t| t.check(self.n_classes))
     }
@@ -413,6 +436,35 @@ mod tests {
         .unwrap();
         assert!(big_leaves.n_nodes() < rf.n_nodes() / 50 * 3);
         assert!(rf.check().is_ok());
+        let imp = rf.feature_importances();
+        assert_eq!(imp.len(), 30);
+        assert!((imp.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn importances_find_the_informative_column() {
+        // Column 1 decides the class; columns 0 and 2 are noise.
+        let mut rng = crate::rng::Rng::new(8);
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..400 {
+            let c = i % 2;
+            x.extend([
+                rng.below(5) as f32,
+                (c * 3 + rng.below(3)) as f32,
+                rng.below(5) as f32,
+            ]);
+            y.push(c);
+        }
+        let ds = Dataset::new(x, 3, y, vec!["a".into(), "b".into()], (0..400).collect()).unwrap();
+        let rf = RfParams {
+            n_trees: 20,
+            ..Default::default()
+        }
+        .fit(&ds)
+        .unwrap();
+        let imp = rf.feature_importances();
+        assert!(imp[1] > 0.9, "{imp:?}");
     }
 
     #[test]
