@@ -304,7 +304,7 @@ if ((TOR_STARTED_NET)); then
 	"$HERE/tor.sh" network-down >/dev/null 2>"$WORK/netdown.err" && ok "tor.sh network-down" || bad "tor.sh network-down: $(tail -3 "$WORK/netdown.err")"
 	TOR_STARTED_NET=0
 	check "tor: namespace tapir-tor removed" bash -c '! ip netns list | grep -qw tapir-tor'
-	check "tor: no tor process of the lab left" bash -c '! pgrep -f "/run/tapir-lab/tor/" >/dev/null'
+	check "tor: no tor process of the lab left" bash -c '! pgrep -f "^tor .*/run/tapir-lab/tor/" >/dev/null'
 	check "tor: no runtime state left in /run/tapir-lab/tor" bash -c '! ls -A /run/tapir-lab/tor 2>/dev/null | grep -q .'
 fi
 slot_delete "$K"

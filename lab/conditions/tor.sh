@@ -1,0 +1,319 @@
+#!/usr/bin/env bash
+# tor.sh up|down <k> | network-up | network-down | status — Tor condition for lab slot k.
+#
+# One private Tor network serves every slot. It lives in namespace tapir-tor:
+# 3 directory authorities (a1..a3, keys from tor-gencert) and 4 relays
+# (r1, r2 non-exit; e1, e2 exits with `ExitPolicy accept *:*` and
+# `ExitPolicyRejectPrivate 0`), each on its own address 10.81.0.N/32 on
+# tapir-tor's lo (this kernel has no dummy interfaces), ORPort 9001,
+# authorities' DirPort 9030. `TestingTorNetwork 1` with 10 s voting intervals.
+#
+# `up k` attaches tapir-w$k to tapir-tor by a veth (w$k-t 10.80.$k.2/30 <->
+# t$k 10.80.$k.1/30) with routes both ways: the client's tor in tapir-c$k
+# reaches its guard at 10.81.0.N:9001 through tapir-w$k, and exits reach the
+# server at 10.78.$k.2. tapir-tor does not forward packets (ip_forward stays
+# 0), so slots cannot reach each other through it. The client's tor listens
+# on SocksPort 127.0.0.1:9050 in tapir-c$k; `up` returns after it logs
+# `Bootstrapped 100%` (90 s timeout). The observer on c$k sees only TLS to the
+# guard's ORPort.
+#
+# stdout of `up`: SERVER_ADDR=10.78.$k.2, PROXY=socks5h://127.0.0.1:9050,
+# VOIP_MODE=tcp (Tor carries TCP only; see README.md for RTP over Tor).
+# Environment: TAPIR_TOR_CONFLUX (default 0; 1 lets the client split circuits
+# over two guards as Tor >= 0.4.8 does by default).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+STATE_ROOT=/run/tapir-lab/tor
+NET=$STATE_ROOT/net
+TORNS=tapir-tor
+# Nickname:role:last octet of 10.81.0.N.
+NODES=(a1:authority:1 a2:authority:2 a3:authority:3 r1:relay:11 r2:relay:12 e1:exit:21 e2:exit:22)
+BOOTSTRAP_TIMEOUT=90
+CONSENSUS_TIMEOUT=120
+
+log() { echo "tor.sh: $*" >&2; }
+die() {
+	echo "tor.sh: error: $*" >&2
+	exit 1
+}
+
+usage() {
+	echo "usage: $0 up|down <slot 1..99> | network-up | network-down | status" >&2
+	exit 2
+}
+
+check_slot() {
+	[[ "${1:-}" =~ ^[0-9]+$ ]] && ((10#$1 >= 1 && 10#$1 <= 99)) || usage
+}
+
+ns_exists() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
+
+# Install missing Debian packages; `apt-get update` only when an install fails,
+# and wait for another engineer's apt lock.
+ensure_pkgs() {
+	local p missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	((${#missing[@]} == 0)) && return 0
+	log "installing ${missing[*]}"
+	local apt=(apt-get -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends)
+	if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}" >&2; then
+		DEBIAN_FRONTEND=noninteractive "${apt[@]}" update >&2 &&
+			DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}" >&2 ||
+			die "could not install ${missing[*]} (see apt-get output above)"
+	fi
+}
+
+stop_pid() { # pidfile
+	local pid i
+	[[ -f "$1" ]] || return 0
+	pid=$(<"$1")
+	if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$1"
+}
+
+alive() { [[ -f "$1" ]] && kill -0 "$(<"$1")" 2>/dev/null; }
+
+# Start tor in a namespace; the pid we record is tor's own (ip netns exec execs).
+start_tor() { # ns dir
+	local ns=$1 dir=$2
+	# fd 9 is the network-up lock: the daemon must not inherit (and hold) it.
+	ip netns exec "$ns" tor --defaults-torrc "$NET/empty" -f "$dir/torrc" \
+		>"$dir/stdout.log" 2>&1 </dev/null 9>&- &
+	echo $! >"$dir/tor.pid"
+}
+
+network_running() {
+	local n
+	ns_exists $TORNS || return 1
+	for n in "${NODES[@]}"; do
+		alive "$NET/${n%%:*}/tor.pid" || return 1
+	done
+}
+
+# Count relays in the authorities' latest consensus that are Running and
+# Valid, and those with Exit and Guard flags.
+consensus_counts() { # prints: relays exits guards
+	local f=$NET/a1/data/cached-consensus
+	[[ -s $f ]] || {
+		echo "0 0 0"
+		return
+	}
+	awk '/^r / {n++} /^s / && / Running/ && / Valid/ {ok++; if (/ Exit/) ex++; if (/ Guard/) gd++}
+		END {printf "%d %d %d\n", ok, ex, gd}' "$f"
+}
+
+cmd_network_up() {
+	ensure_pkgs tor
+	command -v tor-gencert >/dev/null || die "tor-gencert missing (package tor)"
+	mkdir -p "$STATE_ROOT"
+	# Several slots may come up at once: one network-up at a time.
+	exec 9>"$STATE_ROOT/.lock"
+	flock -w 300 9 || die "timed out waiting for $STATE_ROOT/.lock"
+	if network_running; then
+		log "private Tor network already running"
+		return 0
+	fi
+	ns_exists $TORNS || [[ -d $NET ]] && {
+		log "cleaning up a partial private Tor network"
+		network_down_locked
+	}
+	mkdir -p "$NET"
+	chmod 700 "$NET"
+	: >"$NET/empty"
+	echo "nameserver 127.0.0.1" >"$NET/resolv.conf"
+
+	ip netns add $TORNS
+	ip -n $TORNS link set lo up
+	local n nick role addr
+	for n in "${NODES[@]}"; do
+		IFS=: read -r nick role addr <<<"$n"
+		ip -n $TORNS addr add 10.81.0."$addr"/32 dev lo
+	done
+
+	# Keys: authorities get a v3 identity from tor-gencert; every node's RSA
+	# identity fingerprint comes from `tor --list-fingerprint`, which also
+	# creates its keys in the data directory.
+	local dirauth=$NET/dirauthorities v3 fp
+	: >"$dirauth"
+	for n in "${NODES[@]}"; do
+		IFS=: read -r nick role addr <<<"$n"
+		mkdir -p "$NET/$nick/data/keys"
+		chmod 700 "$NET/$nick" "$NET/$nick/data" "$NET/$nick/data/keys"
+		if [[ $role == authority ]]; then
+			(cd "$NET/$nick/data/keys" && echo "" | tor-gencert --create-identity-key -m 12 \
+				-a 10.81.0."$addr":9030 -i authority_identity_key -s authority_signing_key \
+				-c authority_certificate --passphrase-fd 0 >/dev/null 2>&1) ||
+				die "tor-gencert failed for $nick"
+			tor --quiet --defaults-torrc "$NET/empty" -f "$NET/empty" --list-fingerprint \
+				--DataDirectory "$NET/$nick/data" --ORPort 1 --Nickname "$nick" \
+				--DirAuthority "x 127.0.0.1:1 ffffffffffffffffffffffffffffffffffffffff" >/dev/null 2>&1 ||
+				die "tor --list-fingerprint failed for $nick"
+			v3=$(awk '$1 == "fingerprint" {print $2}' "$NET/$nick/data/keys/authority_certificate")
+			fp=$(awk '{print $2}' "$NET/$nick/data/fingerprint")
+			[[ $v3 =~ ^[0-9A-F]{40}$ && $fp =~ ^[0-9A-F]{40}$ ]] || die "could not read $nick's fingerprints"
+			echo "DirAuthority $nick orport=9001 no-v2 v3ident=$v3 10.81.0.$addr:9030 $fp" >>"$dirauth"
+		fi
+	done
+
+	for n in "${NODES[@]}"; do
+		IFS=: read -r nick role addr <<<"$n"
+		{
+			cat "$HERE/tor/torrc-common.in"
+			cat "$dirauth"
+			cat "$HERE/tor/torrc-$role.in"
+			cat "$HERE/tor/relay-dns.in"
+		} | sed -e "s|@NICK@|$nick|g" -e "s|@DATA@|$NET/$nick/data|g" \
+			-e "s|@ADDR@|10.81.0.$addr|g" -e "s|@RESOLV@|$NET/resolv.conf|g" >"$NET/$nick/torrc"
+		start_tor $TORNS "$NET/$nick"
+	done
+
+	local i counts relays exits guards
+	for ((i = 0; i < CONSENSUS_TIMEOUT * 2; i++)); do
+		for n in "${NODES[@]}"; do
+			alive "$NET/${n%%:*}/tor.pid" || {
+				tail -15 "$NET/${n%%:*}/stdout.log" >&2
+				die "tor ${n%%:*} exited during network-up (log: $NET/${n%%:*}/data/notice.log)"
+			}
+		done
+		read -r relays exits guards < <(consensus_counts)
+		((relays >= ${#NODES[@]} && exits >= 2 && guards >= 3)) && break
+		sleep 0.5
+	done
+	((relays >= ${#NODES[@]} && exits >= 2 && guards >= 3)) ||
+		die "no usable consensus after ${CONSENSUS_TIMEOUT} s ($relays relays running, $exits exits, $guards guards; logs: $NET/*/data/notice.log)"
+	log "private Tor network up in $TORNS after $((i / 2)) s: $relays relays, $exits exits, $guards guards"
+}
+
+network_down_locked() {
+	local n slot
+	for n in "${NODES[@]}"; do
+		stop_pid "$NET/${n%%:*}/tor.pid"
+	done
+	# Deleting the namespace also deletes the t$k ends of every slot's veth,
+	# which takes their w$k-t peers and the routes through them along.
+	ns_exists $TORNS && ip netns del $TORNS
+	for slot in "$STATE_ROOT"/[0-9]*; do
+		[[ -d $slot ]] && log "note: slot ${slot##*/} still has a Tor client; run: $0 down ${slot##*/}"
+	done
+	rm -rf "$NET"
+}
+
+cmd_network_down() {
+	mkdir -p "$STATE_ROOT"
+	exec 9>"$STATE_ROOT/.lock"
+	flock -w 300 9 || die "timed out waiting for $STATE_ROOT/.lock"
+	network_down_locked
+	# Leave nothing behind once no slot uses Tor any more.
+	if ! compgen -G "$STATE_ROOT/[0-9]*" >/dev/null; then rm -rf "$STATE_ROOT"; fi
+}
+
+attach_slot() { # k: veth tapir-w$k <-> tapir-tor with routes both ways
+	local k=$1
+	ip -n $TORNS link del t"$k" 2>/dev/null || true
+	ip link add t"$k" netns $TORNS type veth peer name w"$k"-t netns tapir-w"$k"
+	ip -n $TORNS addr add 10.80."$k".1/30 dev t"$k"
+	ip -n tapir-w"$k" addr add 10.80."$k".2/30 dev w"$k"-t
+	ip netns exec $TORNS ethtool -K t"$k" tso off gso off gro off lro off >/dev/null 2>&1 || true
+	ip netns exec tapir-w"$k" ethtool -K w"$k"-t tso off gso off gro off lro off >/dev/null 2>&1 || true
+	ip -n $TORNS link set t"$k" up
+	ip -n tapir-w"$k" link set w"$k"-t up
+	ip -n $TORNS route add 10.77."$k".0/30 via 10.80."$k".2 dev t"$k"
+	ip -n $TORNS route add 10.78."$k".0/30 via 10.80."$k".2 dev t"$k"
+	ip -n tapir-w"$k" route add 10.81.0.0/24 via 10.80."$k".1 dev w"$k"-t
+}
+
+cmd_down() {
+	local k=$1 st=$STATE_ROOT/$1
+	stop_pid "$st/client/tor.pid"
+	ns_exists $TORNS && ip -n $TORNS link del t"$k" 2>/dev/null || true
+	ns_exists tapir-w"$k" && ip -n tapir-w"$k" link del w"$k"-t 2>/dev/null || true
+	rm -rf "$st"
+}
+
+cmd_up() {
+	local k=$1 st=$STATE_ROOT/$1 ns
+	for ns in tapir-c$k tapir-w$k tapir-s$k; do
+		ns_exists "$ns" || die "namespace $ns does not exist: create slot $k's namespaces first"
+	done
+	network_running || cmd_network_up
+	# Release the network lock taken by network-up; slots come up in parallel.
+	exec 9>&-
+	[[ -d $st ]] && {
+		log "slot $k was up; tearing it down first"
+		cmd_down "$k"
+	}
+	local conflux=${TAPIR_TOR_CONFLUX:-0}
+	[[ $conflux == 0 || $conflux == 1 ]] || die "TAPIR_TOR_CONFLUX must be 0 or 1, not '$conflux'"
+	mkdir -p "$st/client/data"
+	chmod 700 "$st" "$st/client" "$st/client/data"
+	attach_slot "$k"
+	ip -n tapir-c"$k" link set lo up
+
+	{
+		cat "$HERE/tor/torrc-common.in"
+		cat "$NET/dirauthorities"
+		cat "$HERE/tor/torrc-client.in"
+	} | sed -e "s|@NICK@|client$k|g" -e "s|@DATA@|$st/client/data|g" -e "s|@K@|$k|g" \
+		-e "s|@CONFLUX@|$conflux|g" >"$st/client/torrc"
+	start_tor tapir-c"$k" "$st/client"
+
+	local i
+	for ((i = 0; i < BOOTSTRAP_TIMEOUT * 5; i++)); do
+		grep -q 'Bootstrapped 100%' "$st/client/data/notice.log" 2>/dev/null && break
+		alive "$st/client/tor.pid" || {
+			tail -15 "$st/client/stdout.log" >&2
+			die "the client tor of slot $k exited (log: $st/client/data/notice.log)"
+		}
+		sleep 0.2
+	done
+	grep -q 'Bootstrapped 100%' "$st/client/data/notice.log" 2>/dev/null || {
+		grep Bootstrapped "$st/client/data/notice.log" 2>/dev/null | tail -3 >&2
+		die "the client tor of slot $k did not reach 'Bootstrapped 100%' within ${BOOTSTRAP_TIMEOUT} s (log: $st/client/data/notice.log)"
+	}
+	log "slot $k: client tor bootstrapped in $((i / 5)) s; SOCKS 127.0.0.1:9050 in tapir-c$k"
+	echo "SERVER_ADDR=10.78.$k.2"
+	echo "PROXY=socks5h://127.0.0.1:9050"
+	echo "VOIP_MODE=tcp"
+}
+
+cmd_status() {
+	local n slot
+	if network_running; then echo "network: running in $TORNS"; else echo "network: not running"; fi
+	for n in "${NODES[@]}"; do
+		alive "$NET/${n%%:*}/tor.pid" && echo "  ${n%%:*} (${n#*:}) pid $(<"$NET/${n%%:*}/tor.pid")"
+	done
+	[[ -s $NET/a1/data/cached-consensus ]] && echo "  consensus (relays exits guards): $(consensus_counts)"
+	for slot in "$STATE_ROOT"/[0-9]*; do
+		[[ -d $slot ]] || continue
+		alive "$slot/client/tor.pid" && echo "slot ${slot##*/}: client tor pid $(<"$slot/client/tor.pid")"
+	done
+	return 0
+}
+
+main() {
+	[[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces)"
+	local cmd=${1:-}
+	case $cmd in
+	up | down)
+		check_slot "${2:-}"
+		local k=$((10#$2))
+		"cmd_$cmd" "$k"
+		;;
+	network-up) cmd_network_up ;;
+	network-down) cmd_network_down ;;
+	status) cmd_status ;;
+	*) usage ;;
+	esac
+}
+
+main "$@"
