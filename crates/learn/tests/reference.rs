@@ -18,6 +18,7 @@ struct Reference {
     lr_intercept: Vec<f64>,
     lr_proba: Vec<Vec<f64>>,
     rf_accuracy_mean: f64,
+    rf_importances_mean: Vec<f64>,
 }
 
 fn load() -> (Reference, Dataset) {
@@ -99,6 +100,7 @@ fn random_forest_accuracy_within_five_points_of_sklearn() {
     // must land within 5 points of sklearn's mean over its 5 seeds.
     let (r, ds) = load();
     let mut total = 0.0;
+    let mut importances = vec![0.0; r.n_features];
     for seed in 0..5 {
         let rf = RfParams {
             seed,
@@ -106,6 +108,9 @@ fn random_forest_accuracy_within_five_points_of_sklearn() {
         }
         .fit(&ds)
         .unwrap();
+        for (a, b) in importances.iter_mut().zip(rf.feature_importances()) {
+            *a += b / 5.0;
+        }
         let correct = r
             .x_test
             .iter()
@@ -124,4 +129,17 @@ fn random_forest_accuracy_within_five_points_of_sklearn() {
         "tapir {mean:.3} vs sklearn {:.3}",
         r.rf_accuracy_mean
     );
+    // Importances are noisy per forest but their 5-seed means should rank columns alike.
+    let corr = pearson(&importances, &r.rf_importances_mean);
+    eprintln!("random forest: importance correlation with sklearn {corr:.3}");
+    assert!(corr > 0.9, "importance correlation {corr}");
+}
+
+fn pearson(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
 }
