@@ -7,6 +7,7 @@
 //!
 //! `scripts/sklearn/rf_bench.sh` generates the data and runs this and scikit-learn side by side.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -83,7 +84,8 @@ fn run() -> Result<(), String> {
         let pred: Vec<usize> = (0..test.n_rows())
             .map(|i| model.predict(test.row(i)))
             .collect();
-        println!(
+        let _ = writeln!(
+            std::io::stdout(),
             "tapir   {name}: fit {secs:7.3} s  test accuracy {:.4}  ({} x {d})",
             metrics::accuracy(&test.y, &pred),
             train.n_rows()
@@ -109,7 +111,8 @@ fn run() -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .len();
     let json_len = serde_json::to_vec(&file).map_err(|e| e.to_string())?.len();
-    println!(
+    let _ = writeln!(
+        std::io::stdout(),
         "tapir   rf model: {} nodes, model file {:.1} MB (as JSON it would be {:.1} MB)",
         match &file.model {
             tapir_learn::Model::Rf(rf) => rf.n_nodes(),

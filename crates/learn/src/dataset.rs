@@ -198,8 +198,31 @@ impl MultiLabelDataset {
             .unwrap_or(&[])
     }
 
+    /// A new dataset holding rows `idx` in that order; out-of-range indices are an error.
+    pub fn subset(&self, idx: &[usize]) -> Result<Self> {
+        let n = self.n_rows();
+        if let Some(&bad) = idx.iter().find(|&&i| i >= n) {
+            return Err(LearnError::InvalidDataset(format!(
+                "subset index {bad} out of range ({n} rows)"
+            )));
+        }
+        let mut x = Vec::with_capacity(idx.len() * self.n_features);
+        for &i in idx {
+            x.extend_from_slice(self.row(i));
+        }
+        Ok(Self {
+            x,
+            n_features: self.n_features,
+            y: idx.iter().map(|&i| self.y[i].clone()).collect(),
+            labels: self.labels.clone(),
+            groups: idx.iter().map(|&i| self.groups[i]).collect(),
+        })
+    }
+
     /// The single-label view used to stratify splits: each distinct label set becomes one class
     /// (named like `voip+web`), so splits keep every combination on both sides when they can.
+    /// Split it with [`split_grouped_stratified`] or [`grouped_kfold`], then take
+    /// [`MultiLabelDataset::subset`]s of the returned rows.
     pub fn label_sets(&self) -> Dataset {
         let mut names: BTreeMap<Vec<bool>, usize> = BTreeMap::new();
         for flags in &self.y {
@@ -553,6 +576,10 @@ mod tests {
         )
         .unwrap();
         let single = ds.label_sets();
+        let part = ds.subset(&[1, 2]).unwrap();
+        assert_eq!(part.y, vec![vec![true, true], vec![true, false]]);
+        assert_eq!(part.groups, vec![1, 2]);
+        assert!(ds.subset(&[3]).is_err());
         assert_eq!(single.y[0], single.y[2]);
         assert_ne!(single.y[0], single.y[1]);
         assert_eq!(single.classes[single.y[1]], "web+voip");
