@@ -110,6 +110,11 @@ impl Dataset {
     /// an error.
     pub fn subset(&self, idx: &[usize]) -> Result<Self> {
         let n = self.n_rows();
+        if self.groups.len() != n || Some(self.x.len()) != n.checked_mul(self.n_features) {
+            return Err(LearnError::InvalidDataset(
+                "features, labels and groups disagree in length".into(),
+            ));
+        }
         if let Some(&bad) = idx.iter().find(|&&i| i >= n) {
             return Err(LearnError::InvalidDataset(format!(
                 "subset index {bad} out of range ({n} rows)"
@@ -201,6 +206,11 @@ impl MultiLabelDataset {
     /// A new dataset holding rows `idx` in that order; out-of-range indices are an error.
     pub fn subset(&self, idx: &[usize]) -> Result<Self> {
         let n = self.n_rows();
+        if self.groups.len() != n || Some(self.x.len()) != n.checked_mul(self.n_features) {
+            return Err(LearnError::InvalidDataset(
+                "features, labels and groups disagree in length".into(),
+            ));
+        }
         if let Some(&bad) = idx.iter().find(|&&i| i >= n) {
             return Err(LearnError::InvalidDataset(format!(
                 "subset index {bad} out of range ({n} rows)"

@@ -36,7 +36,10 @@ impl Tree {
             };
             if node.feature == LEAF {
                 let start = node.left as usize;
-                return self.values.get(start..start + n_classes).unwrap_or(&[]);
+                return self
+                    .values
+                    .get(start..start.saturating_add(n_classes))
+                    .unwrap_or(&[]);
             }
             let x = row.get(node.feature as usize).copied().unwrap_or(0.0);
             i = if x <= node.threshold {
@@ -56,7 +59,7 @@ impl Tree {
         for (i, n) in self.nodes.iter().enumerate() {
             if n.feature == LEAF {
                 let start = n.left as usize;
-                if start + n_classes > self.values.len() {
+                if start.saturating_add(n_classes) > self.values.len() {
                     return Err(format!("leaf {i} points past the value table"));
                 }
             } else {
