@@ -64,33 +64,73 @@ pub struct FileWindows {
     pub units: HashMap<u64, String>,
     /// IP packets read (decoded) from the file.
     pub packets: u64,
-    /// Frames that were not IP (ARP, LLDP, …) or whose IP header was cut or malformed.
+    /// Frames that were not IP or whose IP header was cut or malformed, and bad trace lines.
     pub skipped: u64,
     /// The first problem with a skipped frame or line, for the report.
     pub first_skip: Option<String>,
-    /// Lines or records that made the reader stop or skip, already formatted with the file name.
+    /// Faults that made the reader skip lines or stop early, formatted with the file name.
     pub warnings: Vec<String>,
 }
 
-/// Per-unit state while a file is read.
+/// What reading a file gave besides its windows.
+#[derive(Debug, Default)]
+pub struct ReadStats {
+    /// IP packets read (decoded) from the file.
+    pub packets: u64,
+    /// Frames that were not IP (ARP, LLDP, …) or whose IP header was cut or malformed, and bad
+    /// trace lines.
+    pub skipped: u64,
+    /// The first problem with a skipped frame or line, for the report.
+    pub first_skip: Option<String>,
+    /// Faults that made the reader skip lines or stop early, formatted with the file name.
+    pub warnings: Vec<String>,
+}
+
+/// One window as [`visit_windows`] hands it over.
+pub struct WindowRef<'a> {
+    pub unit: u64,
+    /// The unit's description (`capture`, `trace`, `tcp a:1 > b:2`, …).
+    pub unit_desc: &'a str,
+    /// Index of the window within its unit.
+    pub index: u32,
+    /// Packets of the unit so far, this window included.
+    pub unit_packets: u64,
+    pub packets: &'a [TracePacket],
+}
+
+/// What the visitor wants next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visit {
+    Continue,
+    Stop,
+}
+
+/// Events of [`visit_windows`].
+pub enum Event<'a> {
+    Window(WindowRef<'a>),
+    /// A unit ended (timeout or end of file) after `packets` packets.
+    UnitEnd {
+        unit: u64,
+        packets: u64,
+    },
+}
+
 struct UnitState {
     windower: Windower,
+    desc: String,
     packets: u64,
     next_index: u32,
-    /// Windows held until the unit reaches `min_packets`.
-    pending: Vec<WindowRow>,
 }
 
-struct Collector<'a> {
+struct Visitor<'a, 'f> {
     settings: &'a ExtractSettings,
-    extractor: &'a Extractor,
-    dim: usize,
-    source: usize,
     units: HashMap<u64, UnitState>,
-    out: FileWindows,
+    stats: ReadStats,
+    f: &'f mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
+    stopped: bool,
 }
 
-impl<'a> Collector<'a> {
+impl Visitor<'_, '_> {
     fn push(
         &mut self,
         unit: u64,
@@ -98,118 +138,176 @@ impl<'a> Collector<'a> {
         p: TracePacket,
     ) -> Result<(), DatasetError> {
         let s = self.settings;
-        let st = match self.units.get_mut(&unit) {
-            Some(st) => st,
-            None => {
+        let st = match self.units.entry(unit) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
                 let windower = Windower::new(s.window, s.stride).map_err(DatasetError::Features)?;
-                self.out.units.insert(unit, desc());
-                self.units.entry(unit).or_insert(UnitState {
+                e.insert(UnitState {
                     windower,
+                    desc: desc(),
                     packets: 0,
                     next_index: 0,
-                    pending: Vec::new(),
                 })
             }
         };
         st.packets += 1;
         if let Some(w) = st.windower.push(p) {
-            let mut features = vec![0.0f32; self.dim];
-            self.extractor
-                .extract_into(s.space, w, &mut features)
-                .map_err(DatasetError::Features)?;
-            let row = WindowRow {
-                source: self.source,
-                unit,
-                index: st.next_index,
-                start: w[0].ts,
-                end: w[w.len() - 1].ts,
-                features,
-            };
+            let index = st.next_index;
             st.next_index += 1;
-            if st.packets >= s.min_packets {
-                self.out.rows.extend(st.pending.drain(..));
-                self.out.rows.push(row);
-            } else {
-                st.pending.push(row);
+            let ev = Event::Window(WindowRef {
+                unit,
+                unit_desc: &st.desc,
+                index,
+                unit_packets: st.packets,
+                packets: w,
+            });
+            if (self.f)(ev)? == Visit::Stop {
+                self.stopped = true;
             }
         }
         Ok(())
     }
 
-    fn end_unit(&mut self, unit: u64) {
+    fn end_unit(&mut self, unit: u64) -> Result<(), DatasetError> {
         if let Some(st) = self.units.remove(&unit) {
-            if st.packets >= self.settings.min_packets {
-                self.out.rows.extend(st.pending);
-            }
-            if st.next_index == 0 || st.packets < self.settings.min_packets {
-                self.out.units.remove(&unit);
-            }
+            (self.f)(Event::UnitEnd {
+                unit,
+                packets: st.packets,
+            })?;
         }
+        Ok(())
     }
 
-    fn finish(mut self) -> FileWindows {
-        let ids: Vec<u64> = self.units.keys().copied().collect();
+    fn finish(mut self) -> Result<ReadStats, DatasetError> {
+        let mut ids: Vec<u64> = self.units.keys().copied().collect();
+        ids.sort_unstable();
         for id in ids {
-            self.end_unit(id);
+            self.end_unit(id)?;
         }
-        self.out.rows.sort_by_key(|r| (r.unit, r.index));
-        self.out
+        Ok(self.stats)
     }
 
     fn skip(&mut self, why: impl FnOnce() -> String) {
-        self.out.skipped += 1;
-        if self.out.first_skip.is_none() {
-            self.out.first_skip = Some(why());
+        self.stats.skipped += 1;
+        if self.stats.first_skip.is_none() {
+            self.stats.first_skip = Some(why());
         }
     }
 }
 
-/// Reads one capture or trace file into windows of features.
+/// Streams one capture or trace file through the unit assembler and windower, calling `f` for
+/// every window and every unit end. Memory: one window buffer per live unit.
 ///
-/// A capture that stops being readable part-way (a cut record, a bad block) keeps the windows
-/// before the fault and reports it as a warning; with `strict` it is an error. Frames that are
-/// not IP are skipped and counted.
+/// A capture that stops being readable part-way (a cut record, a bad block) keeps what came
+/// before and reports the fault in [`ReadStats::warnings`]; with `strict` it is an error. Bad
+/// trace lines are skipped and reported the same way. Frames that are not IP are counted.
+pub fn visit_windows(
+    path: &Path,
+    settings: &ExtractSettings,
+    f: &mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
+) -> Result<ReadStats, DatasetError> {
+    let kind = sniff(path).map_err(|e| DatasetError::capture(path, e))?;
+    let mut v = Visitor {
+        settings,
+        units: HashMap::new(),
+        stats: ReadStats::default(),
+        f,
+        stopped: false,
+    };
+    match kind {
+        FileKind::Trace => read_trace(path, &mut v)?,
+        FileKind::Pcap | FileKind::PcapNg => read_capture(path, &mut v)?,
+    }
+    v.finish()
+}
+
+/// Reads one capture or trace file into windows of features (see [`visit_windows`]). Units with
+/// fewer than `min_packets` packets in all give no rows.
 pub fn extract_file(
     path: &Path,
     source: usize,
     settings: &ExtractSettings,
     extractor: &Extractor,
 ) -> Result<FileWindows, DatasetError> {
-    let kind = sniff(path).map_err(|e| DatasetError::capture(path, e))?;
     let dim = extractor.dim(settings.space);
-    let mut c = Collector {
-        settings,
-        extractor,
-        dim,
-        source,
-        units: HashMap::new(),
-        out: FileWindows::default(),
-    };
-    match kind {
-        FileKind::Trace => read_trace(path, &mut c)?,
-        FileKind::Pcap | FileKind::PcapNg => read_capture(path, &mut c)?,
-    }
-    Ok(c.finish())
+    let mut rows = Vec::new();
+    let mut units = HashMap::new();
+    // Windows of a unit still short of `min_packets`, held until it gets there or ends.
+    let mut pending: HashMap<u64, Vec<WindowRow>> = HashMap::new();
+    let min = settings.min_packets;
+    let stats = visit_windows(path, settings, &mut |ev| {
+        match ev {
+            Event::Window(w) => {
+                let mut features = vec![0.0f32; dim];
+                extractor
+                    .extract_into(settings.space, w.packets, &mut features)
+                    .map_err(DatasetError::Features)?;
+                let row = WindowRow {
+                    source,
+                    unit: w.unit,
+                    index: w.index,
+                    start: w.packets[0].ts,
+                    end: w.packets[w.packets.len() - 1].ts,
+                    features,
+                };
+                units
+                    .entry(w.unit)
+                    .or_insert_with(|| w.unit_desc.to_string());
+                if w.unit_packets >= min {
+                    rows.extend(pending.remove(&w.unit).unwrap_or_default());
+                    rows.push(row);
+                } else {
+                    pending.entry(w.unit).or_default().push(row);
+                }
+            }
+            Event::UnitEnd { unit, packets } => {
+                let held = pending.remove(&unit).unwrap_or_default();
+                if packets >= min {
+                    rows.extend(held);
+                } else {
+                    units.remove(&unit);
+                }
+            }
+        }
+        Ok(Visit::Continue)
+    })?;
+    rows.sort_by_key(|r| (r.unit, r.index));
+    Ok(FileWindows {
+        rows,
+        units,
+        packets: stats.packets,
+        skipped: stats.skipped,
+        first_skip: stats.first_skip,
+        warnings: stats.warnings,
+    })
 }
 
-fn read_trace(path: &Path, c: &mut Collector<'_>) -> Result<(), DatasetError> {
+fn read_trace(path: &Path, v: &mut Visitor<'_, '_>) -> Result<(), DatasetError> {
     let mut r = TraceReader::open(path).map_err(|e| DatasetError::trace(path, e))?;
     while let Some(next) = r.next_packet() {
+        if v.stopped {
+            break;
+        }
         match next {
             Ok(p) => {
-                c.out.packets += 1;
-                c.push(0, || "trace".to_string(), p)?;
+                v.stats.packets += 1;
+                v.push(0, || "trace".to_string(), p)?;
             }
-            Err(e) if c.settings.strict => return Err(DatasetError::trace(path, e)),
+            Err(e) if v.settings.strict => return Err(DatasetError::trace(path, e)),
             Err(e) => {
-                let msg = format!("{}: {e}", path.display());
-                c.skip(|| msg.clone());
-                c.out.warnings.push(msg);
+                let msg = format!("{}: {e}; line skipped", path.display());
+                v.skip(|| msg.clone());
+                if v.stats.warnings.len() < MAX_WARNINGS {
+                    v.stats.warnings.push(msg);
+                }
             }
         }
     }
     Ok(())
 }
+
+/// Per file, at most this many skipped lines are listed one by one; the count covers the rest.
+const MAX_WARNINGS: usize = 5;
 
 /// The capture's own host: the address in the most IP packets (first pass over the file).
 fn capture_host(path: &Path) -> Result<Option<std::net::IpAddr>, DatasetError> {
@@ -223,8 +321,8 @@ fn capture_host(path: &Path) -> Result<Option<std::net::IpAddr>, DatasetError> {
     Ok(hc.host())
 }
 
-fn read_capture(path: &Path, c: &mut Collector<'_>) -> Result<(), DatasetError> {
-    let s = c.settings;
+fn read_capture(path: &Path, v: &mut Visitor<'_, '_>) -> Result<(), DatasetError> {
+    let s = v.settings;
     let host = if s.unit == Unit::Capture && s.client == ClientRule::Auto {
         capture_host(path)?
     } else {
@@ -237,7 +335,7 @@ fn read_capture(path: &Path, c: &mut Collector<'_>) -> Result<(), DatasetError> 
         ..Default::default()
     });
     let mut r = CaptureReader::open(path).map_err(|e| DatasetError::capture(path, e))?;
-    loop {
+    while !v.stopped {
         let offset = r.offset();
         let raw = match r.next_packet() {
             None => break,
@@ -246,7 +344,7 @@ fn read_capture(path: &Path, c: &mut Collector<'_>) -> Result<(), DatasetError> 
                 if s.strict {
                     return Err(DatasetError::capture(path, e));
                 }
-                c.out.warnings.push(format!(
+                v.stats.warnings.push(format!(
                     "{}: {e}; stopped reading this file, kept what came before",
                     path.display()
                 ));
@@ -256,22 +354,23 @@ fn read_capture(path: &Path, c: &mut Collector<'_>) -> Result<(), DatasetError> 
         let ts = raw.ts;
         let ip = match raw.decode() {
             Ok(ip) => ip,
-            Err(DecodeError::NotIp { .. }) => {
-                c.out.skipped += 1;
+            Err(DecodeError::NotIp) => {
+                v.stats.skipped += 1;
                 continue;
             }
             Err(e) => {
-                c.skip(|| format!("{}: record at byte {offset}: {e}", path.display()));
+                v.skip(|| format!("{}: record at byte {offset}: {e}", path.display()));
                 continue;
             }
         };
-        c.out.packets += 1;
+        v.stats.packets += 1;
         let placed = asm.push(&PacketMeta::from_ip(ts, &ip));
-        let info = &asm;
-        c.push(
+        let asm_ref = &asm;
+        v.push(
             placed.unit,
             || {
-                info.live_units()
+                asm_ref
+                    .live_units()
                     .find(|u| u.id == placed.unit)
                     .map(|u| u.describe())
                     .unwrap_or_default()
@@ -279,7 +378,7 @@ fn read_capture(path: &Path, c: &mut Collector<'_>) -> Result<(), DatasetError> 
             placed.packet,
         )?;
         for ended in asm.take_ended() {
-            c.end_unit(ended.id);
+            v.end_unit(ended.id)?;
         }
     }
     Ok(())

@@ -1,1 +1,59 @@
-fn main() {}
+//! The `tapir` command: parses arguments and wires the library crates. See `tapir --help`.
+
+mod cli;
+mod cmd;
+mod load;
+mod output;
+mod progress;
+mod settings;
+
+use clap::Parser;
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    let result = match cli.command {
+        cli::Command::Inspect(a) => cmd::inspect::run(a),
+        cli::Command::Extract(a) => cmd::extract::run(a),
+        cli::Command::Train(a) => cmd::train::run(a),
+        cli::Command::Eval(a) => cmd::eval::run(a),
+        cli::Command::Classify(a) => cmd::classify::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // `tapir flows x.pcap | head` closing the pipe early is not an error.
+            if e.chain().any(|c| {
+                c.downcast_ref::<io::Error>()
+                    .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            let usage = e.downcast_ref::<settings::Usage>().is_some();
+            let mut err = io::stderr().lock();
+            let _ = write!(err, "tapir: error: {e}");
+            for cause in e.chain().skip(1) {
+                let _ = write!(err, ": {cause}");
+            }
+            let _ = writeln!(err);
+            if usage {
+                let _ = writeln!(err, "Try 'tapir --help' for more information.");
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Raw command-line flags. Validated into settings by `settings.rs`; library crates never see
+//! these types.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tapir",
+    version,
+    about = "Traffic analysis of encrypted traffic: what leaks from packet sizes and timing.",
+    long_about = None,
+    after_help = "Examples:\n  tapir eval data/sample/ipsec\n  tapir train data/sample/ipsec -o ipsec.tapir\n  tapir classify -m ipsec.tapir capture.pcap\n  tapir inspect capture.pcapng"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// What is in a capture: packets, span, link types, flows, tunnels recognised.
+    #[command(after_help = "Example:\n  tapir inspect data/sample/ipsec/web/*.pcap --top 5")]
+    Inspect(InspectArgs),
+    /// Windows of features, one row per window, with label and group.
+    #[command(
+        after_help = "Example:\n  tapir extract data/sample/plain -o features.csv\n  tapir extract capture.pcap --plots plots/ --limit 1"
+    )]
+    Extract(ExtractArgs),
+    /// Train a model on a labelled dataset and write it to one file.
+    #[command(
+        after_help = "Example:\n  tapir train data/sample/ipsec --model rf --features combined -o ipsec.tapir"
+    )]
+    Train(TrainArgs),
+    /// Accuracy of every feature space × model on a labelled dataset (the paper's Tables I–III).
+    #[command(
+        after_help = "Example:\n  tapir eval data/sample/ipsec --split trace --seed 1 --json results.json\n  tapir eval data/sample/tor --folds 5"
+    )]
+    Eval(EvalArgs),
+    /// Label new traffic with a trained model, window by window (JSON lines).
+    #[command(after_help = "Example:\n  tapir classify -m ipsec.tapir capture.pcap --by flow")]
+    Classify(ClassifyArgs),
+}
+
+/// Flags shared by every command that reads traffic.
+#[derive(Args, Debug, Clone)]
+pub struct TrafficArgs {
+    /// Unit of analysis: one trace per capture, per flow (5-tuple) or per host pair.
+    #[arg(long = "by", value_name = "UNIT", default_value = "capture")]
+    pub by: String,
+    /// Addresses in this prefix are the client (upstream = from them). Repeatable.
+    #[arg(long, value_name = "CIDR")]
+    pub client: Vec<String>,
+    /// Units with fewer packets give no windows.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub min_packets: u64,
+    /// Stop at the first unreadable file or line instead of reporting it and going on.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Window and feature flags.
+#[derive(Args, Debug, Clone)]
+pub struct WindowArgs {
+    /// Packets per window (the paper: 1024).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub window: usize,
+    /// Packets between window starts (default: the window size, no overlap).
+    #[arg(long, value_name = "N")]
+    pub stride: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// Capture (pcap, pcapng) or trace files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// How many of the largest flows to list per file.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// JSON lines (one object per file) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub traffic: TrafficArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ExtractArgs {
+    /// Dataset folders, manifest CSVs, or capture/trace files.
+    #[arg(required = true, value_name = "DATASET")]
+    pub inputs: Vec<PathBuf>,
+    /// Output file (default: stdout).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// csv or jsonl.
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// Feature space: size-iat, burst or combined.
+    #[arg(long, default_value = "combined")]
+    pub features: String,
+    /// Draw the histograms of windows as PNG and SVG into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<PathBuf>,
+    /// With --plots: draw at most this many windows per file.
+    #[arg(long, default_value_t = 1)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub traffic: TrafficArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Labelled dataset: folder per label, or manifest CSV.
+    #[arg(required = true, value_name = "DATASET")]
+    pub inputs: Vec<PathBuf>,
+    /// Model file to write.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// nb, lr or rf.
+    #[arg(long, default_value = "rf")]
+    pub model: String,
+    /// Feature space: size-iat, burst or combined.
+    #[arg(long, default_value = "combined")]
+    pub features: String,
+    /// Seed for the random forest.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Trees in the random forest.
+    #[arg(long, default_value_t = 100)]
+    pub trees: usize,
+    #[command(flatten)]
+    pub traffic: TrafficArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Labelled dataset: folder per label, or manifest CSV.
+    #[arg(required = true, value_name = "DATASET")]
+    pub inputs: Vec<PathBuf>,
+    /// trace: whole traces on one side (default); window: the paper's random window split (leaky).
+    #[arg(long, default_value = "trace")]
+    pub split: String,
+    /// Grouped k-fold cross-validation instead of one 80/20 split.
+    #[arg(long, value_name = "K")]
+    pub folds: Option<usize>,
+    /// Fraction of traces (or windows) held out for testing.
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Seed for the split and the random forest.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Models to run (comma-separated).
+    #[arg(long, default_value = "nb,lr,rf", value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// Feature spaces to run (comma-separated).
+    #[arg(long, default_value = "size-iat,burst,combined", value_delimiter = ',')]
+    pub features: Vec<String>,
+    /// Trees in the random forest.
+    #[arg(long, default_value_t = 100)]
+    pub trees: usize,
+    /// Also write the results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub traffic: TrafficArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ClassifyArgs {
+    /// Model file written by `tapir train`.
+    #[arg(short, long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Capture or trace files (or dataset folders).
+    #[arg(required = true, value_name = "FILE")]
+    pub inputs: Vec<PathBuf>,
+    /// Output file (default: stdout), JSON lines.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Packets between window starts (default: the model's window, no overlap).
+    #[arg(long, value_name = "N")]
+    pub stride: Option<usize>,
+    #[command(flatten)]
+    pub traffic: TrafficArgs,
+}

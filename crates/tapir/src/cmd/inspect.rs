@@ -1,0 +1,438 @@
+//! `tapir inspect`: what is in a capture or trace file.
+
+use crate::cli::InspectArgs;
+use crate::load::warn;
+use crate::settings::client_rule;
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::path::Path;
+use tapir_capture::{
+    sniff, CaptureReader, DecodeError, Direction, FileKind, Timestamp, TraceReader,
+};
+use tapir_flow::{
+    proto, AssembleConfig, Assembler, ClientRule, PacketMeta, Unit, UnitInfo, UnitKey,
+};
+use tapir_report::text_table;
+
+#[derive(Serialize, Default)]
+struct FileSummary {
+    file: String,
+    format: String,
+    link_types: Vec<String>,
+    frames: u64,
+    ip_packets: u64,
+    non_ip: u64,
+    undecodable: u64,
+    ip_bytes: u64,
+    upstream_packets: u64,
+    downstream_packets: u64,
+    start: Option<f64>,
+    end: Option<f64>,
+    duration: f64,
+    /// Times a packet was earlier than the one before it.
+    time_went_back: u64,
+    flows: usize,
+    tunnels: Vec<TunnelCount>,
+    top_flows: Vec<FlowSummary>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TunnelCount {
+    kind: &'static str,
+    flows: usize,
+    packets: u64,
+}
+
+#[derive(Serialize)]
+struct FlowSummary {
+    flow: String,
+    packets: u64,
+    bytes: u64,
+    duration: f64,
+    tunnel: Option<&'static str>,
+}
+
+/// What a flow's packets say about the tunnel it may be.
+#[derive(Default)]
+struct TunnelEvidence {
+    udp_wg_sized: u64,
+    wg_handshake: bool,
+    spi: bool,
+}
+
+pub fn run(a: InspectArgs) -> anyhow::Result<()> {
+    let rule = client_rule(&a.traffic)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut failed = 0usize;
+    for path in &a.files {
+        let s = inspect_file(path, &rule, a.top);
+        if let Some(e) = &s.error {
+            warn(format!("{}: {e}", path.display()));
+            failed += 1;
+            if a.traffic.strict {
+                anyhow::bail!("{}: {e}", path.display());
+            }
+        }
+        if a.json {
+            serde_json::to_writer(&mut out, &s)?;
+            writeln!(out)?;
+        } else if s.frames > 0 || s.error.is_none() {
+            print_summary(&mut out, &s)?;
+        }
+    }
+    out.flush()?;
+    if failed == a.files.len() {
+        anyhow::bail!("no file could be read");
+    }
+    Ok(())
+}
+
+fn print_summary(out: &mut impl Write, s: &FileSummary) -> std::io::Result<()> {
+    writeln!(out, "{} ({})", s.file, s.format)?;
+    let span = match (s.start, s.end) {
+        (Some(a), Some(b)) => format!("{} – {} ({:.3} s)", utc(a), utc(b), b - a),
+        _ => "-".into(),
+    };
+    let mut rows = vec![
+        vec![
+            "packets".to_string(),
+            format!("{} IP of {} frames", s.ip_packets, s.frames),
+        ],
+        vec!["bytes (IP)".to_string(), s.ip_bytes.to_string()],
+        vec!["span".to_string(), span],
+        vec![
+            "up / down".to_string(),
+            format!("{} / {}", s.upstream_packets, s.downstream_packets),
+        ],
+    ];
+    if !s.link_types.is_empty() {
+        rows.push(vec!["link types".into(), s.link_types.join(", ")]);
+    }
+    if s.non_ip + s.undecodable > 0 {
+        rows.push(vec![
+            "skipped".into(),
+            format!("{} not IP, {} undecodable", s.non_ip, s.undecodable),
+        ]);
+    }
+    if s.time_went_back > 0 {
+        rows.push(vec![
+            "time went back".into(),
+            format!("{} times", s.time_went_back),
+        ]);
+    }
+    if s.format != "trace" {
+        rows.push(vec!["flows".into(), s.flows.to_string()]);
+        let t: Vec<String> = s
+            .tunnels
+            .iter()
+            .map(|t| format!("{} ({} flows, {} packets)", t.kind, t.flows, t.packets))
+            .collect();
+        rows.push(vec![
+            "tunnels".into(),
+            if t.is_empty() {
+                "none recognised".into()
+            } else {
+                t.join(", ")
+            },
+        ]);
+    }
+    let width = rows.iter().map(|r| r[0].len()).max().unwrap_or(0);
+    for r in &rows {
+        writeln!(out, "  {:width$}  {}", r[0], r[1])?;
+    }
+    if !s.top_flows.is_empty() {
+        let rows: Vec<Vec<String>> = s
+            .top_flows
+            .iter()
+            .map(|f| {
+                vec![
+                    f.flow.clone(),
+                    f.packets.to_string(),
+                    f.bytes.to_string(),
+                    format!("{:.3}", f.duration),
+                    f.tunnel.unwrap_or("").to_string(),
+                ]
+            })
+            .collect();
+        write!(
+            out,
+            "{}",
+            indent(&text_table(
+                &["flow", "packets", "bytes", "seconds", "tunnel"],
+                &rows
+            ))
+        )?;
+    }
+    writeln!(out)
+}
+
+/// `2026-11-22 02:17:31.123456 UTC` from Unix seconds (proleptic Gregorian calendar).
+fn utc(secs: f64) -> String {
+    let whole = secs.floor() as i64;
+    let micros = ((secs - whole as f64) * 1e6).round().min(999_999.0) as i64;
+    let (days, rem) = (whole.div_euclid(86_400), whole.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{micros:06}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+fn inspect_file(path: &Path, rule: &ClientRule, top: usize) -> FileSummary {
+    let mut s = FileSummary {
+        file: path.display().to_string(),
+        ..Default::default()
+    };
+    let kind = match sniff(path) {
+        Ok(k) => k,
+        Err(e) => {
+            s.format = "unknown".into();
+            s.error = Some(e.to_string());
+            return s;
+        }
+    };
+    match kind {
+        FileKind::Trace => inspect_trace(path, &mut s),
+        FileKind::Pcap | FileKind::PcapNg => inspect_capture(path, rule, top, &mut s),
+    }
+    s.duration = match (s.start, s.end) {
+        (Some(a), Some(b)) => b - a,
+        _ => 0.0,
+    };
+    s
+}
+
+fn track_time(s: &mut FileSummary, last: &mut Option<Timestamp>, ts: Timestamp) {
+    if let Some(l) = *last {
+        if ts < l {
+            s.time_went_back += 1;
+        }
+    }
+    *last = Some(ts);
+    let t = ts.as_secs_f64();
+    s.start = Some(s.start.map_or(t, |x: f64| x.min(t)));
+    s.end = Some(s.end.map_or(t, |x: f64| x.max(t)));
+}
+
+fn inspect_trace(path: &Path, s: &mut FileSummary) {
+    s.format = "trace".into();
+    let mut r = match TraceReader::open(path) {
+        Ok(r) => r,
+        Err(e) => {
+            s.error = Some(e.to_string());
+            return;
+        }
+    };
+    let mut last = None;
+    while let Some(p) = r.next_packet() {
+        match p {
+            Ok(p) => {
+                s.frames += 1;
+                s.ip_packets += 1;
+                s.ip_bytes += p.size as u64;
+                match p.dir {
+                    Direction::Up => s.upstream_packets += 1,
+                    Direction::Down => s.downstream_packets += 1,
+                }
+                track_time(s, &mut last, p.ts);
+            }
+            Err(e) => {
+                s.undecodable += 1;
+                if s.error.is_none() {
+                    s.error = Some(
+                        format!("{e} (and {} more bad lines counted as undecodable)", 0)
+                            .replace(" (and 0 more bad lines counted as undecodable)", ""),
+                    );
+                }
+            }
+        }
+    }
+    if s.ip_packets > 0 && s.error.is_some() {
+        // Bad lines were skipped; the file itself was read.
+        let e = s.error.take().unwrap_or_default();
+        warn(format!("{}: {e}; bad lines skipped", path.display()));
+    }
+}
+
+fn inspect_capture(path: &Path, rule: &ClientRule, top: usize, s: &mut FileSummary) {
+    let mut r = match CaptureReader::open(path) {
+        Ok(r) => r,
+        Err(e) => {
+            s.format = "unknown".into();
+            s.error = Some(e.to_string());
+            return;
+        }
+    };
+    s.format = format!("{:?}", r.format()).to_lowercase();
+    let mut asm = Assembler::new(AssembleConfig {
+        unit: Unit::Flow,
+        client: rule.clone(),
+        ..Default::default()
+    });
+    // Whole-capture direction: the client prefixes, or the capture's own host.
+    let mut hosts = tapir_flow::HostCounter::new();
+    let mut per_host: HashMap<std::net::IpAddr, (u64, u64)> = HashMap::new();
+    let mut evidence: HashMap<u64, TunnelEvidence> = HashMap::new();
+    let mut links = BTreeSet::new();
+    let mut last = None;
+    let mut ended: Vec<UnitInfo> = Vec::new();
+    while let Some(next) = r.next_packet() {
+        let raw = match next {
+            Ok(raw) => raw,
+            Err(e) => {
+                s.error = Some(format!("{e}; summary covers the packets before it"));
+                break;
+            }
+        };
+        s.frames += 1;
+        links.insert(raw.link_type.to_string());
+        track_time(s, &mut last, raw.ts);
+        let ip = match raw.decode() {
+            Ok(ip) => ip,
+            Err(DecodeError::NotIp) => {
+                s.non_ip += 1;
+                continue;
+            }
+            Err(_) => {
+                s.undecodable += 1;
+                continue;
+            }
+        };
+        s.ip_packets += 1;
+        s.ip_bytes += ip.ip_len as u64;
+        hosts.add(ip.src, ip.dst);
+        let e = per_host.entry(ip.src).or_default();
+        e.0 += 1;
+        per_host.entry(ip.dst).or_default().1 += 1;
+        let placed = asm.push(&PacketMeta::from_ip(raw.ts, &ip));
+        let ev = evidence.entry(placed.unit).or_default();
+        if ip.spi.is_some() {
+            ev.spi = true;
+        }
+        if ip.proto == proto::UDP {
+            // WireGuard (whitepaper §5.4): handshake initiation 148 and response 92 bytes of UDP
+            // payload; data messages are 32 bytes of header and tag plus inner data padded to 16.
+            let header = if ip.src.is_ipv4() { 20 + 8 } else { 40 + 8 };
+            let udp_payload = ip.ip_len.saturating_sub(header);
+            if udp_payload == 148 || udp_payload == 92 {
+                ev.wg_handshake = true;
+            }
+            if udp_payload >= 32 && (udp_payload - 32) % 16 == 0 {
+                ev.udp_wg_sized += 1;
+            }
+        }
+        ended.extend(asm.take_ended());
+    }
+    if s.error.is_some() && s.frames == 0 {
+        return;
+    }
+    s.link_types = links.into_iter().collect();
+    let host = match rule {
+        ClientRule::Prefixes(_) => None,
+        ClientRule::Auto => hosts.host(),
+    };
+    for (ip, (sent, received)) in &per_host {
+        let is_client = match rule {
+            ClientRule::Prefixes(p) => p.iter().any(|c| c.contains(*ip)),
+            ClientRule::Auto => Some(*ip) == host,
+        };
+        if is_client {
+            s.upstream_packets += sent;
+            s.downstream_packets += received;
+        }
+    }
+    ended.extend(asm.finish());
+    s.flows = ended.len();
+    let mut tunnels: HashMap<&'static str, (usize, u64)> = HashMap::new();
+    let mut flows: Vec<(u64, FlowSummary)> = ended
+        .iter()
+        .map(|u| {
+            let t = tunnel_kind(u, evidence.get(&u.id));
+            if let Some(k) = t {
+                let e = tunnels.entry(k).or_default();
+                e.0 += 1;
+                e.1 += u.packets;
+            }
+            (
+                u.bytes,
+                FlowSummary {
+                    flow: u.describe(),
+                    packets: u.packets,
+                    bytes: u.bytes,
+                    duration: u.last.nanos_since(u.first) as f64 / 1e9,
+                    tunnel: t,
+                },
+            )
+        })
+        .collect();
+    flows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.flow.cmp(&b.1.flow)));
+    s.top_flows = flows.into_iter().take(top).map(|f| f.1).collect();
+    let mut t: Vec<TunnelCount> = tunnels
+        .into_iter()
+        .map(|(kind, (flows, packets))| TunnelCount {
+            kind,
+            flows,
+            packets,
+        })
+        .collect();
+    t.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.kind.cmp(b.kind)));
+    s.tunnels = t;
+}
+
+/// The tunnel a flow looks like, from its protocol, ports and packet sizes (never its content).
+fn tunnel_kind(u: &UnitInfo, ev: Option<&TunnelEvidence>) -> Option<&'static str> {
+    let UnitKey::Flow(k) = u.key else { return None };
+    let ports = [k.a.port, k.b.port];
+    let has = |p: u16| ports.contains(&p);
+    match k.proto {
+        proto::ESP => Some("ipsec-esp"),
+        proto::AH => Some("ipsec-ah"),
+        proto::UDP if has(4500) => Some(if ev.is_some_and(|e| e.spi) {
+            "ipsec-esp-in-udp"
+        } else {
+            "ike-nat-t"
+        }),
+        proto::UDP if has(500) => Some("ike"),
+        proto::UDP if has(1194) => Some("openvpn"),
+        proto::UDP => {
+            let ev = ev?;
+            // Every packet WireGuard-sized, over enough packets that chance is unlikely
+            // (a random size passes the test one time in 16).
+            let wg =
+                has(51820) || (ev.wg_handshake && u.packets >= 8 && ev.udp_wg_sized == u.packets);
+            wg.then_some("wireguard")
+        }
+        proto::TCP if has(1194) => Some("openvpn"),
+        proto::TCP if has(443) || has(8443) || has(993) || has(465) || has(853) => Some("tls"),
+        proto::TCP if has(9001) || has(9030) => Some("tls (tor relay port)"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_dates() {
+        assert_eq!(super::utc(0.0), "1970-01-01 00:00:00.000000");
+        assert_eq!(super::utc(1_795_314_586.5), "2026-11-22 02:29:46.500000");
+        assert_eq!(super::utc(951_782_400.0), "2000-02-29 00:00:00.000000");
+    }
+}

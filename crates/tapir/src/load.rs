@@ -1,0 +1,137 @@
+//! Reading datasets for the commands: discovery, parallel extraction with a progress bar,
+//! warnings on stderr, and labelled datasets for the models.
+
+use crate::progress;
+use anyhow::Context;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use tapir_dataset::{discover, extract_all, ExtractSettings, FileWindows, Source};
+use tapir_learn::Dataset;
+
+pub struct Loaded {
+    pub sources: Vec<Source>,
+    /// Per source: its windows, or `None` when it could not be read (already reported).
+    pub files: Vec<Option<FileWindows>>,
+}
+
+impl Loaded {
+    pub fn windows(&self) -> usize {
+        self.files.iter().flatten().map(|f| f.rows.len()).sum()
+    }
+
+    pub fn packets(&self) -> u64 {
+        self.files.iter().flatten().map(|f| f.packets).sum()
+    }
+}
+
+pub fn warn(msg: impl std::fmt::Display) {
+    eprintln!("tapir: warning: {msg}");
+}
+
+/// Finds and reads every file of `inputs`. Unreadable files are reported on stderr and skipped
+/// (with `strict`, the first one is the error).
+pub fn load(inputs: &[PathBuf], settings: &ExtractSettings) -> anyhow::Result<Loaded> {
+    let sources = discover(inputs)?;
+    let pb = progress::bar(sources.len() as u64, "reading");
+    let results = extract_all(&sources, settings, &|_, _| pb.inc(1))?;
+    pb.finish_and_clear();
+    let mut files = Vec::with_capacity(sources.len());
+    for r in results {
+        match r.result {
+            Ok(f) => {
+                for w in &f.warnings {
+                    warn(w);
+                }
+                if f.skipped > 0 {
+                    if let Some(first) = &f.first_skip {
+                        warn(format!("{} frames skipped (first: {first})", f.skipped));
+                    }
+                }
+                files.push(Some(f));
+            }
+            Err(e) => {
+                warn(format!("{e}; file skipped"));
+                files.push(None);
+            }
+        }
+    }
+    Ok(Loaded { sources, files })
+}
+
+/// A single-label dataset from `loaded`: sources with exactly one label; columns `cols` of the
+/// feature rows. Windows of one group (by default one file) share a group id.
+pub struct Labelled {
+    pub dataset: Dataset,
+    pub traces: usize,
+}
+
+pub fn labelled(loaded: &Loaded, cols: std::ops::Range<usize>) -> anyhow::Result<Labelled> {
+    let mut classes = BTreeSet::new();
+    let mut skipped_multi = 0usize;
+    let mut unlabelled = 0usize;
+    for (s, f) in loaded.sources.iter().zip(&loaded.files) {
+        if f.is_none() {
+            continue;
+        }
+        match s.labels.len() {
+            0 => unlabelled += 1,
+            1 => {
+                classes.insert(s.labels[0].clone());
+            }
+            _ => skipped_multi += 1,
+        }
+    }
+    if unlabelled > 0 {
+        warn(format!("{unlabelled} unlabelled files ignored (a dataset is a folder per label or a manifest CSV)"));
+    }
+    if skipped_multi > 0 {
+        warn(format!(
+            "{skipped_multi} multi-label files ignored by single-label models"
+        ));
+    }
+    let classes: Vec<String> = classes.into_iter().collect();
+    if classes.len() < 2 {
+        anyhow::bail!(
+            "need at least two labels to train or evaluate, found {}: {}",
+            classes.len(),
+            if classes.is_empty() {
+                "none".to_string()
+            } else {
+                classes.join(", ")
+            }
+        );
+    }
+    let class_of: BTreeMap<&str, usize> = classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    let mut group_ids: BTreeMap<&str, u32> = BTreeMap::new();
+    let width = cols.len();
+    let (mut x, mut y, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+    let mut traces = BTreeSet::new();
+    for (si, (s, f)) in loaded.sources.iter().zip(&loaded.files).enumerate() {
+        let (Some(f), [label]) = (f, s.labels.as_slice()) else {
+            continue;
+        };
+        let class = class_of[label.as_str()];
+        let next = group_ids.len() as u32;
+        let g = *group_ids.entry(s.group.as_str()).or_insert(next);
+        for r in &f.rows {
+            x.extend_from_slice(&r.features[cols.clone()]);
+            y.push(class);
+            groups.push(g);
+            traces.insert((si, r.unit));
+        }
+    }
+    if y.is_empty() {
+        anyhow::bail!(
+            "no windows: every trace is shorter than one window (try a smaller --window)"
+        );
+    }
+    let dataset = Dataset::new(x, width, y, classes, groups).context("building the dataset")?;
+    Ok(Labelled {
+        dataset,
+        traces: traces.len(),
+    })
+}

@@ -1,0 +1,98 @@
+//! Where results go: stdout, or a file written atomically (a temporary file in the same folder,
+//! renamed into place only when everything was written), so no half-written output is left.
+
+use anyhow::Context;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+pub enum Output {
+    Stdout(BufWriter<io::Stdout>),
+    File {
+        tmp: PathBuf,
+        dest: PathBuf,
+        w: Option<BufWriter<File>>,
+    },
+}
+
+impl Output {
+    pub fn create(dest: Option<&Path>) -> anyhow::Result<Output> {
+        match dest {
+            None => Ok(Output::Stdout(BufWriter::new(io::stdout()))),
+            Some(dest) => {
+                let tmp = temp_path(dest);
+                let f = File::create(&tmp)
+                    .with_context(|| format!("cannot create {}", tmp.display()))?;
+                Ok(Output::File {
+                    tmp,
+                    dest: dest.to_path_buf(),
+                    w: Some(BufWriter::new(f)),
+                })
+            }
+        }
+    }
+
+    /// Flushes and, for a file, moves it into place.
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        match &mut self {
+            Output::Stdout(w) => w.flush()?,
+            Output::File { tmp, dest, w } => {
+                let w = w.take().expect("finish runs once");
+                let f = w
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .with_context(|| format!("cannot write {}", tmp.display()))?;
+                f.sync_all()
+                    .with_context(|| format!("cannot write {}", tmp.display()))?;
+                fs::rename(&*tmp, &*dest).with_context(|| {
+                    format!("cannot move {} to {}", tmp.display(), dest.display())
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::Stdout(w) => w.write(buf),
+            Output::File { w, .. } => w.as_mut().map_or(Ok(0), |w| w.write(buf)),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::Stdout(w) => w.flush(),
+            Output::File { w, .. } => w.as_mut().map_or(Ok(()), |w| w.flush()),
+        }
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        // Not finished: an error happened part-way, so the partial file goes.
+        if let Output::File {
+            tmp, w: Some(_), ..
+        } = self
+        {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
+pub fn temp_path(dest: &Path) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    dest.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Writes a whole file atomically.
+pub fn write_atomic(dest: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = Output::create(Some(dest))?;
+    out.write_all(bytes)
+        .with_context(|| format!("cannot write {}", dest.display()))?;
+    out.finish()
+}

@@ -1,0 +1,92 @@
+//! Raw flags → validated settings. A value that does not make sense is a [`Usage`] error
+//! (exit code 2), named by its flag.
+
+use crate::cli::{TrafficArgs, WindowArgs};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use tapir_dataset::ExtractSettings;
+use tapir_features::{FeatureConfig, FeatureSpace, MAX_WINDOW};
+use tapir_flow::{Cidr, ClientRule, Unit};
+
+/// A bad flag value: exit code 2.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl fmt::Display for Usage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Usage(msg.into()))
+}
+
+/// The feature part of a model file: everything that must match between training and use.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WindowFeatures {
+    pub space: FeatureSpace,
+    pub window: usize,
+    pub features: FeatureConfig,
+}
+
+pub fn parse_space(s: &str) -> anyhow::Result<FeatureSpace> {
+    s.parse().map_err(|_| {
+        usage(format!(
+            "--features: unknown feature space {s:?}; use size-iat, burst or combined"
+        ))
+    })
+}
+
+pub fn parse_unit(s: &str) -> anyhow::Result<Unit> {
+    s.parse().map_err(|e: String| usage(format!("--by: {e}")))
+}
+
+pub fn client_rule(t: &TrafficArgs) -> anyhow::Result<ClientRule> {
+    if t.client.is_empty() {
+        return Ok(ClientRule::Auto);
+    }
+    let mut v = Vec::new();
+    for c in &t.client {
+        v.push(
+            c.parse::<Cidr>()
+                .map_err(|e| usage(format!("--client: {e}")))?,
+        );
+    }
+    Ok(ClientRule::Prefixes(v))
+}
+
+pub fn window_and_stride(window: usize, stride: Option<usize>) -> anyhow::Result<(usize, usize)> {
+    if !(2..=MAX_WINDOW).contains(&window) {
+        return Err(usage(format!(
+            "--window {window}: must be between 2 and {MAX_WINDOW} packets"
+        )));
+    }
+    let stride = stride.unwrap_or(window);
+    if stride == 0 || stride > window {
+        return Err(usage(format!(
+            "--stride {stride}: must be between 1 and the window size ({window})"
+        )));
+    }
+    Ok((window, stride))
+}
+
+pub fn extract_settings(
+    t: &TrafficArgs,
+    w: &WindowArgs,
+    space: FeatureSpace,
+) -> anyhow::Result<ExtractSettings> {
+    let (window, stride) = window_and_stride(w.window, w.stride)?;
+    Ok(ExtractSettings {
+        unit: parse_unit(&t.by)?,
+        client: client_rule(t)?,
+        window,
+        stride,
+        min_packets: t.min_packets,
+        space,
+        features: FeatureConfig::default(),
+        strict: t.strict,
+    })
+}

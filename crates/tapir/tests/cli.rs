@@ -1,0 +1,362 @@
+//! End-to-end tests of every `tapir` command on small datasets built here and on the capture
+//! crate's recorded and malformed files.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tapir(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tapir"))
+        .args(args)
+        .output()
+        .expect("run tapir")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn capture_data(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../capture/tests/data")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tapir-cli-{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A small deterministic generator (xorshift) so traces differ from file to file.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Two kinds of traffic with different size and timing signatures: "voip" (small packets every
+/// 20 ms both ways) and "bulk" (runs of full-size packets down, ACK-sized packets up).
+fn write_dataset(dir: &Path, traces_per_class: usize, packets: usize) {
+    for class in ["voip", "bulk"] {
+        fs::create_dir_all(dir.join(class)).unwrap();
+        for t in 0..traces_per_class {
+            let mut rng = Rng(0x9e37_79b9 + t as u64 * 7919 + class.len() as u64);
+            let mut s = String::from("# generated for tests\n");
+            let mut time = 0.0f64;
+            for i in 0..packets {
+                let (dt, size): (f64, i64) = if class == "voip" {
+                    let up = i % 2 == 0;
+                    let dt = if up {
+                        0.020 + rng.below(3000) as f64 * 1e-6
+                    } else {
+                        rng.below(2000) as f64 * 1e-6
+                    };
+                    let size = 120 + rng.below(80) as i64;
+                    (dt, if up { size } else { -size })
+                } else if i % 8 == 7 {
+                    (rng.below(400) as f64 * 1e-6, 52)
+                } else {
+                    (
+                        rng.below(200) as f64 * 1e-6 + if i % 64 == 0 { 0.2 } else { 0.0 },
+                        -1500,
+                    )
+                };
+                time += dt;
+                s.push_str(&format!("{time:.6} {size}\n"));
+            }
+            fs::write(dir.join(class).join(format!("{class}-{t}.trace")), s).unwrap();
+        }
+    }
+}
+
+#[test]
+fn help_has_examples_and_usage_errors_exit_2() {
+    for cmd in ["inspect", "extract", "train", "eval", "classify"] {
+        let o = tapir(&[cmd, "--help"]);
+        assert!(o.status.success(), "{cmd} --help");
+        assert!(
+            stdout(&o).contains("Example"),
+            "{cmd} --help has no example"
+        );
+    }
+    let o = tapir(&["eval"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = tapir(&["eval", "x", "--split", "sideways"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--split"), "{}", stderr(&o));
+    let o = tapir(&["eval", "x", "--window", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = tapir(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn eval_train_classify_extract_round_trip() {
+    let dir = temp_dir("roundtrip");
+    let data = dir.join("data");
+    write_dataset(&data, 5, 1200);
+    let d = data.to_str().unwrap();
+
+    // eval: the paper's table, with JSON
+    let json = dir.join("results.json");
+    let o = tapir(&[
+        "eval",
+        d,
+        "--window",
+        "256",
+        "--trees",
+        "20",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for needle in [
+        "size-iat",
+        "burst",
+        "combined",
+        "naive Bayes",
+        "random forest",
+        "precision",
+    ] {
+        assert!(out.contains(needle), "missing {needle} in\n{out}");
+    }
+    let v: serde_json::Value = serde_json::from_slice(&fs::read(&json).unwrap()).unwrap();
+    assert_eq!(v["results"].as_array().unwrap().len(), 9);
+    assert_eq!(v["classes"], serde_json::json!(["bulk", "voip"]));
+    assert_eq!(v["traces"], 10);
+    assert_eq!(v["windows"], 40);
+    // The two kinds are far apart: every model separates them on held-out traces.
+    for r in v["results"].as_array().unwrap() {
+        assert!(r["accuracy"].as_f64().unwrap() >= 0.99, "{r}");
+    }
+
+    // folds and the window split
+    let o = tapir(&[
+        "eval",
+        d,
+        "--window",
+        "256",
+        "--folds",
+        "3",
+        "--models",
+        "nb",
+        "--features",
+        "size-iat",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains('±'));
+    let o = tapir(&[
+        "eval", d, "--window", "256", "--split", "window", "--models", "lr",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("optimistic"));
+
+    // train, then classify an unlabelled file
+    let model = dir.join("m.tapir");
+    let o = tapir(&[
+        "train",
+        d,
+        "--window",
+        "256",
+        "--model",
+        "rf",
+        "--trees",
+        "10",
+        "-o",
+        model.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(model.exists());
+    let one = data.join("voip/voip-3.trace");
+    let o = tapir(&[
+        "classify",
+        "-m",
+        model.to_str().unwrap(),
+        one.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    for l in &lines {
+        assert_eq!(l["label"], "voip");
+        assert!(l["probabilities"]["voip"].as_f64().unwrap() > 0.5);
+        assert!(l["end"].as_f64().unwrap() >= l["start"].as_f64().unwrap());
+    }
+    assert_eq!(lines[1]["window"], 1);
+
+    // extract: CSV with header and one row per window
+    let csv = dir.join("f.csv");
+    let o = tapir(&[
+        "extract",
+        d,
+        "--window",
+        "256",
+        "--features",
+        "burst",
+        "-o",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = fs::read_to_string(&csv).unwrap();
+    let mut rows = text.lines();
+    let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+    assert_eq!(
+        &header[..7],
+        &["file", "label", "group", "unit", "window", "start", "end"]
+    );
+    assert_eq!(header.len(), 7 + 1024);
+    assert_eq!(rows.clone().count(), 40);
+    assert!(rows.all(|r| r.split(',').count() == header.len()));
+    let o = tapir(&["extract", d, "--window", "256", "--format", "jsonl"]);
+    assert!(o.status.success());
+    let first: serde_json::Value =
+        serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    assert_eq!(first["features"].as_array().unwrap().len(), 2048);
+
+    // a model file cut in half is a clear error, exit 1
+    let bytes = fs::read(&model).unwrap();
+    let cut = dir.join("cut.tapir");
+    fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let o = tapir(&[
+        "classify",
+        "-m",
+        cut.to_str().unwrap(),
+        one.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("cut.tapir"), "{}", stderr(&o));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn extract_plots_png_and_svg() {
+    let dir = temp_dir("plots");
+    write_dataset(&dir.join("data"), 1, 300);
+    let plots = dir.join("plots");
+    let o = tapir(&[
+        "extract",
+        dir.join("data/voip/voip-0.trace").to_str().unwrap(),
+        "--window",
+        "256",
+        "--plots",
+        plots.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut names: Vec<String> = fs::read_dir(&plots)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "voip-0-u0-w0-burst.png",
+            "voip-0-u0-w0-burst.svg",
+            "voip-0-u0-w0-size-iat.png",
+            "voip-0-u0-w0-size-iat.svg"
+        ]
+    );
+    let png = fs::read(plots.join("voip-0-u0-w0-size-iat.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let svg = fs::read_to_string(plots.join("voip-0-u0-w0-size-iat.svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("inter-arrival"));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn inspect_real_capture_and_bad_files() {
+    let o = tapir(&["inspect", &capture_data("lo-http.pcap"), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    assert!(v["ip_packets"].as_u64().unwrap() > 0);
+    assert!(v["flows"].as_u64().unwrap() >= 1);
+    assert_eq!(v["error"], serde_json::Value::Null);
+    let o = tapir(&["inspect", &capture_data("lo-http.pcapng")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("flows"));
+
+    // one good and one bad file: the bad one is reported with its name, the good one still read
+    let o = tapir(&[
+        "inspect",
+        &capture_data("cut-record.pcap"),
+        &capture_data("lo-http.pcap"),
+    ]);
+    assert!(o.status.success());
+    assert!(
+        stderr(&o).contains("cut-record.pcap") && stderr(&o).contains("byte"),
+        "{}",
+        stderr(&o)
+    );
+    // only bad files: exit 1, one line each, no panic
+    for bad in [
+        "empty.pcap",
+        "bad-magic.pcap",
+        "caplen-2g.pcap",
+        "cut-global-header.pcap",
+    ] {
+        let o = tapir(&["inspect", &capture_data(bad)]);
+        assert_eq!(o.status.code(), Some(1), "{bad}: {}", stderr(&o));
+        assert!(stderr(&o).contains(bad), "{}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+    }
+}
+
+#[test]
+fn dataset_with_a_bad_file_goes_on_unless_strict() {
+    let dir = temp_dir("strict");
+    let data = dir.join("data");
+    write_dataset(&data, 3, 600);
+    fs::copy(
+        capture_data("caplen-2g.pcap"),
+        data.join("voip/broken.pcap"),
+    )
+    .unwrap();
+    fs::write(
+        data.join("bulk/bad-lines.trace"),
+        "0.0 100\nnot a line\n0.1 -200\n",
+    )
+    .unwrap();
+    let d = data.to_str().unwrap();
+    let o = tapir(&[
+        "eval",
+        d,
+        "--window",
+        "128",
+        "--models",
+        "nb",
+        "--features",
+        "size-iat",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("broken.pcap") && err.contains("caplen"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad-lines.trace") && err.contains("line 2"),
+        "{err}"
+    );
+    let o = tapir(&["eval", d, "--window", "128", "--models", "nb", "--strict"]);
+    assert_eq!(o.status.code(), Some(1));
+    fs::remove_dir_all(&dir).unwrap();
+}
