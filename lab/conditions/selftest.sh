@@ -10,6 +10,8 @@
 # 4. captures on c$k meanwhile (tcpdump, snaplen 96, no immediate mode) and
 #    checks the observer's view: the expected encapsulation (ESP-in-UDP 4500,
 #    UDP 51820, TLS to a Tor guard's ORPort), and no plaintext HTTP;
+#    With VOIP_MODE=tcp (tor), also relays UDP datagrams over TCP with socat
+#    as README.md describes and checks they come back from a UDP echo server;
 # 5. runs `<cond>.sh down k` and checks nothing is left: no process in the
 #    slot's namespaces, the same interfaces/addresses/routes as before `up`,
 #    no runtime state; then removes the namespaces and checks they are gone.
@@ -35,6 +37,18 @@ K=$((10#$K))
 	echo "selftest: must run as root" >&2
 	exit 1
 }
+# The test's own tools (the conditions install theirs).
+missing=()
+for tool in tcpdump:tcpdump curl:curl ethtool:ethtool socat:socat bc:bc; do
+	command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+done
+if ((${#missing[@]})); then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 \
+		--no-install-recommends "${missing[@]}" >&2 || {
+		echo "selftest: could not install ${missing[*]}" >&2
+		exit 1
+	}
+fi
 
 PASS=0
 FAIL=0
@@ -246,6 +260,8 @@ print('wg_types ' + ' '.join(f'{t}:{n}' for t, n in sorted(wg_types.items())))
 for key, n in flows.most_common():
     s = sorted(sizes[key])
     print(f'flow {key} packets {n} ip_len min {s[0]} median {s[len(s) // 2]} max {s[-1]}')
+    common = collections.Counter(s).most_common(4)
+    print(f'sizes {key} most common ip_len ' + ' '.join(f'{size}x{count}' for size, count in common))
 PY
 sed 's/^/      observer: /' "$WORK/observer.txt"
 val() { awk -v k="$1" '$1 == k {print $2}' "$WORK/observer.txt"; }
@@ -274,6 +290,48 @@ tor)
 	check "tor: no packet between the client and the server's own address ($direct flows)" test "$direct" = 0
 	;;
 esac
+
+# --- VoIP mode tcp: RTP-like datagrams through socat relays -------------------
+# The recipe of README.md: UDP -> TCP over SOCKS4A on the client, TCP -> UDP
+# on the server, here in front of a UDP echo server; 50 datagrams of 167
+# bytes every 20 ms must come back intact. Not captured: this checks the relay.
+if [[ $VOIP_MODE == tcp ]]; then
+	ip netns exec tapir-s$K python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 5004))
+while True:
+    d, a = s.recvfrom(65535)
+    s.sendto(d, a)
+' "$SERVER_ADDR" >/dev/null 2>&1 &
+	ECHO_PID=$!
+	ip netns exec tapir-s$K socat TCP4-LISTEN:5004,bind="$SERVER_ADDR",reuseaddr,fork \
+		UDP4:"$SERVER_ADDR":5004 >/dev/null 2>&1 &
+	SRELAY_PID=$!
+	socks=${PROXY#socks5h://}
+	ip netns exec tapir-c$K socat UDP4-LISTEN:5004,bind=127.0.0.1,reuseaddr \
+		SOCKS4A:"${socks%:*}":"$SERVER_ADDR":5004,socksport="${socks##*:}" >/dev/null 2>&1 &
+	CRELAY_PID=$!
+	sleep 1
+	echoed=$(ip netns exec tapir-c$K timeout 60 python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+got = 0
+for i in range(50):
+    msg = b"RTP%04d" % i + b"x" * 160
+    s.sendto(msg, ("127.0.0.1", 5004))
+    try:
+        got += s.recvfrom(65535)[0] == msg
+    except socket.timeout:
+        pass
+    time.sleep(0.02)
+print(got)
+')
+	kill "$CRELAY_PID" "$SRELAY_PID" "$ECHO_PID" 2>/dev/null
+	wait "$CRELAY_PID" "$SRELAY_PID" "$ECHO_PID" 2>/dev/null
+	check "VOIP_MODE=tcp: ${echoed:-0} of 50 UDP datagrams echoed through socat UDP->SOCKS4A->TCP->UDP" test "${echoed:-0}" = 50
+fi
 
 # --- down and leftovers -------------------------------------------------------
 kill "$HTTP_PID" 2>/dev/null

@@ -245,6 +245,8 @@ cmd_up() {
 	for ns in tapir-c$k tapir-w$k tapir-s$k; do
 		ns_exists "$ns" || die "namespace $ns does not exist: create slot $k's namespaces first"
 	done
+	# socat: the VOIP_MODE=tcp relays (README.md) run in the slot's namespaces.
+	ensure_pkgs tor socat
 	network_running || cmd_network_up
 	# Release the network lock taken by network-up; slots come up in parallel.
 	exec 9>&-
