@@ -169,10 +169,10 @@ impl PcapNg {
 }
 
 /// One packet read back: (timestamp ns, link type, orig_len, bytes, interface).
-pub type Read = (i64, u16, u32, Vec<u8>, u32);
+pub type ReadPacket = (i64, u16, u32, Vec<u8>, u32);
 
 /// Reads every packet of a capture held in memory, and the error that stopped the reader.
-pub fn read_all(bytes: &[u8]) -> (Vec<Read>, Option<tapir_capture::CaptureError>) {
+pub fn read_all(bytes: &[u8]) -> (Vec<ReadPacket>, Option<tapir_capture::CaptureError>) {
     let mut reader = match tapir_capture::CaptureReader::new(bytes) {
         Ok(r) => r,
         Err(e) => return (Vec::new(), Some(e)),
