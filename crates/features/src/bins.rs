@@ -1,9 +1,10 @@
 //! Precomputed bin edges and a fast, exact value-to-bin lookup.
 //!
-//! The lookup first guesses the bin from the axis formula (one `log2` for geometric axes), then
-//! corrects the guess against the stored, rounded edges, so the result always agrees with the
-//! edges reported in [`crate::Hist2D`] and `docs/features.md`, whatever floating-point rounding
-//! did to the guess.
+//! Every value binned is a whole number (bytes or nanoseconds) and every edge is rounded to one,
+//! so lookups compare integers: the result always agrees with the edges reported in
+//! [`crate::Hist2D`] and `docs/features.md`. The lookup first guesses the bin (a multiply on
+//! linear axes; on log axes a table indexed by the value's highest set bit, which avoids a
+//! `log2` call per packet) and then steps to the exact bin.
 
 use crate::config::{Axis, Scale, MAX_BINS};
 use crate::FeatureError;
@@ -15,11 +16,14 @@ pub(crate) struct Bins {
     n: usize,
     /// Number of edges searched: `n + 1`, or `n / 2 + 1` magnitude edges for `SignedLog`.
     searched: usize,
-    /// Ascending edges in internal units (bytes or nanoseconds), whole numbers.
-    edges: [f64; MAX_BINS + 1],
-    /// Guess = (t(x) - origin) * inv_step, with t = identity or log2.
+    /// Ascending edges in internal units (bytes or nanoseconds).
+    edges: [i64; MAX_BINS + 1],
+    /// Linear axes: guess = (x - origin) * inv_step.
     origin: f64,
     inv_step: f64,
+    /// Log axes: `start[4j + q]` is the bin holding (4 + q) * 2^(j-2), the lower end of quarter
+    /// `q` of the octave [2^j, 2^(j+1)), so a lower bound for any x in that quarter.
+    start: [u8; 256],
 }
 
 impl Bins {
@@ -31,34 +35,60 @@ impl Bins {
             Scale::SignedLog => axis.bins / 2,
             Scale::Linear | Scale::Log => axis.bins,
         };
-        let mut edges = [0.0; MAX_BINS + 1];
+        let mut fedges = [0.0f64; MAX_BINS + 1];
         let (origin, inv_step) = match axis.scale {
             Scale::Linear => {
                 let step = (hi - lo) / searched_bins as f64;
-                for (k, e) in edges.iter_mut().take(searched_bins + 1).enumerate() {
+                for (k, e) in fedges.iter_mut().take(searched_bins + 1).enumerate() {
                     *e = (lo + step * k as f64).round();
                 }
                 (lo, 1.0 / step)
             }
             Scale::Log | Scale::SignedLog => {
+                // Via log2/exp2 so that power-of-two axes get exact edges.
                 let (l0, l1) = (lo.log2(), hi.log2());
                 let step = (l1 - l0) / searched_bins as f64;
-                for (k, e) in edges.iter_mut().take(searched_bins + 1).enumerate() {
+                for (k, e) in fedges.iter_mut().take(searched_bins + 1).enumerate() {
                     *e = (l0 + step * k as f64).exp2().round();
                 }
-                (l0, 1.0 / step)
+                (0.0, 0.0)
             }
         };
-        let used = &edges[..=searched_bins];
-        if used.windows(2).any(|w| w[0] >= w[1]) || !used.iter().all(|e| e.is_finite()) {
+        let used = &fedges[..=searched_bins];
+        let what = if unit == 1.0 { "byte" } else { "nanosecond" };
+        // 2^62: far beyond any size or duration, and safely inside i64.
+        const LIMIT: f64 = 4.611_686_018_427_388e18;
+        if !used.iter().all(|e| e.is_finite() && e.abs() < LIMIT) {
+            return Err(FeatureError::InvalidConfig {
+                field,
+                reason: format!("has edges beyond 2^62 {what}s"),
+            });
+        }
+        if used.windows(2).any(|w| w[0] >= w[1]) {
             return Err(FeatureError::InvalidConfig {
                 field,
                 reason: format!(
-                    "has bins narrower than one {}: rounded edges {:?} do not increase",
-                    if unit == 1.0 { "byte" } else { "nanosecond" },
-                    used
+                    "has bins narrower than one {what}: rounded edges {used:?} do not increase"
                 ),
             });
+        }
+        let mut edges = [0i64; MAX_BINS + 1];
+        for (e, f) in edges.iter_mut().zip(used) {
+            *e = *f as i64;
+        }
+        let last = searched_bins - 1;
+        let mut start = [0u8; 256];
+        for (i, s) in start.iter_mut().enumerate() {
+            // Compare 4e with 4L = (4 + q) << j to stay exact for j < 2.
+            let four_l = (4 + (i as i128 & 3)) << (i >> 2);
+            let k = edges[..=searched_bins]
+                .iter()
+                .take_while(|&&e| 4 * i128::from(e) <= four_l)
+                .count()
+                .saturating_sub(1)
+                .min(last);
+            // k < MAX_BINS = 128 fits in a byte.
+            *s = k as u8;
         }
         Ok(Bins {
             scale: axis.scale,
@@ -67,6 +97,7 @@ impl Bins {
             edges,
             origin,
             inv_step,
+            start,
         })
     }
 
@@ -75,39 +106,48 @@ impl Bins {
     }
 
     /// Bin of `x` among the searched edges; below the first edge gives 0, at or above the last
-    /// gives the last bin. NaN cannot occur (inputs are converted integers) but would give 0.
-    #[inline]
-    fn search(&self, x: f64) -> usize {
+    /// gives the last bin.
+    #[inline(always)]
+    fn search(&self, x: i64) -> usize {
+        let edges = &self.edges;
         let last = self.searched - 2;
-        let edges = &self.edges[..self.searched];
-        // `x < edges[0]` or NaN.
-        if x.partial_cmp(&edges[0]).is_none_or(|o| o.is_lt()) {
+        if x < edges[0] {
             return 0;
         }
-        let t = match self.scale {
-            Scale::Linear => x,
-            Scale::Log | Scale::SignedLog => x.log2(),
+        let mut k = match self.scale {
+            // `as usize` saturates, so a huge or negative guess is merely clamped.
+            Scale::Linear => (((x as f64 - self.origin) * self.inv_step) as usize).min(last),
+            Scale::Log | Scale::SignedLog if x > 0 => {
+                let j = 63 - x.leading_zeros();
+                let q = if j >= 2 { x >> (j - 2) } else { x << (2 - j) } & 3;
+                usize::from(self.start[((j << 2) as usize | q as usize) & 255])
+            }
+            Scale::Log | Scale::SignedLog => 0,
         };
-        // `as usize` saturates, so a huge or negative guess is merely clamped.
-        let mut k = (((t - self.origin) * self.inv_step) as usize).min(last);
-        while k > 0 && x < edges[k] {
-            k -= 1;
+        // The guess is exact or a bin or two off for any sensible axis; two branch-free steps
+        // up fix the common case (random packet sizes would defeat a branch predictor), the
+        // loops the rest. Indices stay below MAX_BINS + 1 because k <= last < MAX_BINS.
+        for _ in 0..2 {
+            k += usize::from((k < last) & (x >= edges[(k + 1).min(MAX_BINS)]));
         }
-        while k < last && x >= edges[k + 1] {
+        while k < last && x >= edges[(k + 1).min(MAX_BINS)] {
             k += 1;
+        }
+        while k > 0 && x < edges[k.min(MAX_BINS)] {
+            k -= 1;
         }
         k
     }
 
     /// Bin index of `x` on the whole axis.
-    #[inline]
-    pub(crate) fn bin(&self, x: f64) -> usize {
+    #[inline(always)]
+    pub(crate) fn bin(&self, x: i64) -> usize {
         match self.scale {
             Scale::Linear | Scale::Log => self.search(x),
             Scale::SignedLog => {
                 let half = self.n / 2;
-                let k = self.search(x.abs());
-                if x < 0.0 {
+                let k = self.search(x.saturating_abs());
+                if x < 0 {
                     half - 1 - k
                 } else {
                     half + k
@@ -119,13 +159,14 @@ impl Bins {
     /// The `n + 1` edges of the whole axis in internal units. For `SignedLog` the innermost
     /// magnitude edge is replaced by 0 because values below it fall in the innermost bins.
     pub(crate) fn edges(&self) -> Vec<f64> {
-        let used = &self.edges[..self.searched];
+        let used = self.edges[..self.searched].iter().map(|&e| e as f64);
         match self.scale {
-            Scale::Linear | Scale::Log => used.to_vec(),
+            Scale::Linear | Scale::Log => used.collect(),
             Scale::SignedLog => {
-                let mut v: Vec<f64> = used[1..].iter().rev().map(|e| -e).collect();
+                let mags: Vec<f64> = used.skip(1).collect();
+                let mut v: Vec<f64> = mags.iter().rev().map(|e| -e).collect();
                 v.push(0.0);
-                v.extend_from_slice(&used[1..]);
+                v.extend_from_slice(&mags);
                 v
             }
         }
@@ -139,16 +180,16 @@ mod tests {
     #[test]
     fn linear_edges_are_half_open() {
         let b = Bins::new(&Axis::new(Scale::Linear, -1536.0, 1536.0, 32), 1.0, "x").unwrap();
-        assert_eq!(b.bin(-1536.0), 0);
-        assert_eq!(b.bin(-1441.0), 0);
-        assert_eq!(b.bin(-1440.0), 1);
-        assert_eq!(b.bin(-1.0), 15);
-        assert_eq!(b.bin(0.0), 16);
-        assert_eq!(b.bin(95.0), 16);
-        assert_eq!(b.bin(96.0), 17);
-        assert_eq!(b.bin(1500.0), 31);
-        assert_eq!(b.bin(9000.0), 31);
-        assert_eq!(b.bin(-9000.0), 0);
+        assert_eq!(b.bin(-1536), 0);
+        assert_eq!(b.bin(-1441), 0);
+        assert_eq!(b.bin(-1440), 1);
+        assert_eq!(b.bin(-1), 15);
+        assert_eq!(b.bin(0), 16);
+        assert_eq!(b.bin(95), 16);
+        assert_eq!(b.bin(96), 17);
+        assert_eq!(b.bin(1500), 31);
+        assert_eq!(b.bin(9000), 31);
+        assert_eq!(b.bin(-9000), 0);
         assert_eq!(b.edges().len(), 33);
         assert_eq!(b.edges()[1], -1440.0);
     }
@@ -161,17 +202,17 @@ mod tests {
         for k in 0..=8 {
             assert_eq!(e[4 * k], 10f64.powi(3 + k as i32), "edge {}", 4 * k);
         }
-        assert_eq!(b.bin(0.0), 0);
-        assert_eq!(b.bin(999.0), 0);
-        assert_eq!(b.bin(1000.0), 0);
-        assert_eq!(b.bin(9_999.0), 3);
-        assert_eq!(b.bin(10_000.0), 4);
-        assert_eq!(b.bin(1e11), 31);
-        assert_eq!(b.bin(1e15), 31);
+        assert_eq!(b.bin(0), 0);
+        assert_eq!(b.bin(999), 0);
+        assert_eq!(b.bin(1000), 0);
+        assert_eq!(b.bin(9_999), 3);
+        assert_eq!(b.bin(10_000), 4);
+        assert_eq!(b.bin(100_000_000_000), 31);
+        assert_eq!(b.bin(1_000_000_000_000_000), 31);
         // Every edge starts its own bin, and the value just below it belongs to the previous.
         for (k, &edge) in e.iter().enumerate().take(32).skip(1) {
-            assert_eq!(b.bin(edge), k);
-            assert_eq!(b.bin(edge - 1.0), k - 1);
+            assert_eq!(b.bin(edge as i64), k);
+            assert_eq!(b.bin(edge as i64 - 1), k - 1);
         }
     }
 
@@ -183,13 +224,13 @@ mod tests {
             "b",
         )
         .unwrap();
-        assert_eq!(b.bin(1.0), 16);
-        assert_eq!(b.bin(63.0), 16);
-        assert_eq!(b.bin(64.0), 17);
-        assert_eq!(b.bin(-63.0), 15);
-        assert_eq!(b.bin(-64.0), 14);
-        assert_eq!(b.bin(3_000_000.0), 31);
-        assert_eq!(b.bin(-3_000_000.0), 0);
+        assert_eq!(b.bin(1), 16);
+        assert_eq!(b.bin(63), 16);
+        assert_eq!(b.bin(64), 17);
+        assert_eq!(b.bin(-63), 15);
+        assert_eq!(b.bin(-64), 14);
+        assert_eq!(b.bin(3_000_000), 31);
+        assert_eq!(b.bin(-3_000_000), 0);
         let e = b.edges();
         assert_eq!(e.len(), 33);
         assert_eq!(e[16], 0.0);
@@ -200,7 +241,31 @@ mod tests {
     }
 
     #[test]
+    fn guess_table_never_overshoots() {
+        // Odd axes: fine log bins, a sub-unit minimum, a wide linear one; compare with a scan.
+        for axis in [
+            Axis::new(Scale::Log, 1e-6, 1e-3, 128),
+            Axis::new(Scale::Log, 4e-10, 7e-9, 3),
+            Axis::new(Scale::SignedLog, 1e-6, 1.0, 40),
+            Axis::new(Scale::Linear, -3e-9, 1e-3, 7),
+        ] {
+            let b = Bins::new(&axis, 1e9, "t").unwrap();
+            let e = &b.edges[..b.searched];
+            let scan = |x: i64| e[1..e.len() - 1].iter().take_while(|&&v| v <= x).count();
+            for x in (-5..5000)
+                .chain((0..62).map(|j| 1i64 << j))
+                .chain([i64::MAX, i64::MIN])
+            {
+                let want = scan(x.saturating_abs());
+                let got = b.search(x.saturating_abs());
+                assert_eq!(got, want, "{axis:?} x={x}");
+            }
+        }
+    }
+
+    #[test]
     fn too_fine_bins_are_rejected() {
         assert!(Bins::new(&Axis::new(Scale::Linear, 0.0, 10.0, 64), 1.0, "x").is_err());
+        assert!(Bins::new(&Axis::new(Scale::Log, 1.0, 1e12, 8), 1e9, "x").is_err());
     }
 }

@@ -4,6 +4,7 @@ use crate::bins::Bins;
 use crate::config::{AckFilter, FeatureConfig, MAX_BINS};
 use crate::hist::{Hist2D, Unit};
 use crate::{FeatureError, FeatureSpace};
+use std::sync::OnceLock;
 use tapir_capture::{Direction, TracePacket};
 
 /// Nanoseconds per second: time axes are configured in seconds, binned in nanoseconds.
@@ -85,8 +86,10 @@ impl Extractor {
         }
         // The paper's "logarithmic data representation ... to focus more on the relative
         // magnitude rather than on the actual value" (§III). Counts are exact in f32 (< 2^24).
-        for v in out.iter_mut() {
-            *v = v.ln_1p();
+        // Most bins are empty and ln(1 + 0) = 0; small counts come from a table.
+        let lut = ln1p_table();
+        for v in out.iter_mut().filter(|v| **v != 0.0) {
+            *v = lut.get(*v as usize).copied().unwrap_or_else(|| v.ln_1p());
         }
         Ok(())
     }
@@ -163,8 +166,8 @@ impl Extractor {
         let ny = self.iat.len();
         for pair in window.windows(2) {
             let iat = pair[1].ts.0.saturating_sub(pair[0].ts.0).max(0);
-            let x = self.size.bin(pair[1].signed_size() as f64);
-            let y = self.iat.bin(iat as f64);
+            let x = self.size.bin(pair[1].signed_size());
+            let y = self.iat.bin(iat);
             if let Some(c) = out.get_mut(x * ny + y) {
                 *c += 1.0;
             }
@@ -198,7 +201,7 @@ impl Extractor {
                 let gap = p.ts.0.saturating_sub(prev).max(0);
                 if gap > self.surge_gap {
                     self.close_burst(&mut burst, &mut tally);
-                    tally.flush(self.surge.bin(surge_ns as f64), ny, out);
+                    tally.flush(self.surge.bin(surge_ns), ny, out);
                     surge_ns = 0;
                 } else {
                     surge_ns = surge_ns.saturating_add(gap);
@@ -218,15 +221,29 @@ impl Extractor {
             }
         }
         self.close_burst(&mut burst, &mut tally);
-        tally.flush(self.surge.bin(surge_ns as f64), ny, out);
+        tally.flush(self.surge.bin(surge_ns), ny, out);
     }
 
     fn close_burst(&self, burst: &mut Option<(bool, u64)>, tally: &mut Tally) {
         if let Some((up, bytes)) = burst.take() {
-            let signed = if up { bytes as f64 } else { -(bytes as f64) };
+            // At most 2^24 packets of 2^32 bytes: fits in i64.
+            let b = i64::try_from(bytes).unwrap_or(i64::MAX);
+            let signed = if up { b } else { -b };
             tally.add(self.burst.bin(signed));
         }
     }
+}
+
+/// `ln(1 + c)` for c = 0..=1024 (a default window's largest count), computed once per process.
+fn ln1p_table() -> &'static [f32; 1025] {
+    static TABLE: OnceLock<[f32; 1025]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = [0.0f32; 1025];
+        for (c, v) in t.iter_mut().enumerate() {
+            *v = (c as f32).ln_1p();
+        }
+        t
+    })
 }
 
 /// Per-x-bin burst counts of the current surge, with the list of bins touched so that a flush
