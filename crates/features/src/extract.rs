@@ -224,6 +224,7 @@ impl Extractor {
         tally.flush(self.surge.bin(surge_ns), ny, out);
     }
 
+    #[inline(always)]
     fn close_burst(&self, burst: &mut Option<(bool, u64)>, tally: &mut Tally) {
         if let Some((up, bytes)) = burst.take() {
             // At most 2^24 packets of 2^32 bytes: fits in i64.
