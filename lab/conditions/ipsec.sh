@@ -109,6 +109,12 @@ stop_pid() { # pidfile
 
 cmd_down() {
 	local k=$1 st=$STATE_ROOT/$1 side ns addr
+	# Without state this slot was never brought up by this script: leave the
+	# namespaces alone (another condition may be using them).
+	if [[ ! -d $st ]]; then
+		log "slot $k is not up; nothing to do"
+		return 0
+	fi
 	for side in client server; do
 		stop_pid "$st/$side/charon.pid"
 	done
@@ -122,6 +128,7 @@ cmd_down() {
 		ip -n "$ns" link del ipsec0 2>/dev/null || true
 	done
 	rm -rf "$st"
+	rmdir "$STATE_ROOT" 2>/dev/null || true
 }
 
 cmd_up() {
@@ -140,6 +147,9 @@ cmd_up() {
 		cmd_down "$k"
 	}
 	mkdir -p "$st/client/swanctl" "$st/server/swanctl"
+	# A failed `up` must not leave half a tunnel behind.
+	# shellcheck disable=SC2064 # k is expanded now on purpose: it is local.
+	trap "cmd_down $k >/dev/null 2>&1" EXIT
 	chmod 700 "$st"
 
 	local esp=${TAPIR_IPSEC_ESP:-aes128-sha256} psk
@@ -185,6 +195,7 @@ cmd_up() {
 	done
 	[[ $dev == ipsec* ]] || die "route to 10.79.$k.2 in tapir-c$k goes via '${dev:-nothing}', not the tunnel"
 	log "slot $k: ESP ($esp) in UDP 4500 between 10.77.$k.1 and 10.78.$k.2, inner 10.79.$k.1 <-> 10.79.$k.2"
+	trap - EXIT
 	echo "SERVER_ADDR=10.79.$k.2"
 	echo "PROXY="
 }

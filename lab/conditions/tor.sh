@@ -129,6 +129,8 @@ cmd_network_up() {
 	}
 	mkdir -p "$NET"
 	chmod 700 "$NET"
+	# A failed network-up stops what it started.
+	trap "network_down_locked >/dev/null 2>&1" EXIT
 	: >"$NET/empty"
 	echo "nameserver 127.0.0.1" >"$NET/resolv.conf"
 
@@ -177,7 +179,7 @@ cmd_network_up() {
 		start_tor $TORNS "$NET/$nick"
 	done
 
-	local i counts relays exits guards
+	local i relays exits guards
 	for ((i = 0; i < CONSENSUS_TIMEOUT * 2; i++)); do
 		for n in "${NODES[@]}"; do
 			alive "$NET/${n%%:*}/tor.pid" || {
@@ -191,6 +193,7 @@ cmd_network_up() {
 	done
 	((relays >= ${#NODES[@]} && exits >= 2 && guards >= 3)) ||
 		die "no usable consensus after ${CONSENSUS_TIMEOUT} s ($relays relays running, $exits exits, $guards guards; logs: $NET/*/data/notice.log)"
+	trap - EXIT
 	log "private Tor network up in $TORNS after $((i / 2)) s: $relays relays, $exits exits, $guards guards"
 }
 
@@ -234,6 +237,12 @@ attach_slot() { # k: veth tapir-w$k <-> tapir-tor with routes both ways
 
 cmd_down() {
 	local k=$1 st=$STATE_ROOT/$1
+	# Without state this slot was never brought up by this script: leave the
+	# namespaces alone (another condition may be using them).
+	if [[ ! -d $st ]]; then
+		log "slot $k is not up; nothing to do"
+		return 0
+	fi
 	stop_pid "$st/client/tor.pid"
 	ns_exists $TORNS && ip -n $TORNS link del t"$k" 2>/dev/null || true
 	ns_exists tapir-w"$k" && ip -n tapir-w"$k" link del w"$k"-t 2>/dev/null || true
@@ -257,6 +266,10 @@ cmd_up() {
 	local conflux=${TAPIR_TOR_CONFLUX:-0}
 	[[ $conflux == 0 || $conflux == 1 ]] || die "TAPIR_TOR_CONFLUX must be 0 or 1, not '$conflux'"
 	mkdir -p "$st/client/data"
+	# A failed `up` must not leave the client or the veth behind (the
+	# shared network stays: other slots may use it).
+	# shellcheck disable=SC2064 # k is expanded now on purpose: it is local.
+	trap "cmd_down $k >/dev/null 2>&1" EXIT
 	chmod 700 "$st" "$st/client" "$st/client/data"
 	attach_slot "$k"
 	ip -n tapir-c"$k" link set lo up
@@ -283,6 +296,7 @@ cmd_up() {
 		die "the client tor of slot $k did not reach 'Bootstrapped 100%' within ${BOOTSTRAP_TIMEOUT} s (log: $st/client/data/notice.log)"
 	}
 	log "slot $k: client tor bootstrapped in $((i / 5)) s; SOCKS 127.0.0.1:9050 in tapir-c$k"
+	trap - EXIT
 	echo "SERVER_ADDR=10.78.$k.2"
 	echo "PROXY=socks5h://127.0.0.1:9050"
 	echo "VOIP_MODE=tcp"

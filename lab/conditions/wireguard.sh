@@ -93,6 +93,12 @@ stop_pid() { # pidfile
 
 cmd_down() {
 	local k=$1 st=$STATE_ROOT/$1
+	# Without state this slot was never brought up by this script: leave the
+	# namespaces alone (another condition may be using them).
+	if [[ ! -d $st ]]; then
+		log "slot $k is not up; nothing to do"
+		return 0
+	fi
 	stop_pid "$st/wgc$k.pid"
 	stop_pid "$st/wgs$k.pid"
 	# wireguard-go removes its tun and socket on SIGTERM; after a KILL they may remain.
@@ -100,6 +106,7 @@ cmd_down() {
 	ip netns list | grep -qw "tapir-s$k" && ip -n "tapir-s$k" link del "wgs$k" 2>/dev/null || true
 	rm -f "$SOCK_DIR/wgc$k.sock" "$SOCK_DIR/wgs$k.sock"
 	rm -rf "$st"
+	rmdir "$STATE_ROOT" 2>/dev/null || true
 }
 
 cmd_up() {
@@ -115,6 +122,9 @@ cmd_up() {
 	}
 	mkdir -p "$st"
 	chmod 700 "$st"
+	# A failed `up` must not leave half a tunnel behind.
+	# shellcheck disable=SC2064 # k is expanded now on purpose: it is local.
+	trap "cmd_down $k >/dev/null 2>&1" EXIT
 
 	local cpriv spriv cpub spub
 	cpriv=$(wg genkey)
@@ -147,6 +157,7 @@ cmd_up() {
 	hs=$(wg show wgc"$k" latest-handshakes | awk '{print $2}')
 	[[ ${hs:-0} -gt 0 ]] || die "no WireGuard handshake between wgc$k and wgs$k (logs: $st/*.log)"
 	log "slot $k: WireGuard UDP 10.77.$k.1 -> 10.78.$k.2:51820, inner 10.79.$k.1 <-> 10.79.$k.2"
+	trap - EXIT
 	echo "SERVER_ADDR=10.79.$k.2"
 	echo "PROXY="
 }
