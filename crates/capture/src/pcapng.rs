@@ -368,7 +368,9 @@ fn read_block<R: Read>(
     if have < need {
         return Err(truncated(at, "block", need, have));
     }
-    let block = input.peek().get(..need).unwrap_or(&[]);
+    let Some(block) = input.peek().get(..need) else {
+        return Err(truncated(at, "block", need, have));
+    };
     let tail = array::<4>(block, need - 4).map(|b| e.u32(b)).unwrap_or(0);
     if tail != len {
         return Err(CaptureError::new(
