@@ -10,7 +10,7 @@ use tapir_capture::{
     sniff, CaptureReader, DecodeError, FileKind, Timestamp, TracePacket, TraceReader,
 };
 use tapir_features::{Extractor, FeatureConfig, FeatureSpace, Windower};
-use tapir_flow::{AssembleConfig, Assembler, ClientRule, HostCounter, PacketMeta, Unit};
+use tapir_flow::{AssembleConfig, Assembler, ClientRule, FastMap, HostCounter, PacketMeta, Unit};
 
 /// How files become windows.
 #[derive(Clone, Debug)]
@@ -124,7 +124,7 @@ struct UnitState {
 
 struct Visitor<'a, 'f> {
     settings: &'a ExtractSettings,
-    units: HashMap<u64, UnitState>,
+    units: FastMap<u64, UnitState>,
     stats: ReadStats,
     f: &'f mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
     stopped: bool,
@@ -209,7 +209,7 @@ pub fn visit_windows(
     let kind = sniff(path).map_err(|e| DatasetError::capture(path, e))?;
     let mut v = Visitor {
         settings,
-        units: HashMap::new(),
+        units: FastMap::default(),
         stats: ReadStats::default(),
         f,
         stopped: false,

@@ -1,9 +1,9 @@
 //! Packets to traces: which unit of analysis a packet belongs to, and which way it travels.
 
+use crate::hash::FastMap;
 use crate::key::{proto, Endpoint, FlowKey, PairKey, Side};
 use crate::Cidr;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -113,7 +113,10 @@ impl ClientRule {
 /// host that appears in the most packets is the one the capture was taken on (or for).
 #[derive(Debug, Default)]
 pub struct HostCounter {
-    counts: HashMap<IpAddr, u64>,
+    counts: FastMap<IpAddr, u64>,
+    /// The last address counted and its pending count: consecutive packets mostly share the
+    /// capture's host, so most updates skip the table.
+    last: Option<(IpAddr, u64)>,
 }
 
 /// The table stops learning new addresses past this size, so a scan or a spoofed flood cannot
@@ -230,10 +233,10 @@ impl Default for AssembleConfig {
 #[derive(Debug)]
 pub struct Assembler {
     cfg: AssembleConfig,
-    units: HashMap<UnitKey, UnitInfo>,
+    units: FastMap<UnitKey, UnitInfo>,
     next_id: u64,
     /// (src, dst, proto) → ports of the last first fragment, so later fragments join their flow.
-    frag_ports: HashMap<(IpAddr, IpAddr, u8), (u16, u16)>,
+    frag_ports: FastMap<(IpAddr, IpAddr, u8), (u16, u16)>,
     ended: Vec<UnitInfo>,
     capture_host: Option<IpAddr>,
     pushes_since_sweep: u32,
@@ -246,9 +249,9 @@ impl Assembler {
         let capture_host = cfg.host;
         Assembler {
             cfg,
-            units: HashMap::new(),
+            units: FastMap::default(),
             next_id: 0,
-            frag_ports: HashMap::new(),
+            frag_ports: FastMap::default(),
             ended: Vec::new(),
             capture_host,
             pushes_since_sweep: 0,
@@ -262,46 +265,47 @@ impl Assembler {
     /// Place one packet.
     pub fn push(&mut self, p: &PacketMeta) -> Placed {
         let (key, side) = self.key_of(p);
-        let mut new_unit = false;
         let idle = self.cfg.idle_timeout_ns;
-        // A unit idle past the timeout ends here and the packet starts a new one.
-        if let Some(u) = self.units.get(&key) {
-            if p.ts.nanos_since(u.last) > idle && key != UnitKey::Capture {
-                let u = self.units.remove(&key).expect("present");
-                self.ended.push(u);
+        // Fast path: the unit is live and not idle past the timeout (one table lookup).
+        let live = match self.units.get_mut(&key) {
+            Some(u) if key == UnitKey::Capture || p.ts.nanos_since(u.last) <= idle => Some(u),
+            _ => None,
+        };
+        let (unit, new_unit) = match live {
+            Some(u) => (u, false),
+            None => {
+                // A unit idle past the timeout ends here and the packet starts a new one.
+                if let Some(u) = self.units.remove(&key) {
+                    self.ended.push(u);
+                }
+                if self.units.len() >= self.cfg.max_units {
+                    self.evict_oldest();
+                }
+                let id = self.next_id;
+                self.next_id += 1;
+                let client = match key {
+                    UnitKey::Capture => Side::A,
+                    _ => choose_client(&self.cfg.client, p, side),
+                };
+                let info = UnitInfo {
+                    id,
+                    key,
+                    client,
+                    first: p.ts,
+                    last: p.ts,
+                    packets: 0,
+                    bytes: 0,
+                };
+                (self.units.entry(key).or_insert(info), true)
             }
-        }
-        if !self.units.contains_key(&key) && self.units.len() >= self.cfg.max_units {
-            self.evict_oldest();
-        }
-        let client_rule = &self.cfg.client;
-        let capture_host = &mut self.capture_host;
-        let next_id = &mut self.next_id;
-        let unit = self.units.entry(key).or_insert_with(|| {
-            new_unit = true;
-            let id = *next_id;
-            *next_id += 1;
-            let client = match key {
-                UnitKey::Capture => Side::A,
-                _ => choose_client(client_rule, p, side),
-            };
-            UnitInfo {
-                id,
-                key,
-                client,
-                first: p.ts,
-                last: p.ts,
-                packets: 0,
-                bytes: 0,
-            }
-        });
+        };
         unit.packets += 1;
         unit.bytes += p.ip_len as u64;
         if p.ts > unit.last {
             unit.last = p.ts;
         }
         let dir = match key {
-            UnitKey::Capture => capture_direction(client_rule, capture_host, p),
+            UnitKey::Capture => capture_direction(&self.cfg.client, &mut self.capture_host, p),
             _ => {
                 if side == unit.client {
                     Direction::Up

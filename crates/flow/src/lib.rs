@@ -20,6 +20,7 @@
 
 mod assemble;
 mod cidr;
+mod hash;
 mod key;
 
 pub use assemble::{
@@ -27,5 +28,6 @@ pub use assemble::{
     UnitKey, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
 };
 pub use cidr::{Cidr, CidrError};
+pub use hash::{FastHasher, FastMap};
 pub use key::{proto, Endpoint, FlowKey, PairKey, Side};
 pub use tapir_capture::{Direction, Timestamp, TracePacket};
