@@ -95,7 +95,7 @@ slot_create() {
 	for pair in c:c$k w:w$k-c w:w$k-s s:s$k; do
 		ip -n tapir-${pair%%:*}$k link set ${pair#*:} up
 		# Offloads off on both ends, or the capture shows 60 kB "packets".
-		ip netns exec tapir-${pair%%:*}$k ethtool -K ${pair#*:} tso off gso off gro off lro off >/dev/null 2>&1 || true
+		ip netns exec tapir-${pair%%:*}$k ethtool -K ${pair#*:} tso off gso off gro off lro off tx off rx off >/dev/null 2>&1 || true
 	done
 	for n in c w s; do ip -n tapir-$n$k link set lo up; done
 	ip -n tapir-c$k route add default via 10.77.$k.2

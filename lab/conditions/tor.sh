@@ -226,8 +226,8 @@ attach_slot() { # k: veth tapir-w$k <-> tapir-tor with routes both ways
 	ip link add t"$k" netns $TORNS type veth peer name w"$k"-t netns tapir-w"$k"
 	ip -n $TORNS addr add 10.80."$k".1/30 dev t"$k"
 	ip -n tapir-w"$k" addr add 10.80."$k".2/30 dev w"$k"-t
-	ip netns exec $TORNS ethtool -K t"$k" tso off gso off gro off lro off >/dev/null 2>&1 || true
-	ip netns exec tapir-w"$k" ethtool -K w"$k"-t tso off gso off gro off lro off >/dev/null 2>&1 || true
+	ip netns exec $TORNS ethtool -K t"$k" tso off gso off gro off lro off tx off rx off >/dev/null 2>&1 || true
+	ip netns exec tapir-w"$k" ethtool -K w"$k"-t tso off gso off gro off lro off tx off rx off >/dev/null 2>&1 || true
 	ip -n $TORNS link set t"$k" up
 	ip -n tapir-w"$k" link set w"$k"-t up
 	ip -n $TORNS route add 10.77."$k".0/30 via 10.80."$k".2 dev t"$k"
