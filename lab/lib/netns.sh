@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Slot namespaces for the tapir lab (see docs/lab.md, "Topology").
+#
+#   tapir-c$k  c$k   10.77.$k.1/30  --veth--  w$k-c 10.77.$k.2/30  tapir-w$k
+#   tapir-w$k  w$k-s 10.78.$k.1/30  --veth--  s$k   10.78.$k.2/30  tapir-s$k
+#
+# No namespace gets a route to the host: the only default routes point at the
+# WAN namespace, which itself has no default route, so nothing can leave.
+# Source this file; it defines slot_up, slot_down, linkem_up and helpers.
+
+# Offloads merge TCP segments into 60 kB "packets" on veths; a capture must see
+# wire-sized packets, so every veth end gets them turned off.
+lab_offloads_off() {
+    local ns=$1 ifc=$2
+    ip netns exec "$ns" ethtool -K "$ifc" tso off gso off gro off lro off tx off rx off >/dev/null 2>&1 || true
+}
+
+# IPv6 router solicitations and MLD reports would otherwise appear in every trace.
+lab_ns_new() {
+    local ns=$1
+    # A resolver on loopback that nobody answers: stray lookups (browser
+    # update checks) fail at once inside the namespace instead of putting
+    # DNS packets on the captured link.
+    mkdir -p "/etc/netns/$ns"
+    echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
+    ip netns add "$ns"
+    ip netns exec "$ns" ip link set lo up
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+}
+
+slot_up() {
+    local k=$1
+    if [[ ! $k =~ ^[0-9]+$ ]] || ((k < 1 || k > 99)); then
+        echo "slot_up: slot must be 1..99, got '$k'" >&2
+        return 2
+    fi
+    slot_down "$k" 2>/dev/null
+    local c=tapir-c$k w=tapir-w$k s=tapir-s$k
+    lab_ns_new "$c" && lab_ns_new "$w" && lab_ns_new "$s" || return 1
+    ip link add "c$k" netns "$c" type veth peer name "w$k-c" netns "$w" || return 1
+    ip link add "w$k-s" netns "$w" type veth peer name "s$k" netns "$s" || return 1
+    ip -n "$c" addr add "10.77.$k.1/30" dev "c$k"
+    ip -n "$w" addr add "10.77.$k.2/30" dev "w$k-c"
+    ip -n "$w" addr add "10.78.$k.1/30" dev "w$k-s"
+    ip -n "$s" addr add "10.78.$k.2/30" dev "s$k"
+    local pair
+    for pair in "$c c$k" "$w w$k-c" "$w w$k-s" "$s s$k"; do
+        set -- $pair
+        ip -n "$1" link set "$2" up
+        lab_offloads_off "$1" "$2"
+    done
+    ip -n "$c" route add default via "10.77.$k.2"
+    ip -n "$s" route add default via "10.78.$k.1"
+    ip netns exec "$w" sysctl -qw net.ipv4.ip_forward=1
+}
+
+# Kill every process still running inside the slot's namespaces, then delete them.
+slot_down() {
+    local k=$1 ns pids
+    for ns in "tapir-c$k" "tapir-w$k" "tapir-s$k"; do
+        if ip netns list | grep -qw "$ns"; then
+            pids=$(ip netns pids "$ns" 2>/dev/null)
+            [[ -n $pids ]] && kill $pids 2>/dev/null
+        fi
+    done
+    sleep 0.3
+    for ns in "tapir-c$k" "tapir-w$k" "tapir-s$k"; do
+        if ip netns list | grep -qw "$ns"; then
+            pids=$(ip netns pids "$ns" 2>/dev/null)
+            [[ -n $pids ]] && kill -9 $pids 2>/dev/null
+            ip netns del "$ns"
+        fi
+        rm -rf "/etc/netns/$ns"
+    done
+    return 0
+}
+
+# Put the user-space link emulator on the client's access link. The router
+# address 10.77.$k.2 moves from w$k-c to a new veth end w$k-r inside the WAN
+# namespace; linkem bridges w$k-c and its peer w$k-l at layer 2, so every frame
+# the client sends or receives (to the server, a tunnel gateway or a Tor guard)
+# crosses the emulated link, while routing stays with the kernel.
+linkem_up() {
+    local k=$1 profile=$2 seed=$3 bin=$4 log=$5
+    local w=tapir-w$k
+    ip -n "$w" link add "w$k-l" type veth peer name "w$k-r" || return 1
+    ip -n "$w" addr del "10.77.$k.2/30" dev "w$k-c"
+    ip -n "$w" addr add "10.77.$k.2/30" dev "w$k-r"
+    local i
+    for i in "w$k-l" "w$k-r"; do
+        ip -n "$w" link set "$i" up
+        lab_offloads_off "$w" "$i"
+    done
+    ip -n "$w" link set "w$k-c" promisc on
+    ip -n "$w" link set "w$k-l" promisc on
+    ip netns exec "$w" "$bin" --client-side "w$k-c" --router-side "w$k-l" \
+        --profile "$profile" --seed "$seed" >"$log" 2>&1 &
+    # Give the sockets time to bind before the first frames are sent.
+    sleep 0.3
+    kill -0 $! 2>/dev/null || { echo "linkem failed to start, see $log" >&2; return 1; }
+}
