@@ -371,3 +371,48 @@ fn every_link_encoding_gives_the_same_ip_info() {
         }
     }
 }
+
+#[test]
+fn kuznetsov_pcap_has_longer_record_headers() {
+    let frame = tcp_v4_eth(10);
+    let mut bytes = Vec::new();
+    for v in [0xa1b2_cd34u32, 0x0004_0002, 0, 0, 65535, 1] {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    bytes.truncate(24);
+    for (secs, usecs) in [(10u32, 5u32), (11, 6)] {
+        for v in [secs, usecs, frame.len() as u32, frame.len() as u32] {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        bytes.extend_from_slice(&[0; 8]); // ifindex, protocol, packet type, padding
+        bytes.extend_from_slice(&frame);
+    }
+    let (got, err) = read_all(&bytes);
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].0, 11_000_006_000);
+    assert_eq!(got[1].3, frame);
+}
+
+#[test]
+fn caplen_limit_is_inclusive() {
+    let big = vec![0u8; MAX_CAPLEN as usize];
+    let bytes = pcap(1, false, false, &[Pkt::new(0, &big)]);
+    let (got, err) = read_all(&bytes);
+    assert!(err.is_none());
+    assert_eq!(got[0].3.len(), MAX_CAPLEN as usize);
+
+    let bigger = vec![0u8; MAX_CAPLEN as usize + 1];
+    let bytes = pcap(1, false, false, &[Pkt::new(0, &big), Pkt::new(0, &bigger)]);
+    let (got, err) = read_all(&bytes);
+    assert_eq!(got.len(), 1);
+    let err = err.unwrap();
+    assert!(matches!(
+        err.kind,
+        CaptureErrorKind::CaplenTooLarge {
+            caplen: 262_145,
+            ..
+        }
+    ));
+    assert_eq!(err.offset, 24 + 16 + MAX_CAPLEN as u64);
+}
