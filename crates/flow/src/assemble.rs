@@ -114,9 +114,6 @@ impl ClientRule {
 #[derive(Debug, Default)]
 pub struct HostCounter {
     counts: FastMap<IpAddr, u64>,
-    /// The last address counted and its pending count: consecutive packets mostly share the
-    /// capture's host, so most updates skip the table.
-    last: Option<(IpAddr, u64)>,
 }
 
 /// The table stops learning new addresses past this size, so a scan or a spoofed flood cannot
