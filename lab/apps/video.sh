@@ -14,7 +14,7 @@ length=150
 # Encoding is the slow part (about a minute of CPU per rung): the ladder is
 # cached per segment length and shared by every run; lab/run prepares it first.
 cache=${TAPIR_LAB_CACHE:-/tmp/tapir-lab-cache}/hls-$seg
-if [[ ! -s $cache/done ]]; then
+if [[ ! -e $cache/done ]]; then
     rm -rf "$cache" && mkdir -p "$cache"
     for kbps in "${ladder[@]}"; do
         h=$((kbps >= 2500 ? 720 : kbps >= 1200 ? 540 : 360))

@@ -91,8 +91,11 @@ linkem_up() {
         ip -n "$w" link set "$i" up
         lab_offloads_off "$w" "$i"
     done
-    ip -n "$w" link set "w$k-c" promisc on
-    ip -n "$w" link set "w$k-l" promisc on
+    # The bridged ends must not answer ARP themselves (the kernel would reply
+    # for 10.77.$k.2 on any interface), so that the client learns w$k-r's MAC.
+    for i in "w$k-c" "w$k-l"; do
+        ip -n "$w" link set "$i" promisc on arp off
+    done
     ip netns exec "$w" "$bin" --client-side "w$k-c" --router-side "w$k-l" \
         --profile "$profile" --seed "$seed" >"$log" 2>&1 &
     # Give the sockets time to bind before the first frames are sent.

@@ -107,6 +107,12 @@ pub enum Visit {
 
 /// Events of [`visit_windows`].
 pub enum Event<'a> {
+    /// Every packet, in file order; only from [`visit_packets`].
+    Packet {
+        unit: u64,
+        unit_desc: &'a str,
+        packet: TracePacket,
+    },
     Window(WindowRef<'a>),
     /// A unit ended (timeout or end of file) after `packets` packets.
     UnitEnd {
@@ -128,6 +134,7 @@ struct Visitor<'a, 'f> {
     stats: ReadStats,
     f: &'f mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
     stopped: bool,
+    packets: bool,
 }
 
 impl Visitor<'_, '_> {
@@ -151,6 +158,16 @@ impl Visitor<'_, '_> {
             }
         };
         st.packets += 1;
+        if self.packets {
+            let ev = Event::Packet {
+                unit,
+                unit_desc: &st.desc,
+                packet: p,
+            };
+            if (self.f)(ev)? == Visit::Stop {
+                self.stopped = true;
+            }
+        }
         if let Some(w) = st.windower.push(p) {
             let index = st.next_index;
             st.next_index += 1;
@@ -206,6 +223,25 @@ pub fn visit_windows(
     settings: &ExtractSettings,
     f: &mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
 ) -> Result<ReadStats, DatasetError> {
+    visit(path, settings, false, f)
+}
+
+/// [`visit_windows`], with an [`Event::Packet`] for every packet as well (before the window it
+/// completes, if any): to write traces out, or to look at packets as units see them.
+pub fn visit_packets(
+    path: &Path,
+    settings: &ExtractSettings,
+    f: &mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
+) -> Result<ReadStats, DatasetError> {
+    visit(path, settings, true, f)
+}
+
+fn visit(
+    path: &Path,
+    settings: &ExtractSettings,
+    packets: bool,
+    f: &mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
+) -> Result<ReadStats, DatasetError> {
     let kind = sniff(path).map_err(|e| DatasetError::capture(path, e))?;
     let mut v = Visitor {
         settings,
@@ -213,6 +249,7 @@ pub fn visit_windows(
         stats: ReadStats::default(),
         f,
         stopped: false,
+        packets,
     };
     match kind {
         FileKind::Trace => read_trace(path, &mut v)?,
@@ -260,6 +297,7 @@ pub fn extract_file(
                     pending.entry(w.unit).or_default().push(row);
                 }
             }
+            Event::Packet { .. } => {}
             Event::UnitEnd { unit, packets } => {
                 let held = pending.remove(&unit).unwrap_or_default();
                 if packets >= min {

@@ -105,6 +105,9 @@ pub struct ExtractArgs {
     /// With --plots: draw at most this many windows per file.
     #[arg(long, default_value_t = 1)]
     pub limit: usize,
+    /// Write every trace (unit) as a `.trace` file into this folder, one subfolder per label.
+    #[arg(long, value_name = "DIR")]
+    pub traces: Option<PathBuf>,
     #[command(flatten)]
     pub traffic: TrafficArgs,
     #[command(flatten)]

@@ -360,3 +360,52 @@ fn dataset_with_a_bad_file_goes_on_unless_strict() {
     assert_eq!(o.status.code(), Some(1));
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn traces_written_from_a_capture_give_the_same_features() {
+    let dir = temp_dir("traces");
+    let out = dir.join("traces");
+    let pcap = capture_data("lo-http.pcap");
+    let o = tapir(&["extract", &pcap, "--traces", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let trace = out.join("lo-http.trace");
+    let text = fs::read_to_string(&trace).unwrap();
+    assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 37);
+    let features = |input: &str| -> Vec<serde_json::Value> {
+        let o = tapir(&["extract", input, "--window", "8", "--format", "jsonl"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["features"].clone())
+            .collect()
+    };
+    let from_pcap = features(&pcap);
+    assert_eq!(from_pcap.len(), 4);
+    assert_eq!(from_pcap, features(trace.to_str().unwrap()));
+
+    // per flow: one trace file per flow, their packets add up to the capture's
+    let flows = dir.join("flows");
+    let o = tapir(&[
+        "extract",
+        &pcap,
+        "--by",
+        "flow",
+        "--traces",
+        flows.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut total = 0;
+    let mut files = 0;
+    for e in fs::read_dir(&flows).unwrap() {
+        let text = fs::read_to_string(e.unwrap().path()).unwrap();
+        total += text.lines().filter(|l| !l.starts_with('#')).count();
+        files += 1;
+    }
+    assert_eq!((files, total), (3, 37));
+    assert!(fs::read_dir(&flows).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with('.')));
+    fs::remove_dir_all(&dir).unwrap();
+}

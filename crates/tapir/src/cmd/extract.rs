@@ -34,6 +34,21 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
+    if let Some(dir) = &a.traces {
+        let sources = discover(&a.inputs)?;
+        let mut n = 0;
+        for src in &sources {
+            match write_traces(src, &settings, dir) {
+                Ok(k) => n += k,
+                Err(e) if settings.strict => return Err(e),
+                Err(e) => warn(format!("{e:#}; file skipped")),
+            }
+        }
+        eprintln!("wrote {n} trace files to {}", dir.display());
+        if a.output.is_none() {
+            return Ok(());
+        }
+    }
     let loaded = load(&a.inputs, &settings)?;
     let names = tapir_features::feature_names(space, &settings.features)?;
     let mut out = Output::create(a.output.as_deref())?;
@@ -98,6 +113,88 @@ fn csv_field(s: &str) -> String {
         s.to_string()
     }
 }
+
+/// Writes each unit of `src` as `DIR/<label>/<stem>[-u<unit>].trace`. Each file is written under
+/// a temporary name and renamed when its unit ends. At most [`MAX_OPEN_TRACES`] units may be live
+/// at once (each holds an open file).
+fn write_traces(src: &Source, settings: &ExtractSettings, dir: &Path) -> anyhow::Result<usize> {
+    use std::collections::HashMap;
+    use tapir_capture::TraceWriter;
+    let sub = if src.labels.is_empty() {
+        dir.to_path_buf()
+    } else {
+        dir.join(src.labels.join("+"))
+    };
+    std::fs::create_dir_all(&sub).with_context(|| format!("cannot create {}", sub.display()))?;
+    let stem = src
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "input".into());
+    let per_unit = settings.unit != tapir_flow::Unit::Capture;
+    let mut open: HashMap<u64, TraceWriter<Output>> = HashMap::new();
+    let mut written = 0usize;
+    let mut err: Option<anyhow::Error> = None;
+    let mut step = |ev: Event<'_>| -> anyhow::Result<()> {
+        match ev {
+            Event::Packet {
+                unit,
+                unit_desc,
+                packet,
+            } => {
+                if !open.contains_key(&unit) {
+                    if open.len() >= MAX_OPEN_TRACES {
+                        anyhow::bail!(
+                            "{}: more than {MAX_OPEN_TRACES} traces live at once; use --by capture or --by pair",
+                            src.path.display()
+                        );
+                    }
+                    let name = if per_unit {
+                        format!("{stem}-u{unit}.trace")
+                    } else {
+                        format!("{stem}.trace")
+                    };
+                    let mut out = Output::create(Some(&sub.join(name)))?;
+                    writeln!(out, "# {} {unit_desc}", src.path.display())?;
+                    writeln!(
+                        out,
+                        "# <seconds> <signed IP length>, positive = from the client"
+                    )?;
+                    open.insert(unit, TraceWriter::new(out));
+                }
+                open.get_mut(&unit)
+                    .expect("inserted above")
+                    .write(&packet)?;
+            }
+            Event::UnitEnd { unit, .. } => {
+                if let Some(w) = open.remove(&unit) {
+                    w.into_inner().finish()?;
+                    written += 1;
+                }
+            }
+            Event::Window(_) => {}
+        }
+        Ok(())
+    };
+    let stats = tapir_dataset::visit_packets(&src.path, settings, &mut |ev| match err.is_some() {
+        // After an error, the files still open are dropped unfinished (and so removed).
+        true => Ok(Visit::Stop),
+        false => step(ev).map(|()| Visit::Continue).or_else(|e| {
+            err = Some(e);
+            Ok(Visit::Stop)
+        }),
+    })?;
+    if let Some(e) = err {
+        return Err(e);
+    }
+    for w in &stats.warnings {
+        warn(w);
+    }
+    Ok(written)
+}
+
+/// Open trace files at once for `--traces` (file descriptors are limited, often to 1024).
+const MAX_OPEN_TRACES: usize = 256;
 
 fn plot_source(
     src: &Source,

@@ -1,0 +1,147 @@
+//! `linkem`: bridge two interfaces through an emulated link.
+//!
+//! ```text
+//! linkem --client-side w1-c --router-side w1-l --profile broadband --seed 7 [--reorder]
+//! ```
+//! Frames arriving on the client side go "up", frames from the router side go
+//! "down"; each direction runs in its own thread with its own seeded generator.
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tapir_linkem::sock::{PacketSocket, Recv};
+use tapir_linkem::{Direction, DirectionParams, LinkemError, Profile};
+
+const USAGE: &str =
+    "usage: linkem --client-side IFACE --router-side IFACE --profile NAME [--seed N] [--reorder]\n\
+profiles: lan, broadband, mobile, intercontinental (see docs/lab.md)";
+
+struct Args {
+    client: String,
+    router: String,
+    profile: Profile,
+    name: String,
+    seed: u64,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut it = std::env::args().skip(1);
+    let (mut client, mut router, mut name, mut seed, mut reorder) = (None, None, None, 0u64, false);
+    while let Some(a) = it.next() {
+        let mut val = || it.next().ok_or_else(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--client-side" => client = Some(val()?),
+            "--router-side" => router = Some(val()?),
+            "--profile" => name = Some(val()?),
+            "--seed" => {
+                seed = val()?
+                    .parse()
+                    .map_err(|_| "--seed takes an unsigned integer".to_string())?
+            }
+            "--reorder" => reorder = true,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    let name = name.ok_or("--profile is required")?;
+    let mut profile = Profile::named(&name).map_err(|e| e.to_string())?;
+    profile.reorder = reorder;
+    Ok(Args {
+        client: client.ok_or("--client-side is required")?,
+        router: router.ok_or("--router-side is required")?,
+        profile,
+        name,
+        seed,
+    })
+}
+
+/// Moves frames from `rx` to `tx` through one emulated direction, forever.
+fn pump(
+    rx: Arc<PacketSocket>,
+    tx: Arc<PacketSocket>,
+    p: DirectionParams,
+    reorder: bool,
+    seed: u64,
+    tag: &str,
+) {
+    let start = Instant::now();
+    let now = || start.elapsed().as_nanos() as u64;
+    let mut dir: Direction<Vec<u8>> = Direction::new(&p, reorder, seed);
+    let mut buf = vec![0u8; 65_536];
+    let mut last_report = Instant::now();
+    loop {
+        let t = now();
+        while let Some(frame) = dir.pop_due(t) {
+            if let Err(e) = tx.send(&frame) {
+                eprintln!("linkem {tag}: send on {}: {e}", tx.iface());
+            }
+        }
+        // Sleep until the next frame is due, but look at the socket at least every 50 ms.
+        let wait = dir
+            .next_due()
+            .map_or(50_000_000, |d| d.saturating_sub(now()).min(50_000_000));
+        match rx.wait_readable(Duration::from_nanos(wait)) {
+            Ok(true) => loop {
+                match rx.recv(&mut buf) {
+                    Ok(Recv::Frame(n)) => {
+                        dir.offer(now(), n as u32, buf[..n].to_vec());
+                    }
+                    Ok(Recv::Outgoing) => {}
+                    Ok(Recv::Empty) => break,
+                    Err(e) => {
+                        eprintln!("linkem {tag}: receive on {}: {e}", rx.iface());
+                        break;
+                    }
+                }
+            },
+            Ok(false) => {}
+            Err(e) => eprintln!("linkem {tag}: poll on {}: {e}", rx.iface()),
+        }
+        if last_report.elapsed() >= Duration::from_secs(10) {
+            let c = dir.counters();
+            eprintln!(
+                "linkem {tag}: offered {} delivered {} lost {} overflow {}",
+                c.offered, c.delivered, c.lost, c.overflow
+            );
+            last_report = Instant::now();
+        }
+    }
+}
+
+fn run(a: Args) -> Result<(), LinkemError> {
+    let client = Arc::new(PacketSocket::open(&a.client)?);
+    let router = Arc::new(PacketSocket::open(&a.router)?);
+    eprintln!(
+        "linkem: {} <-> {} profile {} (up {:?}, down {:?}, reorder {}), seed {}",
+        a.client, a.router, a.name, a.profile.up, a.profile.down, a.profile.reorder, a.seed
+    );
+    let (up, down, reorder) = (a.profile.up, a.profile.down, a.profile.reorder);
+    let (c2, r2) = (Arc::clone(&client), Arc::clone(&router));
+    // Distinct seeds per direction so that up and down losses are independent.
+    let seed_up = a.seed.wrapping_mul(2);
+    let seed_down = a.seed.wrapping_mul(2).wrapping_add(1);
+    let t = std::thread::spawn(move || pump(c2, r2, up, reorder, seed_up, "up"));
+    pump(router, client, down, reorder, seed_down, "down");
+    let _ = t.join();
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match parse() {
+        Ok(a) => a,
+        Err(msg) => {
+            if !msg.is_empty() {
+                eprintln!("linkem: {msg}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("linkem: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
