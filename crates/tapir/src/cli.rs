@@ -68,6 +68,9 @@ pub struct WindowArgs {
     /// Packets between window starts (default: the window size, no overlap).
     #[arg(long, value_name = "N")]
     pub stride: Option<usize>,
+    /// Feature configuration (bins, ACK size, surge gap) as JSON; see docs/features.md.
+    #[arg(long, value_name = "FILE")]
+    pub feature_config: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -86,7 +86,21 @@ pub fn extract_settings(
         stride,
         min_packets: t.min_packets,
         space,
-        features: FeatureConfig::default(),
+        features: feature_config(w.feature_config.as_deref())?,
         strict: t.strict,
     })
+}
+
+/// The default feature configuration, or the one in a JSON file (every field required).
+pub fn feature_config(path: Option<&std::path::Path>) -> anyhow::Result<FeatureConfig> {
+    let Some(path) = path else {
+        return Ok(FeatureConfig::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("--feature-config {}: {e}", path.display())))?;
+    let cfg: FeatureConfig = serde_json::from_str(&text)
+        .map_err(|e| usage(format!("--feature-config {}: {e}", path.display())))?;
+    cfg.validate()
+        .map_err(|e| usage(format!("--feature-config {}: {e}", path.display())))?;
+    Ok(cfg)
 }

@@ -409,3 +409,48 @@ fn traces_written_from_a_capture_give_the_same_features() {
         .starts_with('.')));
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn feature_config_file_is_used_and_checked() {
+    let dir = temp_dir("fcfg");
+    write_dataset(&dir.join("data"), 2, 600);
+    let d = dir.join("data");
+    let cfg = dir.join("cfg.json");
+    fs::write(
+        &cfg,
+        r#"{"size_axis":{"scale":"linear","min":-1536.0,"max":1536.0,"bins":16},
+            "iat_axis":{"scale":"log","min":1e-6,"max":100.0,"bins":16},
+            "burst_axis":{"scale":"signed-log","min":32.0,"max":2097152.0,"bins":16},
+            "surge_axis":{"scale":"log","min":1e-6,"max":100.0,"bins":16},
+            "ack":{"mode":"off"},"surge_gap_ns":300000000}"#,
+    )
+    .unwrap();
+    let o = tapir(&[
+        "extract",
+        d.to_str().unwrap(),
+        "--window",
+        "256",
+        "--format",
+        "jsonl",
+        "--feature-config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first: serde_json::Value =
+        serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    assert_eq!(first["features"].as_array().unwrap().len(), 2 * 16 * 16);
+    fs::write(
+        &cfg,
+        r#"{"size_axis":{"scale":"linear","min":-1536.0,"max":1536.0,"bins":0}}"#,
+    )
+    .unwrap();
+    let o = tapir(&[
+        "extract",
+        d.to_str().unwrap(),
+        "--feature-config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cfg.json"), "{}", stderr(&o));
+    fs::remove_dir_all(&dir).unwrap();
+}
