@@ -34,26 +34,24 @@ client_addr=$(inc ip -o route get "$SERVER_ADDR" | grep -o 'src [0-9.]*' | cut -
 sipp_common=(-nostdin -trace_err)
 
 if [[ $VOIP_MODE == tcp ]]; then
+    # SIP over TCP through a local SOCKS relay (lab_reach). Both RTP directions
+    # share one TCP connection that the client opens through Tor (the client
+    # cannot accept connections): in each namespace a socat joins that stream
+    # to a UDP socket on loopback. Caller media: 127.0.0.1:16000 in the client
+    # ns; callee media: 127.0.0.1:17000 in the server ns; each socat binds the
+    # other side's port locally so that the SDP addresses work unchanged. TCP
+    # does not keep datagram boundaries, so the relayed RTP may be merged or
+    # split at the far end; the capture, which sees only Tor cells, does not
+    # depend on it.
     hp=${PROXY#*://}
-    socks=(socksport=${hp##*:})
-    # Server side: TCP 5070 is the SIP relay, TCP 5072 carries caller->callee RTP.
     ins sipp "${sipp_common[@]}" -sf "$WORK/uas.xml" -t t1 -i "$SERVER_ADDR" -p 5060 \
         -mi 127.0.0.1 -mp 17000 -error_file "$WORK/uas.err" >/dev/null 2>&1 &
-    # Caller->callee RTP: the client's socat takes the datagrams sent to
-    # 127.0.0.1:16100 and writes them into a TCP stream through Tor; the
-    # server's socat delivers them to the callee's media port.
-    ins socat TCP4-LISTEN:5072,fork,reuseaddr UDP4:127.0.0.1:17000 >/dev/null 2>&1 &
-    # Callee->caller RTP: the callee sends to 127.0.0.1:16000 (the SDP address),
-    # the server's socat picks it up on 16000 ... but the caller's media port is
-    # in another namespace, so the client opens that stream too (Tor has no
-    # inbound connections): a TCP connection through Tor to port 5074, whose
-    # server end receives the callee's datagrams.
-    ins socat UDP4-RECVFROM:16000,bind=127.0.0.1,fork TCP4:127.0.0.1:5074 >/dev/null 2>&1 &
-    ins socat TCP4-LISTEN:5074,fork,reuseaddr STDOUT >/dev/null 2>&1 &
-    echo "voip: VOIP_MODE=tcp relays are set up; see docs/lab.md" >&2
+    ins socat TCP4-LISTEN:5072,reuseaddr,fork \
+        UDP4-DATAGRAM:127.0.0.1:17000,bind=127.0.0.1:16000 >/dev/null 2>&1 &
+    sleep 0.5
     sip_target=$(lab_reach 5060)
-    # RTP through SOCKS: one stream per direction.
-    inc socat UDP4-RECV:16100,bind=127.0.0.1 "SOCKS4A:${hp%:*}:$SERVER_ADDR:5072,${socks[0]}" >/dev/null 2>&1 &
+    inc socat UDP4-DATAGRAM:127.0.0.1:16000,bind=127.0.0.1:17000 \
+        "SOCKS4A:${hp%:*}:$SERVER_ADDR:5072,socksport=${hp##*:}" >/dev/null 2>&1 &
     uac_args=(-t t1 -i 127.0.0.1 -mi 127.0.0.1 -mp 16000)
 else
     ins sipp "${sipp_common[@]}" -sf "$WORK/uas.xml" -i "$SERVER_ADDR" -p 5060 \
