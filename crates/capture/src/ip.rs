@@ -426,7 +426,7 @@ mod tests {
         p.extend_from_slice(&[0u8; 32]);
         p.extend_from_slice(&[IPV6_FRAGMENT, 0, 0, 0, 0, 0, 0, 0]); // hop-by-hop, 8 bytes
         p.extend_from_slice(&[PROTO_AH, 0, 0, 1, 0, 0, 0, 9]); // fragment, offset 0, M=1
-        p.extend_from_slice(&[PROTO_TCP, 0, 0, 0, 0, 0, 0, 42]); // AH: 8 bytes? len 0 => 8
+        p.extend_from_slice(&[PROTO_TCP, 0, 0, 0, 0, 0, 0, 42]); // AH: length field 0 means 8 bytes; SPI 42
         let mut tcp = [0u8; 20];
         tcp[0..2].copy_from_slice(&443u16.to_be_bytes());
         tcp[2..4].copy_from_slice(&50000u16.to_be_bytes());
