@@ -22,6 +22,7 @@ mod assemble;
 mod cidr;
 mod hash;
 mod key;
+mod record;
 
 pub use assemble::{
     AssembleConfig, Assembler, ClientRule, HostCounter, PacketMeta, Placed, Unit, UnitInfo,
@@ -30,4 +31,5 @@ pub use assemble::{
 pub use cidr::{Cidr, CidrError};
 pub use hash::{FastHasher, FastMap};
 pub use key::{proto, Endpoint, FlowKey, PairKey, Side};
+pub use record::{EndReason, FlowRecord, RecordSource, TunnelKind};
 pub use tapir_capture::{Direction, Timestamp, TracePacket};
