@@ -18,6 +18,9 @@ pub(crate) struct Bins {
     searched: usize,
     /// Ascending edges in internal units (bytes or nanoseconds).
     edges: [i64; MAX_BINS + 1],
+    /// The edges as searched: the top edge and everything after it are `i64::MAX`, so values
+    /// above the axis stay in the last bin and the search needs no bounds tests.
+    lookup: [i64; MAX_BINS + 2],
     /// Linear axes: guess = (x - origin) * inv_step.
     origin: f64,
     inv_step: f64,
@@ -77,6 +80,8 @@ impl Bins {
             *e = *f as i64;
         }
         let last = searched_bins - 1;
+        let mut lookup = [i64::MAX; MAX_BINS + 2];
+        lookup[..=last].copy_from_slice(&edges[..=last]);
         let mut start = [0u8; 256];
         for (i, s) in start.iter_mut().enumerate() {
             // Compare 4e with 4L = (4 + q) << j to stay exact for j < 2.
@@ -95,6 +100,7 @@ impl Bins {
             n: axis.bins,
             searched: searched_bins + 1,
             edges,
+            lookup,
             origin,
             inv_step,
             start,
@@ -109,9 +115,11 @@ impl Bins {
     /// gives the last bin.
     #[inline(always)]
     fn search(&self, x: i64) -> usize {
-        let edges = &self.edges;
+        let e = &self.lookup;
         let last = self.searched - 2;
-        if x < edges[0] {
+        // i64::MAX is the sentinel; no real value reaches it, but keep the loop finite.
+        let x = x.min(i64::MAX - 1);
+        if x < e[0] {
             return 0;
         }
         let mut k = match self.scale {
@@ -124,16 +132,17 @@ impl Bins {
             }
             Scale::Log | Scale::SignedLog => 0,
         };
-        // The guess is exact or a bin or two off for any sensible axis; two branch-free steps
-        // up fix the common case (random packet sizes would defeat a branch predictor), the
-        // loops the rest. Indices stay below MAX_BINS + 1 because k <= last < MAX_BINS.
-        for _ in 0..2 {
-            k += usize::from((k < last) & (x >= edges[(k + 1).min(MAX_BINS)]));
-        }
-        while k < last && x >= edges[(k + 1).min(MAX_BINS)] {
+        // The guess is exact or one bin off for any sensible axis (float rounding on linear
+        // axes; at most one edge per quarter octave on log ones), so one branch-free step up
+        // fixes the common case without a mispredicted branch; the loops handle the rest and
+        // are almost never taken. `e[k + 1]` with k <= last < MAX_BINS is in bounds, and
+        // `e[last + 1] = i64::MAX` stops the upward loop at the last bin; `x >= e[0]` stops
+        // the downward one at bin 0.
+        k += usize::from(x >= e[(k + 1).min(MAX_BINS)]);
+        while x >= e[(k + 1).min(MAX_BINS)] {
             k += 1;
         }
-        while k > 0 && x < edges[k.min(MAX_BINS)] {
+        while k > 0 && x < e[k.min(MAX_BINS)] {
             k -= 1;
         }
         k
@@ -251,6 +260,7 @@ mod tests {
         ] {
             let b = Bins::new(&axis, 1e9, "t").unwrap();
             let e = &b.edges[..b.searched];
+            assert_eq!(b.lookup[b.searched - 1], i64::MAX);
             let scan = |x: i64| e[1..e.len() - 1].iter().take_while(|&&v| v <= x).count();
             for x in (-5..5000)
                 .chain((0..62).map(|j| 1i64 << j))
