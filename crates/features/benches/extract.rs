@@ -1,7 +1,8 @@
 //! Extraction throughput in packets per second, per feature space, on a synthetic mixed window
 //! (bulk downloads with ACKs, small VoIP-like packets both ways, idle gaps).
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::hint::black_box;
 use tapir_capture::{Direction, Timestamp, TracePacket};
 use tapir_features::{Extractor, FeatureConfig, FeatureSpace, Windower};
 
