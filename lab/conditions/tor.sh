@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tor.sh up|down <k> | network-up | network-down | status — Tor condition for lab slot k.
+# tor.sh up|down <k> | network-up | network-down [force] | status — Tor condition for lab slot k.
 #
 # One private Tor network serves every slot. It lives in namespace tapir-tor:
 # 3 directory authorities (a1..a3, keys from tor-gencert) and 4 relays
@@ -20,7 +20,10 @@
 # stdout of `up`: SERVER_ADDR=10.78.$k.2, PROXY=socks5h://127.0.0.1:9050,
 # VOIP_MODE=tcp (Tor carries TCP only; see README.md for RTP over Tor).
 # Environment: TAPIR_TOR_CONFLUX (default 0; 1 lets the client split circuits
-# over two guards as Tor >= 0.4.8 does by default).
+# over two guards as Tor >= 0.4.8 does by default); TAPIR_TOR_VOTING_INTERVAL
+# (network-up, default 60 s: clients refetch the consensus about every two
+# intervals, a burst of ~8 packets; 10 starts the network faster but puts
+# such a burst in the capture every ~18 s — see README.md).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,7 +33,6 @@ TORNS=tapir-tor
 # Nickname:role:last octet of 10.81.0.N.
 NODES=(a1:authority:1 a2:authority:2 a3:authority:3 r1:relay:11 r2:relay:12 e1:exit:21 e2:exit:22)
 BOOTSTRAP_TIMEOUT=90
-CONSENSUS_TIMEOUT=120
 
 log() { echo "tor.sh: $*" >&2; }
 die() {
@@ -39,7 +41,7 @@ die() {
 }
 
 usage() {
-	echo "usage: $0 up|down <slot 1..99> | network-up | network-down | status" >&2
+	echo "usage: $0 up|down <slot 1..99> | network-up | network-down [force] | status" >&2
 	exit 2
 }
 
@@ -123,10 +125,18 @@ cmd_network_up() {
 		log "private Tor network already running"
 		return 0
 	fi
-	ns_exists $TORNS || [[ -d $NET ]] && {
+	if ns_exists $TORNS || [[ -d $NET ]]; then
+		local live
+		live=$(live_slots | tr '\n' ' ')
+		[[ -z $live ]] || die "the private Tor network is partly down but slot(s) ${live% } still use it: check '$0 status', then '$0 network-down force' and up again"
 		log "cleaning up a partial private Tor network"
 		network_down_locked
-	}
+	fi
+	local vi=${TAPIR_TOR_VOTING_INTERVAL:-60}
+	[[ $vi =~ ^[0-9]+$ ]] && ((vi >= 10 && vi <= 600 && 86400 % vi == 0)) ||
+		die "TAPIR_TOR_VOTING_INTERVAL must be 10..600 seconds and divide a day, not '$vi'"
+	# The first consensus needs up to two intervals plus start-up; leave room.
+	local consensus_timeout=$((vi * 6 > 120 ? vi * 6 : 120))
 	mkdir -p "$NET"
 	chmod 700 "$NET"
 	# A failed network-up stops what it started.
@@ -175,12 +185,13 @@ cmd_network_up() {
 			cat "$HERE/tor/torrc-$role.in"
 			cat "$HERE/tor/relay-dns.in"
 		} | sed -e "s|@NICK@|$nick|g" -e "s|@DATA@|$NET/$nick/data|g" \
-			-e "s|@ADDR@|10.81.0.$addr|g" -e "s|@RESOLV@|$NET/resolv.conf|g" >"$NET/$nick/torrc"
+			-e "s|@ADDR@|10.81.0.$addr|g" -e "s|@RESOLV@|$NET/resolv.conf|g" \
+			-e "s|@VOTING_INTERVAL@|$vi|g" >"$NET/$nick/torrc"
 		start_tor $TORNS "$NET/$nick"
 	done
 
 	local i relays exits guards
-	for ((i = 0; i < CONSENSUS_TIMEOUT * 2; i++)); do
+	for ((i = 0; i < consensus_timeout * 2; i++)); do
 		for n in "${NODES[@]}"; do
 			alive "$NET/${n%%:*}/tor.pid" || {
 				tail -15 "$NET/${n%%:*}/stdout.log" >&2
@@ -192,29 +203,44 @@ cmd_network_up() {
 		sleep 0.5
 	done
 	((relays >= ${#NODES[@]} && exits >= 2 && guards >= 3)) ||
-		die "no usable consensus after ${CONSENSUS_TIMEOUT} s ($relays relays running, $exits exits, $guards guards; logs: $NET/*/data/notice.log)"
+		die "no usable consensus after ${consensus_timeout} s ($relays relays running, $exits exits, $guards guards; logs: $NET/*/data/notice.log)"
 	trap - EXIT
-	log "private Tor network up in $TORNS after $((i / 2)) s: $relays relays, $exits exits, $guards guards"
+	log "private Tor network up in $TORNS after $((i / 2)) s: $relays relays, $exits exits, $guards guards (voting interval $vi s)"
 }
 
 network_down_locked() {
-	local n slot
+	local n
 	for n in "${NODES[@]}"; do
 		stop_pid "$NET/${n%%:*}/tor.pid"
 	done
 	# Deleting the namespace also deletes the t$k ends of every slot's veth,
 	# which takes their w$k-t peers and the routes through them along.
-	ns_exists $TORNS && ip netns del $TORNS
-	for slot in "$STATE_ROOT"/[0-9]*; do
-		[[ -d $slot ]] && log "note: slot ${slot##*/} still has a Tor client; run: $0 down ${slot##*/}"
-	done
+	if ns_exists $TORNS; then ip netns del $TORNS; fi
 	rm -rf "$NET"
 }
 
-cmd_network_down() {
+# Slots whose client tor is alive: the shared network is in use.
+live_slots() {
+	local slot
+	for slot in "$STATE_ROOT"/[0-9]*; do
+		[[ -d $slot ]] && alive "$slot/client/tor.pid" && echo "${slot##*/}"
+	done
+	return 0
+}
+
+cmd_network_down() { # [force]
 	mkdir -p "$STATE_ROOT"
 	exec 9>"$STATE_ROOT/.lock"
 	flock -w 300 9 || die "timed out waiting for $STATE_ROOT/.lock"
+	local live slot
+	live=$(live_slots | tr '\n' ' ')
+	# Several lab runs share this network: never pull it from under a capture.
+	if [[ -n $live && ${1:-} != force ]]; then
+		die "slot(s) ${live% } still use the private Tor network: run '$0 down <k>' for each first, or '$0 network-down force'"
+	fi
+	for slot in "$STATE_ROOT"/[0-9]*; do
+		[[ -d $slot ]] && cmd_down "${slot##*/}"
+	done
 	network_down_locked
 	# Leave nothing behind once no slot uses Tor any more.
 	if ! compgen -G "$STATE_ROOT/[0-9]*" >/dev/null; then rm -rf "$STATE_ROOT"; fi
@@ -263,7 +289,9 @@ cmd_up() {
 		log "slot $k was up; tearing it down first"
 		cmd_down "$k"
 	}
-	local conflux=${TAPIR_TOR_CONFLUX:-0}
+	local conflux=${TAPIR_TOR_CONFLUX:-0} vi
+	# The client's copy of the shared lines uses the running network's interval.
+	vi=$(awk '$1 == "V3AuthVotingInterval" {print $2}' "$NET/a1/torrc")
 	[[ $conflux == 0 || $conflux == 1 ]] || die "TAPIR_TOR_CONFLUX must be 0 or 1, not '$conflux'"
 	mkdir -p "$st/client/data"
 	# A failed `up` must not leave the client or the veth behind (the
@@ -279,7 +307,7 @@ cmd_up() {
 		cat "$NET/dirauthorities"
 		cat "$HERE/tor/torrc-client.in"
 	} | sed -e "s|@NICK@|client$k|g" -e "s|@DATA@|$st/client/data|g" -e "s|@K@|$k|g" \
-		-e "s|@CONFLUX@|$conflux|g" >"$st/client/torrc"
+		-e "s|@CONFLUX@|$conflux|g" -e "s|@VOTING_INTERVAL@|$vi|g" >"$st/client/torrc"
 	start_tor tapir-c"$k" "$st/client"
 
 	local i
@@ -326,7 +354,7 @@ main() {
 		"cmd_$cmd" "$k"
 		;;
 	network-up) cmd_network_up ;;
-	network-down) cmd_network_down ;;
+	network-down) cmd_network_down "${2:-}" ;;
 	status) cmd_status ;;
 	*) usage ;;
 	esac
