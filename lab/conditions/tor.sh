@@ -94,9 +94,10 @@ start_tor() { # ns dir
 	echo $! >"$dir/tor.pid"
 }
 
+# Running = all relays alive and network-up finished (its consensus is usable).
 network_running() {
 	local n
-	ns_exists $TORNS || return 1
+	ns_exists $TORNS && [[ -f $NET/ready ]] || return 1
 	for n in "${NODES[@]}"; do
 		alive "$NET/${n%%:*}/tor.pid" || return 1
 	done
@@ -152,9 +153,10 @@ cmd_network_up() {
 		ip -n $TORNS addr add 10.81.0."$addr"/32 dev lo
 	done
 
-	# Keys: authorities get a v3 identity from tor-gencert; every node's RSA
-	# identity fingerprint comes from `tor --list-fingerprint`, which also
-	# creates its keys in the data directory.
+	# Keys: an authority's v3 identity comes from tor-gencert and its RSA
+	# identity fingerprint (for the DirAuthority lines) from
+	# `tor --list-fingerprint`, which creates its keys in the data directory.
+	# Relays create their own keys when they first start.
 	local dirauth=$NET/dirauthorities v3 fp
 	: >"$dirauth"
 	for n in "${NODES[@]}"; do
@@ -205,6 +207,7 @@ cmd_network_up() {
 	((relays >= ${#NODES[@]} && exits >= 2 && guards >= 3)) ||
 		die "no usable consensus after ${consensus_timeout} s ($relays relays running, $exits exits, $guards guards; logs: $NET/*/data/notice.log)"
 	trap - EXIT
+	touch "$NET/ready"
 	log "private Tor network up in $TORNS after $((i / 2)) s: $relays relays, $exits exits, $guards guards (voting interval $vi s)"
 }
 
