@@ -23,6 +23,8 @@ mod cidr;
 mod hash;
 mod key;
 mod record;
+mod table;
+mod tunnel;
 
 pub use assemble::{
     AssembleConfig, Assembler, ClientRule, HostCounter, PacketMeta, Placed, Unit, UnitInfo,
@@ -32,4 +34,6 @@ pub use cidr::{Cidr, CidrError};
 pub use hash::{FastHasher, FastMap};
 pub use key::{proto, Endpoint, FlowKey, PairKey, Side};
 pub use record::{EndReason, FlowRecord, RecordSource, TunnelKind};
+pub use table::{FlowTable, FlowTableConfig, FlowTableStats, TableError};
 pub use tapir_capture::{Direction, Timestamp, TracePacket};
+pub use tunnel::{keepalive_ports, tunnel_kind, TunnelEvidence, WIREGUARD_PORT};

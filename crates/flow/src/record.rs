@@ -2,7 +2,7 @@
 //! table: packets and octets, start and stop, addresses and ports, protocol, ToS, TCP flags) for
 //! both directions, plus what tapir adds: the tunnel it looks like and why it ended.
 //!
-//! Every source of flows — tapir's own flow table over a capture, or NetFlow v5/v9/IPFIX
+//! Every source of flows — tapir's own [`crate::FlowTable`] over a capture, or NetFlow v5/v9/IPFIX
 //! exports — produces this one type, so the analyses downstream never care where it came from.
 
 use serde::{Deserialize, Serialize};

@@ -11,7 +11,8 @@ use tapir_capture::{
     sniff, CaptureReader, DecodeError, Direction, FileKind, Timestamp, TraceReader,
 };
 use tapir_flow::{
-    proto, AssembleConfig, Assembler, ClientRule, PacketMeta, Unit, UnitInfo, UnitKey,
+    AssembleConfig, Assembler, ClientRule, PacketMeta, TunnelEvidence, TunnelKind, Unit, UnitInfo,
+    UnitKey,
 };
 use tapir_report::text_table;
 
@@ -52,14 +53,6 @@ struct FlowSummary {
     bytes: u64,
     duration: f64,
     tunnel: Option<&'static str>,
-}
-
-/// What a flow's packets say about the tunnel it may be.
-#[derive(Default)]
-struct TunnelEvidence {
-    udp_wg_sized: u64,
-    wg_handshake: bool,
-    spi: bool,
 }
 
 pub fn run(a: InspectArgs) -> anyhow::Result<()> {
@@ -326,22 +319,7 @@ fn inspect_capture(path: &Path, rule: &ClientRule, top: usize, s: &mut FileSumma
         e.0 += 1;
         per_host.entry(ip.dst).or_default().1 += 1;
         let placed = asm.push(&PacketMeta::from_ip(raw.ts, &ip));
-        let ev = evidence.entry(placed.unit).or_default();
-        if ip.spi.is_some() {
-            ev.spi = true;
-        }
-        if ip.proto == proto::UDP {
-            // WireGuard (whitepaper §5.4): handshake initiation 148 and response 92 bytes of UDP
-            // payload; data messages are 32 bytes of header and tag plus inner data padded to 16.
-            let header = if ip.src.is_ipv4() { 20 + 8 } else { 40 + 8 };
-            let udp_payload = ip.ip_len.saturating_sub(header);
-            if udp_payload == 148 || udp_payload == 92 {
-                ev.wg_handshake = true;
-            }
-            if udp_payload >= 32 && (udp_payload - 32) % 16 == 0 {
-                ev.udp_wg_sized += 1;
-            }
-        }
+        evidence.entry(placed.unit).or_default().observe(&ip);
         ended.extend(asm.take_ended());
     }
     if s.error.is_some() && s.frames == 0 {
@@ -400,34 +378,22 @@ fn inspect_capture(path: &Path, rule: &ClientRule, top: usize, s: &mut FileSumma
     s.tunnels = t;
 }
 
-/// The tunnel a flow looks like, from its protocol, ports and packet sizes (never its content).
+/// The tunnel a flow looks like (recognition lives in tapir_flow), under inspect's labels.
 fn tunnel_kind(u: &UnitInfo, ev: Option<&TunnelEvidence>) -> Option<&'static str> {
     let UnitKey::Flow(k) = u.key else { return None };
-    let ports = [k.a.port, k.b.port];
-    let has = |p: u16| ports.contains(&p);
-    match k.proto {
-        proto::ESP => Some("ipsec-esp"),
-        proto::AH => Some("ipsec-ah"),
-        proto::UDP if has(4500) => Some(if ev.is_some_and(|e| e.spi) {
-            "ipsec-esp-in-udp"
-        } else {
-            "ike-nat-t"
-        }),
-        proto::UDP if has(500) => Some("ike"),
-        proto::UDP if has(1194) => Some("openvpn"),
-        proto::UDP => {
-            let ev = ev?;
-            // Every packet WireGuard-sized, over enough packets that chance is unlikely
-            // (a random size passes the test one time in 16).
-            let wg =
-                has(51820) || (ev.wg_handshake && u.packets >= 8 && ev.udp_wg_sized == u.packets);
-            wg.then_some("wireguard")
-        }
-        proto::TCP if has(1194) => Some("openvpn"),
-        proto::TCP if has(443) || has(8443) || has(993) || has(465) || has(853) => Some("tls"),
-        proto::TCP if has(9001) || has(9030) => Some("tls (tor relay port)"),
-        _ => None,
-    }
+    let kind = tapir_flow::tunnel_kind(k.proto, k.a.port, k.b.port, u.packets, ev)?;
+    Some(match kind {
+        TunnelKind::Esp => "ipsec-esp",
+        TunnelKind::Ah => "ipsec-ah",
+        TunnelKind::EspInUdp => "ipsec-esp-in-udp",
+        TunnelKind::Ike if k.a.port == 4500 || k.b.port == 4500 => "ike-nat-t",
+        TunnelKind::Ike => "ike",
+        TunnelKind::OpenVpn => "openvpn",
+        TunnelKind::WireGuard => "wireguard",
+        TunnelKind::Tls => "tls",
+        TunnelKind::TorRelayPort => "tls (tor relay port)",
+        _ => "other",
+    })
 }
 
 #[cfg(test)]
