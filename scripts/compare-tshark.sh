@@ -7,7 +7,8 @@ n=${1:-2000000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 command -v tshark >/dev/null || { echo "installing tshark (Debian)"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; }
-cargo build --release -q -p tapir -p tapir-dataset --example synth_capture
+cargo build --release -q -p tapir --bin tapir
+cargo build --release -q -p tapir-dataset --example synth_capture
 target=${CARGO_TARGET_DIR:-target}
 "$target/release/examples/synth_capture" "$work/x.pcap" "$n"
 secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
