@@ -23,9 +23,11 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod chart;
 mod colour;
 mod error;
 mod heatmap;
+pub mod html;
 mod raster;
 mod scene;
 mod svg;

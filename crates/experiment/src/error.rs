@@ -1,0 +1,52 @@
+//! The one error type of this crate.
+
+use std::path::PathBuf;
+
+/// Why an experiment could not run. Messages name the file or the step and what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExperimentError {
+    /// The dataset could not be found or read.
+    #[error(transparent)]
+    Dataset(#[from] tapir_dataset::DatasetError),
+    /// Feature settings were rejected.
+    #[error("feature settings: {0}")]
+    Features(#[from] tapir_features::FeatureError),
+    /// A model, split or dataset was rejected by the learning crate.
+    #[error(transparent)]
+    Learn(#[from] tapir_learn::LearnError),
+    /// A figure could not be drawn.
+    #[error(transparent)]
+    Report(#[from] tapir_report::ReportError),
+    /// Writing the report failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder involved.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The dataset holds nothing an experiment can use.
+    #[error("{0}")]
+    NoData(String),
+    /// A setting is out of range.
+    #[error("{name}: {why}")]
+    Setting {
+        /// The setting's name.
+        name: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
+impl ExperimentError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ExperimentError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Result with [`ExperimentError`].
+pub type Result<T> = std::result::Result<T, ExperimentError>;
