@@ -40,6 +40,12 @@ pub enum Command {
     /// Label new traffic with a trained model, window by window (JSON lines).
     #[command(after_help = "Example:\n  tapir classify -m ipsec.tapir capture.pcap --by flow")]
     Classify(ClassifyArgs),
+    /// Bidirectional flow records (NetFlow fields, both directions, tunnel kind) from captures,
+    /// NetFlow/IPFIX exports inside them, or a UDP collector.
+    #[command(
+        after_help = "Examples:\n  tapir flows capture.pcap\n  tapir flows capture.pcap --format csv -o flows.csv\n  tapir flows --listen 127.0.0.1:2055 --json\n  tapir flows capture.pcap --format parquet -o flows/   (build with --features parquet)"
+    )]
+    Flows(crate::cmd::flows::FlowsArgs),
 }
 
 /// Flags shared by every command that reads traffic.

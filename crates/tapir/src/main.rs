@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         cli::Command::Train(a) => cmd::train::run(a),
         cli::Command::Eval(a) => cmd::eval::run(a),
         cli::Command::Classify(a) => cmd::classify::run(a),
+        cli::Command::Flows(a) => cmd::flows::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

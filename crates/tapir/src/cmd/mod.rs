@@ -1,6 +1,9 @@
 pub mod classify;
 pub mod eval;
 pub mod extract;
+pub mod flows;
+#[cfg(feature = "parquet")]
+pub mod flows_parquet;
 pub mod inspect;
 pub mod train;
 
