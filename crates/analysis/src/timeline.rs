@@ -19,8 +19,8 @@ use tapir_capture::Timestamp;
 pub enum EntryKind {
     Flow,
     Mail,
-    WatchHit,
     NewPeer,
+    WatchHit,
     Surge,
     Silence,
     Group,

@@ -109,7 +109,8 @@ pub struct VolumeConfig {
     pub k: f64,
     /// …and is at least `ratio` × the median (default 3: "×3 chatter").
     pub ratio: f64,
-    /// Silence when an active entity has this many empty intervals in a row (default 3).
+    /// Silence when an active entity has this many empty intervals in a row (default 3) and
+    /// the silence scores at least `k`.
     pub silence: usize,
     /// An entity is active when its baseline median is at least this (default 1).
     pub min_active: f64,
@@ -462,7 +463,10 @@ fn detect(cfg: &VolumeConfig, r: &VolumeReport, s: &EntitySeries, out: &mut Vec<
                 i += 1;
             }
             let len = i - start;
-            if len >= cfg.silence {
+            let score = len as f64 * b.median / b.scale;
+            // Long enough, and unlikely enough: an entity that averages one event per interval
+            // goes quiet for three intervals by chance one time in twenty (Poisson e^-3).
+            if len >= cfg.silence && score >= cfg.k {
                 out.push(VolumeEvent {
                     entity: s.entity.clone(),
                     kind: VolumeEventKind::Silence,
@@ -472,7 +476,7 @@ fn detect(cfg: &VolumeConfig, r: &VolumeReport, s: &EntitySeries, out: &mut Vec<
                     value: 0,
                     expected: b.median,
                     ratio: Some(0.0),
-                    score: len as f64 * b.median / b.scale,
+                    score,
                 });
             }
             continue;

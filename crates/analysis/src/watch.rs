@@ -108,11 +108,14 @@ impl Watcher {
     }
 
     fn check_watchlist(&mut self, e: &Event) {
-        // Both ends are checked: traffic between two watched hosts is two hits.
-        for (watched, ip, peer, dir) in [
+        // Both ends are checked: traffic between two watched hosts is two hits (but a host
+        // talking to itself, as on loopback, is one).
+        let ends = [
             (&e.dst, e.dst_ip, &e.src, Direction::ToWatched),
             (&e.src, e.src_ip, &e.dst, Direction::FromWatched),
-        ] {
+        ];
+        let n = if e.src == e.dst { 1 } else { 2 };
+        for (watched, ip, peer, dir) in ends.into_iter().take(n) {
             let Some(entry) = self.cfg.watchlist.lookup(watched, ip) else {
                 continue;
             };
@@ -205,7 +208,8 @@ pub fn top_talkers<'a>(
 ) -> Vec<Talker> {
     let mut t: HashMap<&str, (u64, u64, u64, HashSet<&str>)> = HashMap::new();
     for e in events {
-        for (me, other) in [(&e.src, &e.dst), (&e.dst, &e.src)] {
+        let n = if e.src == e.dst { 1 } else { 2 };
+        for (me, other) in [(&e.src, &e.dst), (&e.dst, &e.src)].into_iter().take(n) {
             let s = t.entry(me.as_str()).or_default();
             s.0 = s.0.saturating_add(e.bytes());
             s.1 = s.1.saturating_add(e.packets);
@@ -304,6 +308,20 @@ mod tests {
         assert_eq!(alerts[0].peer, "203.0.113.66");
         assert_eq!(alerts[0].first_seen, Timestamp(150 * SECOND));
         assert_eq!(alerts[0].baseline_peers, 2);
+    }
+
+    #[test]
+    fn loopback_counts_once() {
+        let wl = PatternSet::parse("127.0.0.0/8\n", "wl").unwrap();
+        let mut w = Watcher::new(WatchConfig {
+            watchlist: wl,
+            ..Default::default()
+        });
+        let e = flow(1, "127.0.0.1", "127.0.0.1", 100);
+        w.push(&e);
+        assert_eq!(w.finish().0.len(), 1);
+        let t = top_talkers([&e], 5, Rank::Events);
+        assert_eq!((t.len(), t[0].events, t[0].bytes), (1, 1, 150));
     }
 
     #[test]

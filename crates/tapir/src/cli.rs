@@ -46,6 +46,26 @@ pub enum Command {
         after_help = "Examples:\n  tapir flows capture.pcap\n  tapir flows capture.pcap --format csv -o flows.csv\n  tapir flows --listen 127.0.0.1:2055 --json\n  tapir flows capture.pcap --format parquet -o flows/   (build with --features parquet)"
     )]
     Flows(crate::cmd::flows::FlowsArgs),
+    /// Source/destination analysis: watchlist hits, new peers of sensitive hosts, who talks to whom.
+    #[command(
+        after_help = "Example:\n  tapir watch flows.jsonl --watchlist c2.txt --sensitive 10.0.5.20 --baseline 1d --graph dot talk.dot --top 5"
+    )]
+    Watch(crate::cmd::watch::WatchArgs),
+    /// Volume analysis: counts per entity per interval, robust baseline, surges and silences.
+    #[command(
+        after_help = "Example:\n  tapir volume flows.jsonl --by prefix/24 --metric flows --interval 5m --plot volume.svg"
+    )]
+    Volume(crate::cmd::volume::VolumeArgs),
+    /// Sequence analysis: one message in, k similar copies out within Δt → inferred groups.
+    #[command(
+        after_help = "Example:\n  tapir sequence mail.jsonl --within 2m --fanout 3 --epsilon 0.1"
+    )]
+    Sequence(crate::cmd::sequence::SequenceArgs),
+    /// Everything about one entity (flows, mail, hits, new peers, surges, silences, groups) in time order.
+    #[command(
+        after_help = "Example:\n  tapir timeline 10.0.5.20 capture.pcap --watchlist c2.txt --interval 5m"
+    )]
+    Timeline(crate::cmd::timeline::TimelineArgs),
 }
 
 /// Flags shared by every command that reads traffic.

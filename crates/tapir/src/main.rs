@@ -30,6 +30,10 @@ fn main() -> ExitCode {
         cli::Command::Train(a) => cmd::train::run(a),
         cli::Command::Eval(a) => cmd::eval::run(a),
         cli::Command::Classify(a) => cmd::classify::run(a),
+        cli::Command::Watch(a) => cmd::watch::run(a),
+        cli::Command::Volume(a) => cmd::volume::run(a),
+        cli::Command::Sequence(a) => cmd::sequence::run(a),
+        cli::Command::Timeline(a) => cmd::timeline::run(a),
         cli::Command::Flows(a) => cmd::flows::run(a),
     };
     match result {

@@ -5,6 +5,10 @@ pub mod flows;
 #[cfg(feature = "parquet")]
 pub mod flows_parquet;
 pub mod inspect;
+pub mod sequence;
+pub mod timeline;
+pub mod volume;
+pub mod watch;
 pub mod train;
 
 use tapir_features::{Extractor, FeatureConfig, FeatureSpace};

@@ -1,0 +1,333 @@
+//! `tapir watch`: source/destination analysis — watchlist hits with evidence, new peers of
+//! sensitive hosts after a baseline, who talks to whom, top talkers. Also holds the input and
+//! output flags shared by `volume`, `sequence` and `timeline`.
+
+use crate::load::warn;
+use crate::output::{write_atomic, Output};
+use crate::settings::usage;
+use anyhow::Context;
+use clap::Args;
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use tapir_analysis::{
+    format_utc, parse_duration, parse_sensitive, read_file, sort_events, top_talkers, Event, Graph,
+    PatternSet, Rank, WatchConfig, Watcher,
+};
+use tapir_report::text_table;
+
+/// Inputs and output format of the metadata analyses.
+#[derive(Args, Debug, Clone)]
+pub struct EventArgs {
+    /// Captures (pcap, pcapng), flow records from `tapir flows --json`, or mail events as JSON
+    /// lines ({"time", "from", "to", "size"}).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// table, csv or jsonl.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Same as --format jsonl.
+    #[arg(long)]
+    pub json: bool,
+    /// Write here instead of stdout (atomically: no half-written file on error).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Stop at the first unreadable file instead of reporting it and going on.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Csv,
+    Jsonl,
+}
+
+impl EventArgs {
+    pub fn format(&self) -> anyhow::Result<Format> {
+        if self.json {
+            return Ok(Format::Jsonl);
+        }
+        match self.format.as_str() {
+            "table" => Ok(Format::Table),
+            "csv" => Ok(Format::Csv),
+            "jsonl" | "json" => Ok(Format::Jsonl),
+            f => Err(usage(format!("--format {f:?}: use table, csv or jsonl"))),
+        }
+    }
+
+    /// Every event of every file, sorted by time. A file that cannot be read is reported and
+    /// skipped (with --strict it is the error); no readable file at all is an error.
+    pub fn load(&self) -> anyhow::Result<Vec<Event>> {
+        let mut all = Vec::new();
+        let mut failed = 0;
+        for f in &self.files {
+            match read_file(f) {
+                Ok(ev) => all.extend(ev),
+                Err(e) if !self.strict => {
+                    warn(e);
+                    failed += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if failed == self.files.len() {
+            anyhow::bail!("no input could be read");
+        }
+        sort_events(&mut all);
+        Ok(all)
+    }
+}
+
+/// Writes rows as an aligned table, CSV or JSON lines (one object per row, from `json`).
+pub fn write_rows<T: Serialize>(
+    out: &mut impl Write,
+    format: Format,
+    headers: &[&str],
+    rows: &[T],
+    cells: impl Fn(&T) -> Vec<String>,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Table => {
+            let r: Vec<Vec<String>> = rows.iter().map(&cells).collect();
+            write!(out, "{}", text_table(headers, &r))?;
+        }
+        Format::Csv => {
+            writeln!(out, "{}", headers.join(","))?;
+            for r in rows {
+                let c: Vec<String> = cells(r).iter().map(|c| csv_cell(c)).collect();
+                writeln!(out, "{}", c.join(","))?;
+            }
+        }
+        Format::Jsonl => {
+            for r in rows {
+                serde_json::to_writer(&mut *out, r)?;
+                writeln!(out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn read_patterns(path: &Path) -> anyhow::Result<PatternSet> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(PatternSet::parse(&text, &path.display().to_string())?)
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub input: EventArgs,
+    /// Addresses, prefixes, mail addresses or @domains to report, one per line with an
+    /// optional name (`198.51.100.7 botnet-c2`); `#` starts a comment. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub watchlist: Vec<PathBuf>,
+    /// A host, prefix, mail address or @domain whose peers are learned during the baseline;
+    /// any new peer afterwards is an alert. Repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub sensitive: Vec<String>,
+    /// How long peers of --sensitive hosts are learned for, from the first event.
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub baseline: String,
+    /// Who talks to whom: dot, graphml or json, written to FILE.
+    #[arg(long, num_args = 2, value_names = ["FORMAT", "FILE"])]
+    pub graph: Vec<String>,
+    /// List the N hosts that moved the most (0: none).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+    /// Rank top talkers by bytes or by flows/messages ("events").
+    #[arg(long, default_value = "bytes")]
+    pub rank: String,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+enum Line<'a> {
+    Hit(&'a tapir_analysis::Hit),
+    NewPeer(&'a tapir_analysis::NewPeer),
+    Talker(&'a tapir_analysis::Talker),
+}
+
+pub fn run(a: WatchArgs) -> anyhow::Result<()> {
+    let format = a.input.format()?;
+    let baseline_ns = parse_duration(&a.baseline).map_err(|e| usage(format!("--baseline: {e}")))?;
+    let sensitive = parse_sensitive(&a.sensitive).map_err(|e| usage(e.to_string()))?;
+    let rank = match a.rank.as_str() {
+        "bytes" => Rank::Bytes,
+        "events" | "flows" | "messages" => Rank::Events,
+        r => return Err(usage(format!("--rank {r:?}: use bytes or events"))),
+    };
+    let graph_fmt = match a.graph.first().map(String::as_str) {
+        None => None,
+        Some(f @ ("dot" | "graphml" | "json")) => Some(f.to_string()),
+        Some(f) => return Err(usage(format!("--graph {f:?}: use dot, graphml or json"))),
+    };
+    let mut entries = Vec::new();
+    for w in &a.watchlist {
+        entries.extend(read_patterns(w)?.entries().iter().cloned());
+    }
+    let watchlist = PatternSet::new(entries);
+    let events = a.input.load()?;
+
+    let mut watcher = Watcher::new(WatchConfig {
+        watchlist: watchlist.clone(),
+        sensitive: sensitive.clone(),
+        baseline_ns,
+    });
+    let mut graph = Graph::new();
+    for e in &events {
+        watcher.push(e);
+        if graph_fmt.is_some() {
+            graph.add(e);
+        }
+    }
+    let baseline_end = watcher.baseline_end();
+    let (hits, new_peers) = watcher.finish();
+    let talkers = top_talkers(&events, a.top, rank);
+
+    if let (Some(f), Some(path)) = (graph_fmt, a.graph.get(1)) {
+        graph.mark(|n| {
+            let ip = n.id.parse().ok();
+            watchlist.lookup(&n.id, ip).is_some() || sensitive.iter().any(|p| p.matches(&n.id, ip))
+        });
+        let text = match f.as_str() {
+            "dot" => graph.to_dot(),
+            "graphml" => graph.to_graphml(),
+            _ => graph.to_json(),
+        };
+        write_atomic(Path::new(path), text.as_bytes())?;
+    }
+
+    let mut out = Output::create(a.input.output.as_deref())?;
+    if format == Format::Jsonl {
+        for h in &hits {
+            serde_json::to_writer(&mut out, &Line::Hit(h))?;
+            writeln!(out)?;
+        }
+        for p in &new_peers {
+            serde_json::to_writer(&mut out, &Line::NewPeer(p))?;
+            writeln!(out)?;
+        }
+        for t in &talkers {
+            serde_json::to_writer(&mut out, &Line::Talker(t))?;
+            writeln!(out)?;
+        }
+        return out.finish();
+    }
+    let table = format == Format::Table;
+    // CSV has one header, so it holds one section: hits, else new peers, else talkers.
+    let csv_hits = format == Format::Csv && !watchlist.is_empty();
+    let csv_peers = format == Format::Csv && !csv_hits && !sensitive.is_empty();
+    if (table && !watchlist.is_empty()) || csv_hits {
+        if table {
+            writeln!(
+                out,
+                "watchlist hits: {} ({} entries)",
+                hits.len(),
+                watchlist.entries().len()
+            )?;
+        }
+        write_rows(
+            &mut out,
+            format,
+            &[
+                "time",
+                "entry",
+                "name",
+                "watched",
+                "direction",
+                "peer",
+                "bytes_to",
+                "bytes_from",
+                "evidence",
+            ],
+            &hits,
+            |h| {
+                vec![
+                    format_utc(h.time),
+                    h.entry.clone(),
+                    h.entry_name.clone().unwrap_or_default(),
+                    h.watched.clone(),
+                    match h.direction {
+                        tapir_analysis::Direction::ToWatched => "in".into(),
+                        _ => "out".into(),
+                    },
+                    h.peer.clone(),
+                    h.bytes_to_watched.to_string(),
+                    h.bytes_from_watched.to_string(),
+                    h.evidence.clone(),
+                ]
+            },
+        )?;
+        if table {
+            writeln!(out)?;
+        }
+    }
+    if (table && !sensitive.is_empty()) || csv_peers {
+        if table {
+            writeln!(
+                out,
+                "new peers after the baseline (until {}): {}",
+                baseline_end.map(format_utc).unwrap_or_else(|| "-".into()),
+                new_peers.len()
+            )?;
+        }
+        write_rows(
+            &mut out,
+            format,
+            &[
+                "first_seen",
+                "host",
+                "new_peer",
+                "baseline_peers",
+                "bytes",
+                "evidence",
+            ],
+            &new_peers,
+            |p| {
+                vec![
+                    format_utc(p.first_seen),
+                    p.host.clone(),
+                    p.peer.clone(),
+                    p.baseline_peers.to_string(),
+                    p.bytes.to_string(),
+                    p.evidence.clone(),
+                ]
+            },
+        )?;
+        if table {
+            writeln!(out)?;
+        }
+    }
+    if !talkers.is_empty() && (table || (!csv_hits && !csv_peers)) {
+        if table {
+            writeln!(out, "top talkers ({} events)", events.len())?;
+        }
+        write_rows(
+            &mut out,
+            format,
+            &["host", "bytes", "packets", "events", "peers"],
+            &talkers,
+            |t| {
+                vec![
+                    t.host.clone(),
+                    t.bytes.to_string(),
+                    t.packets.to_string(),
+                    t.events.to_string(),
+                    t.peers.to_string(),
+                ]
+            },
+        )?;
+    }
+    out.finish()
+}
