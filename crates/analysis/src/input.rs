@@ -5,12 +5,11 @@ use crate::event::Event;
 use crate::time::parse_rfc3339;
 use crate::AnalysisError;
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use tapir_capture::{sniff, CaptureReader, DecodeError, Direction, FileKind, Timestamp};
-use tapir_flow::{AssembleConfig, Assembler, FlowRecord, PacketMeta, Unit, UnitInfo, UnitKey};
+use tapir_capture::{sniff, CaptureReader, FileKind, Timestamp};
+use tapir_flow::{FlowRecord, FlowTable, FlowTableConfig};
 
 /// The event of one flow record: initiator → responder, forward and reverse bytes, the tunnel
 /// kind as label.
@@ -121,69 +120,29 @@ fn mail_events(m: MailLine) -> Result<Vec<Event>, String> {
         .collect())
 }
 
-/// Flow events of a pcap or pcapng capture: bidirectional 5-tuple flows, initiator first,
-/// ended after 120 s idle. Packets that are not IP are skipped; a broken record ends the file
-/// with an error. Memory stays bounded by the flow table's cap.
+/// Flow events of a pcap or pcapng capture, built by [`FlowTable`] with its default timeouts —
+/// the same records `tapir flows` writes. Packets that are not IP are skipped; a broken record
+/// ends the file with an error. Memory stays bounded by the table's cap.
 pub fn read_capture(path: &Path) -> Result<Vec<Event>, AnalysisError> {
     let cerr = |source| AnalysisError::Capture {
         path: path.to_path_buf(),
         source,
     };
     let mut reader = CaptureReader::open(path).map_err(cerr)?;
-    let mut asm = Assembler::new(AssembleConfig {
-        unit: Unit::Flow,
-        // NetFlow's customary inactive timeout (RFC 5470 §5.1.1 leaves it to the exporter;
-        // softflowd and nfdump default to about this).
-        idle_timeout_ns: 120 * 1_000_000_000,
-        ..Default::default()
-    });
-    // Forward (from the initiator) and reverse packets and bytes per live flow id.
-    let mut dirs: HashMap<u64, [u64; 4]> = HashMap::new();
+    let mut table = FlowTable::new(FlowTableConfig::default())
+        .map_err(|e| AnalysisError::invalid("flow table", e.to_string()))?;
     let mut out = Vec::new();
     while let Some(p) = reader.next_packet() {
         let p = p.map_err(cerr)?;
-        let ts = p.ts;
-        let ip = match p.decode() {
-            Ok(ip) => ip,
-            Err(DecodeError::NotIp) => continue,
-            Err(_) => continue,
+        // Not IP (ARP, LLDP) or undecodable: not part of any flow, as in `tapir flows`.
+        let Ok(ip) = p.decode() else {
+            continue;
         };
-        let placed = asm.push(&PacketMeta::from_ip(ts, &ip));
-        let c = dirs.entry(placed.unit).or_default();
-        let b = u64::from(placed.packet.size);
-        if placed.packet.dir == Direction::Up {
-            c[0] += 1;
-            c[1] += b;
-        } else {
-            c[2] += 1;
-            c[3] += b;
-        }
-        for u in asm.take_ended() {
-            out.extend(flow_event(&u, dirs.remove(&u.id)));
-        }
+        table.push(p.ts, &ip);
+        out.extend(table.take_ended().iter().map(event_from_record));
     }
-    for u in asm.finish() {
-        out.extend(flow_event(&u, dirs.remove(&u.id)));
-    }
+    out.extend(table.finish().iter().map(event_from_record));
     Ok(out)
-}
-
-fn flow_event(u: &UnitInfo, c: Option<[u64; 4]>) -> Option<Event> {
-    let UnitKey::Flow(k) = u.key else {
-        return None;
-    };
-    let c = c.unwrap_or_default();
-    let (s, d) = (k.end(u.client), k.end(u.client.other()));
-    Some(Event::flow(
-        u.first,
-        u.last,
-        (s.addr, s.port),
-        (d.addr, d.port),
-        k.proto,
-        c[1],
-        c[3],
-        c[0] + c[2],
-    ))
 }
 
 /// Reads one input file: a capture (by its magic number) or JSON lines.

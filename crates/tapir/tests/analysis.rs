@@ -481,3 +481,62 @@ fn flag_mistakes_are_usage_errors_and_broken_files_are_skipped() {
     let o = tapir(&["watch", &bad]);
     assert_eq!(o.status.code(), Some(1), "no readable input is an error");
 }
+
+#[test]
+fn anonymized_results_keep_their_answers_and_lose_the_names() {
+    let cap = capture_data("lo-http.pcap");
+    let dir = temp_dir("anon");
+    let wl = dir.join("lo.txt");
+    fs::write(&wl, "127.0.0.0/8 loopback\n").unwrap();
+    let out = ok(&[
+        "watch",
+        &cap,
+        "--watchlist",
+        p(&wl),
+        "--json",
+        "--anonymize",
+        "test key",
+    ]);
+    let hits: Vec<_> = json_lines(&out)
+        .into_iter()
+        .filter(|l| l["type"] == "hit")
+        .collect();
+    assert_eq!(
+        hits.len(),
+        3,
+        "the prefix is mapped with the addresses: {out}"
+    );
+    assert!(!out.contains("127.0.0.1"), "{out}");
+    let again = ok(&[
+        "watch",
+        &cap,
+        "--watchlist",
+        p(&wl),
+        "--json",
+        "--anonymize",
+        "test key",
+    ]);
+    assert_eq!(out, again, "same key, same pseudonyms");
+
+    let (mail, _) = mail_input(&dir);
+    let out = ok(&["sequence", p(&mail), "--json", "--anonymize", "test key"]);
+    let rows = json_lines(&out);
+    assert_eq!(rows.len(), 5, "{out}");
+    assert!(
+        !out.contains("example.org") && !out.contains("ann@"),
+        "{out}"
+    );
+    let tl = ok(&[
+        "timeline",
+        "ann@a.org",
+        p(&mail),
+        "--anonymize",
+        "test key",
+        "--findings-only",
+    ]);
+    assert!(
+        tl.contains("group 1 via u"),
+        "the entity is mapped too: {tl}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}

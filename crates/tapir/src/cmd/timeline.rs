@@ -3,14 +3,15 @@
 
 use super::sequence::SequenceFlags;
 use super::volume::VolumeFlags;
-use super::watch::{read_patterns, write_rows, EventArgs};
+use super::watch::{anon_pattern, anon_set, read_patterns, write_rows, EventArgs};
 use crate::output::Output;
 use crate::settings::usage;
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
 use tapir_analysis::{
-    format_utc, parse_duration, parse_sensitive, PatternSet, Timeline, WatchConfig, Watcher,
+    format_utc, parse_duration, parse_sensitive, Pattern, PatternSet, Timeline, WatchConfig,
+    Watcher,
 };
 
 #[derive(Args, Debug, Clone)]
@@ -40,19 +41,28 @@ pub struct TimelineArgs {
 
 pub fn run(a: TimelineArgs) -> anyhow::Result<()> {
     let format = a.input.format()?;
-    let mut timeline = Timeline::new(&a.entity).map_err(|e| usage(e.to_string()))?;
+    let an = a.input.anonymizer()?;
+    let entity = match (&an, Pattern::parse(&a.entity)) {
+        (Some(_), Ok(p)) => anon_pattern(an.as_ref(), p).to_string(),
+        _ => a.entity.clone(),
+    };
+    let mut timeline = Timeline::new(&entity).map_err(|e| usage(e.to_string()))?;
     let baseline_ns = parse_duration(&a.baseline).map_err(|e| usage(format!("--baseline: {e}")))?;
-    let sensitive = parse_sensitive(&a.sensitive).map_err(|e| usage(e.to_string()))?;
+    let sensitive = parse_sensitive(&a.sensitive)
+        .map_err(|e| usage(e.to_string()))?
+        .into_iter()
+        .map(|p| anon_pattern(an.as_ref(), p))
+        .collect();
     let mut entries = Vec::new();
     for w in &a.watchlist {
         entries.extend(read_patterns(w)?.entries().iter().cloned());
     }
-    a.volume.config(&[])?;
+    a.volume.config(&[], an.as_ref())?;
     a.sequence.config()?;
     let events = a.input.load()?;
 
     let mut watcher = Watcher::new(WatchConfig {
-        watchlist: PatternSet::new(entries),
+        watchlist: anon_set(an.as_ref(), PatternSet::new(entries)),
         sensitive,
         baseline_ns,
     });
@@ -65,7 +75,7 @@ pub fn run(a: TimelineArgs) -> anyhow::Result<()> {
     let (hits, new_peers) = watcher.finish();
     hits.iter().for_each(|h| timeline.add_hit(h));
     new_peers.iter().for_each(|p| timeline.add_new_peer(p));
-    let vol = a.volume.run(&events)?;
+    let vol = a.volume.run(&events, an.as_ref())?;
     for v in &vol.events {
         timeline.add_volume(v, vol.metric.name());
     }
@@ -80,7 +90,7 @@ pub fn run(a: TimelineArgs) -> anyhow::Result<()> {
             writeln!(out, "{}", l.line())?;
         }
         if lines.is_empty() {
-            writeln!(out, "nothing about {} in {} events", a.entity, events.len())?;
+            writeln!(out, "nothing about {entity} in {} events", events.len())?;
         }
         return out.finish();
     }

@@ -1,7 +1,7 @@
 //! `tapir volume`: counts per entity per interval, a robust baseline, surge ("increased
 //! chatter") and silence ("radio silence") events with scores, and a plot.
 
-use super::watch::{read_patterns, write_rows, EventArgs, Format};
+use super::watch::{anon_set, read_patterns, write_rows, EventArgs, Format};
 use crate::output::{write_atomic, Output};
 use crate::settings::usage;
 use clap::Args;
@@ -11,6 +11,7 @@ use tapir_analysis::{
     format_duration, format_utc, parse_duration, Event, EventKind, Grouping, Metric, Season,
     VolumeConfig, VolumeCounter, VolumeEventKind, VolumeReport,
 };
+use tapir_anon::Anonymizer;
 use tapir_report::chart::{LineChart, Mark, Series};
 
 #[derive(Args, Debug, Clone)]
@@ -67,9 +68,13 @@ pub struct VolumeFlags {
 }
 
 impl VolumeFlags {
-    pub fn config(&self, events: &[Event]) -> anyhow::Result<VolumeConfig> {
+    pub fn config(
+        &self,
+        events: &[Event],
+        an: Option<&Anonymizer>,
+    ) -> anyhow::Result<VolumeConfig> {
         let sites = match &self.sites {
-            Some(p) => Some(read_patterns(p)?),
+            Some(p) => Some(anon_set(an, read_patterns(p)?)),
             None => None,
         };
         let grouping = Grouping::parse(&self.by, sites).map_err(|e| usage(e.to_string()))?;
@@ -97,8 +102,9 @@ impl VolumeFlags {
         Ok(cfg)
     }
 
-    pub fn run(&self, events: &[Event]) -> anyhow::Result<VolumeReport> {
-        let mut v = VolumeCounter::new(self.config(events)?).map_err(|e| usage(e.to_string()))?;
+    pub fn run(&self, events: &[Event], an: Option<&Anonymizer>) -> anyhow::Result<VolumeReport> {
+        let mut v =
+            VolumeCounter::new(self.config(events, an)?).map_err(|e| usage(e.to_string()))?;
         for e in events {
             v.add(e);
         }
@@ -109,9 +115,10 @@ impl VolumeFlags {
 pub fn run(a: VolumeArgs) -> anyhow::Result<()> {
     let format = a.input.format()?;
     // Flag mistakes are reported before any file is read.
-    a.volume.config(&[])?;
+    let an = a.input.anonymizer()?;
+    a.volume.config(&[], an.as_ref())?;
     let events = a.input.load()?;
-    let r = a.volume.run(&events)?;
+    let r = a.volume.run(&events, an.as_ref())?;
     let metric = r.metric.name();
 
     if let Some(path) = &a.counts {

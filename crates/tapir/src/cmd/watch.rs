@@ -9,11 +9,14 @@ use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use tapir_analysis::{
-    format_utc, parse_duration, parse_sensitive, read_file, sort_events, top_talkers, Event, Graph,
-    PatternSet, Rank, WatchConfig, Watcher,
+    format_utc, mail_domain, parse_duration, parse_sensitive, read_file, sort_events, top_talkers,
+    Event, EventKind, Graph, Pattern, PatternSet, Rank, WatchConfig, Watcher,
 };
+use tapir_anon::Anonymizer;
+use tapir_flow::Cidr;
 use tapir_report::text_table;
 
 /// Inputs and output format of the metadata analyses.
@@ -35,6 +38,11 @@ pub struct EventArgs {
     /// Stop at the first unreadable file instead of reporting it and going on.
     #[arg(long)]
     pub strict: bool,
+    /// Replace addresses by prefix-preserving pseudonyms (Crypto-PAn) and mail addresses by
+    /// keyed hashes under this key (64 hex digits or a passphrase). Watchlists, --sensitive,
+    /// sites and the timeline's ENTITY are given in clear and mapped the same way.
+    #[arg(long, value_name = "KEY")]
+    pub anonymize: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,8 +65,18 @@ impl EventArgs {
         }
     }
 
-    /// Every event of every file, sorted by time. A file that cannot be read is reported and
-    /// skipped (with --strict it is the error); no readable file at all is an error.
+    pub fn anonymizer(&self) -> anyhow::Result<Option<Anonymizer>> {
+        match &self.anonymize {
+            None => Ok(None),
+            Some(k) => Ok(Some(
+                Anonymizer::from_passphrase(k).map_err(|e| usage(format!("--anonymize: {e}")))?,
+            )),
+        }
+    }
+
+    /// Every event of every file, sorted by time, pseudonymised under --anonymize. A file that
+    /// cannot be read is reported and skipped (with --strict it is the error); no readable
+    /// file at all is an error.
     pub fn load(&self) -> anyhow::Result<Vec<Event>> {
         let mut all = Vec::new();
         let mut failed = 0;
@@ -75,9 +93,62 @@ impl EventArgs {
         if failed == self.files.len() {
             anyhow::bail!("no input could be read");
         }
+        if let Some(an) = self.anonymizer()? {
+            all.iter_mut().for_each(|e| anon_event(&an, e));
+        }
         sort_events(&mut all);
         Ok(all)
     }
+}
+
+/// Pseudonymises both ends of an event and a mail event's label (its message id); a flow's
+/// label is its tunnel kind and stays.
+fn anon_event(an: &Anonymizer, e: &mut Event) {
+    let name = |ip: Option<IpAddr>, name: &str| match ip {
+        Some(ip) => (Some(an.anonymize_ip(ip)), an.anonymize_ip(ip).to_string()),
+        None => (None, an.anonymize_email(name)),
+    };
+    (e.src_ip, e.src) = name(e.src_ip, &e.src);
+    (e.dst_ip, e.dst) = name(e.dst_ip, &e.dst);
+    if e.kind == EventKind::Mail {
+        e.label = e.label.as_deref().map(|l| an.anonymize_str(l));
+    }
+}
+
+/// The pattern that matches the pseudonyms of what `p` matches. Crypto-PAn keeps prefixes, so a
+/// prefix maps to the pseudonym of its network address with the same length; a domain maps to
+/// its hashed domain (its subdomains hash apart and no longer match).
+pub fn anon_pattern(an: Option<&Anonymizer>, p: Pattern) -> Pattern {
+    let Some(an) = an else {
+        return p;
+    };
+    match p {
+        Pattern::Prefix(c) => Cidr::new(an.anonymize_ip(c.addr()), c.len())
+            .map(Pattern::Prefix)
+            .unwrap_or(Pattern::Prefix(c)),
+        Pattern::Mail(m) => Pattern::Mail(an.anonymize_email(&m)),
+        Pattern::Domain(d) => {
+            let hashed = an.anonymize_email(&format!("x@{d}"));
+            Pattern::Domain(mail_domain(&hashed).unwrap_or(&d).to_string())
+        }
+        other => other,
+    }
+}
+
+pub fn anon_set(an: Option<&Anonymizer>, set: PatternSet) -> PatternSet {
+    if an.is_none() {
+        return set;
+    }
+    PatternSet::new(
+        set.entries()
+            .iter()
+            .cloned()
+            .map(|mut e| {
+                e.pattern = anon_pattern(an, e.pattern);
+                e
+            })
+            .collect(),
+    )
 }
 
 /// Writes rows as an aligned table, CSV or JSON lines (one object per row, from `json`).
@@ -161,7 +232,12 @@ enum Line<'a> {
 pub fn run(a: WatchArgs) -> anyhow::Result<()> {
     let format = a.input.format()?;
     let baseline_ns = parse_duration(&a.baseline).map_err(|e| usage(format!("--baseline: {e}")))?;
-    let sensitive = parse_sensitive(&a.sensitive).map_err(|e| usage(e.to_string()))?;
+    let an = a.input.anonymizer()?;
+    let sensitive: Vec<Pattern> = parse_sensitive(&a.sensitive)
+        .map_err(|e| usage(e.to_string()))?
+        .into_iter()
+        .map(|p| anon_pattern(an.as_ref(), p))
+        .collect();
     let rank = match a.rank.as_str() {
         "bytes" => Rank::Bytes,
         "events" | "flows" | "messages" => Rank::Events,
@@ -176,7 +252,7 @@ pub fn run(a: WatchArgs) -> anyhow::Result<()> {
     for w in &a.watchlist {
         entries.extend(read_patterns(w)?.entries().iter().cloned());
     }
-    let watchlist = PatternSet::new(entries);
+    let watchlist = anon_set(an.as_ref(), PatternSet::new(entries));
     let events = a.input.load()?;
 
     let mut watcher = Watcher::new(WatchConfig {
