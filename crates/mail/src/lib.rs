@@ -1,0 +1,49 @@
+//! What an SMTP relay sees of mail, encrypted or not.
+//!
+//! The M3AAWG paper on traffic analysis (seeds/000) lists what an intermediary server using
+//! TLS still sees of a message whose body is PGP- or S/MIME-encrypted: Return-Path, Received
+//! chain, From, To, Cc, Date, Subject, Message-ID, every other header, the size, the time it
+//! was received and the apparent encryption. This crate reads mail (mbox, Maildir, `.eml`) into
+//! exactly that record, [`MailMeta`], summarises what it gives away ([`Summary`]), draws the
+//! correspondence [`Graph`], turns messages into [`MailEvent`]s for volume and sequence
+//! analysis, and pseudonymises addresses with a key ([`Anonymizer`]).
+//!
+//! Entry points: [`Messages`] to walk inputs (broken messages come out as [`Item::Broken`]
+//! and reading goes on), or [`parse_message`] for bytes already in memory.
+//!
+//! ```
+//! use tapir_mail::{events, parse_message, Encryption, Envelope};
+//!
+//! let raw = b"Received: from a.example.org by mx.example.net with ESMTPS; \
+//! Thu, 20 Nov 2025 10:00:05 +0000\r\n\
+//! From: Alice <alice@example.org>\r\nTo: bob@example.net\r\n\
+//! Subject: plans\r\nDate: Thu, 20 Nov 2025 10:00:00 +0000\r\n\
+//! Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=b\r\n\
+//! \r\n--b--\r\n";
+//! let m = parse_message(raw, Envelope::default()).unwrap();
+//! assert_eq!(m.encryption, Encryption::PgpMime);
+//! assert_eq!(m.subject.as_deref(), Some("plans")); // encrypted, yet the subject travels in clear
+//! assert!(m.received[0].tls);
+//! let ev = events(&m);
+//! assert_eq!((ev[0].from.as_str(), ev[0].to.as_str()), ("alice@example.org", "bob@example.net"));
+//! ```
+#![deny(unsafe_code)]
+
+mod anon;
+mod crypto;
+mod date;
+mod error;
+mod events;
+mod graph;
+mod input;
+mod meta;
+mod summary;
+
+pub use anon::Anonymizer;
+pub use crypto::Encryption;
+pub use error::{Broken, BrokenKind, MailError};
+pub use events::{events, MailEvent};
+pub use graph::{Edge, Graph, GraphDoc, Node};
+pub use input::{to_item, Item, Mbox, Messages, RawMessage, ReadOptions};
+pub use meta::{header_end, parse_message, Envelope, Hop, MailMeta, Mailbox, Origin};
+pub use summary::{Count, Summary, SummaryReport};
