@@ -37,6 +37,12 @@ pub enum Command {
         after_help = "Example:\n  tapir eval data/sample/ipsec --split trace --seed 1 --json results.json\n  tapir eval data/sample/tor --folds 5"
     )]
     Eval(EvalArgs),
+    /// Every table and figure of the paper on a dataset, ours beside the paper's, and beyond:
+    /// background traffic, multi-label windows, window size, splits, transfer. Writes a report.
+    #[command(
+        after_help = "Example:\n  tapir experiment\n  tapir experiment data/sample --out report --seeds 1,2,3,4,5"
+    )]
+    Experiment(crate::cmd::experiment::ExperimentArgs),
     /// Label new traffic with a trained model, window by window (JSON lines).
     #[command(after_help = "Example:\n  tapir classify -m ipsec.tapir capture.pcap --by flow")]
     Classify(ClassifyArgs),

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         cli::Command::Extract(a) => cmd::extract::run(a),
         cli::Command::Train(a) => cmd::train::run(a),
         cli::Command::Eval(a) => cmd::eval::run(a),
+        cli::Command::Experiment(a) => cmd::experiment::run(a),
         cli::Command::Classify(a) => cmd::classify::run(a),
         cli::Command::Watch(a) => cmd::watch::run(a),
         cli::Command::Volume(a) => cmd::volume::run(a),

@@ -7,31 +7,15 @@ use crate::output::write_atomic;
 use crate::progress;
 use crate::settings::{extract_settings, parse_space, usage};
 use serde::Serialize;
-use std::time::Instant;
+use tapir_experiment::{evaluate_grid, GridCell};
 use tapir_features::FeatureSpace;
-use tapir_learn::metrics::{ClassScores, ConfusionMatrix};
-use tapir_learn::{
-    fit_model, grouped_kfold, split_grouped_stratified, split_windows, Classifier, Dataset,
-    ModelKind, ModelParams,
-};
+use tapir_learn::metrics::ClassScores;
+use tapir_learn::{grouped_kfold, split_grouped_stratified, split_windows, ModelKind, ModelParams};
 use tapir_report::text_table;
 
 #[derive(Serialize)]
-struct Cell {
-    features: String,
-    model: String,
-    accuracy: f64,
-    macro_f1: f64,
-    /// Accuracy of each fold (one entry without --folds).
-    fold_accuracy: Vec<f64>,
-    fit_seconds: f64,
-    #[serde(skip)]
-    confusion: ConfusionMatrix,
-}
-
-#[derive(Serialize)]
 struct Report<'a> {
-    results: &'a [Cell],
+    results: &'a [GridCell],
     windows: usize,
     traces: usize,
     files: usize,
@@ -62,21 +46,6 @@ struct ClassJson<'a> {
     recall: f64,
     f1: f64,
     support: u64,
-}
-
-fn select_columns(ds: &Dataset, cols: std::ops::Range<usize>) -> anyhow::Result<Dataset> {
-    let width = cols.len();
-    let mut x = Vec::with_capacity(ds.n_rows() * width);
-    for i in 0..ds.n_rows() {
-        x.extend_from_slice(&ds.row(i)[cols.clone()]);
-    }
-    Ok(Dataset::new(
-        x,
-        width,
-        ds.y.clone(),
-        ds.classes.clone(),
-        ds.groups.clone(),
-    )?)
 }
 
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
@@ -142,37 +111,21 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         (spaces.len() * models.len() * folds.len()) as u64,
         "fitting",
     );
-    let mut cells = Vec::new();
-    for &space in &spaces {
-        let sds = select_columns(&ds, space_columns(&settings.features, space)?)?;
-        for &kind in &models {
+    let columns = spaces
+        .iter()
+        .map(|&s| Ok((s, space_columns(&settings.features, s)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let cells = evaluate_grid(
+        &ds,
+        &columns,
+        &models,
+        &folds,
+        &params,
+        &mut |space, kind| {
             pb.set_message(format!("{space} × {kind}"));
-            let (mut y_true, mut y_pred, mut fold_acc) = (Vec::new(), Vec::new(), Vec::new());
-            let t0 = Instant::now();
-            for (train_idx, test_idx) in &folds {
-                let train = sds.subset(train_idx)?;
-                let test = sds.subset(test_idx)?;
-                let model = fit_model(kind, &params, &train)?;
-                let pred: Vec<usize> = (0..test.n_rows())
-                    .map(|i| model.predict(test.row(i)))
-                    .collect();
-                fold_acc.push(tapir_learn::metrics::accuracy(&test.y, &pred));
-                y_true.extend_from_slice(&test.y);
-                y_pred.extend(pred);
-                pb.inc(1);
-            }
-            let cm = ConfusionMatrix::new(&y_true, &y_pred, n_classes);
-            cells.push(Cell {
-                features: space.name().to_string(),
-                model: kind.name().to_string(),
-                accuracy: cm.accuracy(),
-                macro_f1: cm.macro_f1(),
-                fold_accuracy: fold_acc,
-                fit_seconds: t0.elapsed().as_secs_f64(),
-                confusion: cm,
-            });
-        }
-    }
+            pb.inc(1);
+        },
+    )?;
     pb.finish_and_clear();
 
     let test_rows: usize = folds.iter().map(|f| f.1.len()).sum();

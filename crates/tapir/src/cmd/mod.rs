@@ -1,5 +1,6 @@
 pub mod classify;
 pub mod eval;
+pub mod experiment;
 pub mod extract;
 pub mod flows;
 #[cfg(feature = "parquet")]

@@ -1,0 +1,121 @@
+//! `tapir experiment`: every table and figure of the paper on a dataset, ours beside the
+//! paper's, plus background, multi-label, window-size, split and transfer studies; a report
+//! folder with `index.html`, `results.json` and PNG figures.
+
+use crate::progress;
+use crate::settings::usage;
+use clap::Args;
+use indicatif::ProgressBar;
+use std::path::PathBuf;
+use tapir_experiment::{load_corpus, summary, write_report, Progress, Settings};
+
+#[derive(Args, Debug)]
+pub struct ExperimentArgs {
+    /// Dataset root: condition folders (plain/, ipsec/, wireguard/, tor/) of label folders, or a
+    /// folder with the lab's manifest.csv.
+    #[arg(value_name = "ROOT", default_value = "data/sample")]
+    pub root: PathBuf,
+    /// Report folder (created): index.html, results.json, figures/.
+    #[arg(long, value_name = "DIR", default_value = "experiment-report")]
+    pub out: PathBuf,
+    /// Seeds: one run per seed; tables show mean ±95% CI (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+    pub seeds: Vec<u64>,
+    /// Trees per random forest.
+    #[arg(long, default_value_t = 100)]
+    pub trees: usize,
+    /// Packets per window (the paper: 1024).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub window: usize,
+    /// Fraction of traces (or windows) held out for testing.
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Background rates to sweep, packets/s (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0,50,100,150,200,250,300,400,600"
+    )]
+    pub rates: Vec<f64>,
+    /// Window sizes to sweep, packets (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "64,128,256,512,1024,2048"
+    )]
+    pub window_sizes: Vec<usize>,
+    /// Interleaved multi-application mixes per number of applications and split side.
+    #[arg(long, default_value_t = 8)]
+    pub mixes: usize,
+    /// Print the results as JSON on stdout instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The progress bar the engine drives.
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn begin(&self, total: u64) {
+        self.0.set_length(total);
+        self.0.set_position(0);
+    }
+
+    fn step(&self, what: &str) {
+        self.0.set_message(what.to_string());
+        self.0.inc(1);
+    }
+}
+
+pub fn run(a: ExperimentArgs) -> anyhow::Result<()> {
+    let settings = Settings {
+        window: a.window,
+        test_fraction: a.test_fraction,
+        seeds: a.seeds,
+        trees: a.trees,
+        rates: a.rates,
+        window_sizes: a.window_sizes,
+        mixes: a.mixes,
+        ..Settings::default()
+    };
+    // Bad values are usage errors (exit 2), caught before any file is read.
+    settings.validate().map_err(|e| usage(format!("{e}")))?;
+    if !a.root.exists() {
+        anyhow::bail!(
+            "{}: no such dataset (give a folder of condition folders, or the lab's output)",
+            a.root.display()
+        );
+    }
+    let reading = progress::spinner("reading traces");
+    let corpus = load_corpus(&a.root, &|| reading.tick())?;
+    reading.finish_and_clear();
+    for w in &corpus.warnings {
+        crate::load::warn(w);
+    }
+    let pb = progress::bar(0, "experiments");
+    let results = tapir_experiment::run(
+        &corpus,
+        &a.root.display().to_string(),
+        &settings,
+        &Bar(pb.clone()),
+    )?;
+    pb.finish_and_clear();
+    std::fs::create_dir_all(&a.out).map_err(|e| anyhow::anyhow!("{}: {e}", a.out.display()))?;
+    let index = write_report(&results, &corpus, &a.out)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        print!("{}", summary(&results));
+        println!(
+            "{} traces, {} packets, {:.0} s; report: {}",
+            corpus.traces.len(),
+            corpus.packets(),
+            results.seconds,
+            index.display()
+        );
+    }
+    if a.json {
+        eprintln!("report: {}", index.display());
+    }
+    Ok(())
+}
