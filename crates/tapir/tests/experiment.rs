@@ -1,0 +1,246 @@
+//! End-to-end tests of `tapir experiment` on small generated datasets: two conditions, three
+//! traffic types, background and concurrent captures in one condition only.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tapir(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tapir"))
+        .args(args)
+        .output()
+        .expect("run tapir")
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tapir-exp-{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// xorshift, so traces differ from file to file but every run is the same.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Packets of one application: voip (small packets every 20 ms), bulk (full-size runs down,
+/// ACKs up, pauses), web (mixed sizes, random gaps). `extra` grows every size, as a tunnel's
+/// header would.
+fn packets(class: &str, seed: u64, n: usize, extra: i64) -> Vec<(f64, i64)> {
+    let mut rng = Rng(0x9e37_79b9 ^ seed.wrapping_mul(0x2545_f491_4f6c_dd1d) | 1);
+    let mut t = 0.0;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let (dt, size): (f64, i64) = match class {
+            "voip" => {
+                let up = i % 2 == 0;
+                let s = 120 + rng.below(80) as i64;
+                (
+                    if up { 0.020 } else { 0.0 } + rng.below(2000) as f64 * 1e-6,
+                    if up { s } else { -s },
+                )
+            }
+            "bulk" => {
+                if i % 8 == 7 {
+                    (rng.below(400) as f64 * 1e-6, 52)
+                } else {
+                    (
+                        rng.below(200) as f64 * 1e-6 + if i % 64 == 0 { 0.2 } else { 0.0 },
+                        -1500,
+                    )
+                }
+            }
+            _ => (
+                rng.below(20_000) as f64 * 1e-6,
+                [-1500, -900, -300, 400, 90][rng.below(5) as usize],
+            ),
+        };
+        t += dt;
+        let s = size.signum() * (size.abs() + extra).min(1600);
+        out.push((t, s));
+    }
+    out
+}
+
+fn write_trace(path: &Path, pk: &[(f64, i64)]) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut s = String::from("# generated for tests\n");
+    for (t, size) in pk {
+        s.push_str(&format!("{t:.6} {size}\n"));
+    }
+    fs::write(path, s).unwrap();
+}
+
+/// `root/{plain,ipsec}/{voip,bulk,web}/*.trace`; plain also has `background/` and
+/// `multi/bulk+voip/`.
+fn write_dataset(root: &Path) {
+    for (cond, extra) in [("plain", 0), ("ipsec", 73)] {
+        for (k, class) in ["voip", "bulk", "web"].iter().enumerate() {
+            for t in 0..5u64 {
+                let pk = packets(class, t * 31 + k as u64 + extra as u64, 1100, extra);
+                write_trace(&root.join(format!("{cond}/{class}/{class}-{t}.trace")), &pk);
+            }
+        }
+    }
+    for b in 0..2u64 {
+        let pk = packets("web", 900 + b, 1500, 0);
+        write_trace(&root.join(format!("plain/background/bg-{b}.trace")), &pk);
+    }
+    for m in 0..3u64 {
+        let mut pk = packets("bulk", 700 + m, 700, 0);
+        pk.extend(packets("voip", 800 + m, 700, 0));
+        pk.sort_by(|a, b| a.0.total_cmp(&b.0));
+        write_trace(&root.join(format!("plain/multi/bulk+voip/m-{m}.trace")), &pk);
+    }
+}
+
+const QUICK: &[&str] = &[
+    "--window",
+    "256",
+    "--seeds",
+    "1,2",
+    "--trees",
+    "20",
+    "--rates",
+    "0,300",
+    "--window-sizes",
+    "128,256",
+    "--mixes",
+    "3",
+];
+
+#[test]
+fn experiment_writes_tables_json_and_a_self_contained_report() {
+    let dir = temp_dir("full");
+    let root = dir.join("data");
+    write_dataset(&root);
+    let out = dir.join("report");
+    let mut args = vec!["experiment", root.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    args.extend_from_slice(QUICK);
+    let o = tapir(&args);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+
+    // Text: the paper's Table I beside ours, the skipped background of ipsec, the report path.
+    assert!(stdout.contains("== plain: 15 traces, 2 background, 3 concurrent"), "{stdout}");
+    assert!(stdout.contains("paper Table I") && stdout.contains("paper Table II"));
+    assert!(stdout.contains("99.09%"), "paper's Table I figures are shown: {stdout}");
+    assert!(stdout.contains("skipped: ipsec / background: no background captures"));
+    assert!(stdout.contains("report: ") && stdout.contains("index.html"));
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("results.json")).unwrap()).unwrap();
+    let conds = json["conditions"].as_array().unwrap();
+    let names: Vec<&str> = conds.iter().map(|c| c["condition"].as_str().unwrap()).collect();
+    assert_eq!(names, ["plain", "ipsec"]);
+    let plain = &conds[0];
+    assert_eq!(plain["classes"], serde_json::json!(["bulk", "voip", "web"]));
+    let cells = plain["table"]["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 9);
+    for c in cells {
+        for split in ["trace_split", "window_split"] {
+            let runs = c[split]["runs"].as_array().unwrap();
+            assert_eq!(runs.len(), 2, "one run per seed");
+            assert!(runs.iter().all(|a| (0.0..=1.0).contains(&a.as_f64().unwrap())));
+        }
+    }
+    // Voice, bulk and web differ grossly: the forest on combined features gets them.
+    let rf = cells
+        .iter()
+        .find(|c| c["features"] == "combined" && c["model"] == "rf")
+        .unwrap();
+    assert!(rf["trace_split"]["mean"].as_f64().unwrap() >= 0.9, "{rf}");
+    assert_eq!(rf["paper"].as_f64(), Some(0.9909));
+
+    // Background mixes in packets, so the same test traces give more windows at 300/s.
+    let bg = &plain["background"];
+    assert_eq!(bg["rates"], serde_json::json!([0.0, 300.0]));
+    assert_eq!(bg["series"].as_array().unwrap().len(), 6);
+    let tw = bg["test_windows"].as_array().unwrap();
+    assert!(tw[1].as_u64().unwrap() > tw[0].as_u64().unwrap(), "{tw:?}");
+    assert!(conds[1]["background"].is_null());
+
+    // Multi-label: single, interleaved and concurrent windows all scored, 1..3 labels.
+    let ml = &plain["multi_label"];
+    assert_eq!(ml["rows"].as_array().unwrap().len(), 3);
+    let origins = ml["rows"][2]["by_origin"].as_object().unwrap();
+    for k in ["single", "synthetic", "lab"] {
+        assert!(origins.contains_key(k), "{origins:?}");
+    }
+    let card = ml["test_by_cardinality"].as_array().unwrap();
+    assert!(card[0].as_u64().unwrap() > 0 && card[2].as_u64().unwrap() > 0);
+    let hl = ml["rows"][2]["all"]["hamming_loss"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&hl));
+
+    // Window sizes and transfer.
+    assert_eq!(plain["window_sweep"]["sizes"], serde_json::json!([128, 256]));
+    let t = &json["transfer"];
+    assert_eq!(t["conditions"], serde_json::json!(["plain", "ipsec"]));
+    assert_eq!(t["accuracy"].as_array().unwrap().len(), 2);
+
+    // The report: every figure inline as SVG with its PNG beside it, nothing fetched.
+    let html = fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    let figures = html.matches("<figure class=\"fig\"").count();
+    let pngs = fs::read_dir(out.join("figures")).unwrap().count();
+    assert!(figures >= 10, "{figures} figures");
+    assert_eq!(figures, pngs);
+    assert_eq!(html.matches("<figure").count(), html.matches("<svg").count());
+    for id in ["background-plain", "confusion-plain", "window-size", "transfer", "splits"] {
+        assert!(html.contains(&format!("href=\"figures/{id}.png\"")), "{id}");
+        let png = fs::read(out.join(format!("figures/{id}.png"))).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+    }
+    assert!(!html.contains("<script") && !html.contains(" src=") && !html.contains("<link"));
+    assert!(html.contains("Table IV") && html.contains("87.5%"));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn experiment_json_single_condition_and_errors() {
+    let dir = temp_dir("one");
+    let root = dir.join("data");
+    write_dataset(&root);
+    // A folder of label folders is one condition, named after the folder.
+    let ipsec = root.join("ipsec");
+    let out = dir.join("r");
+    let mut args = vec![
+        "experiment",
+        ipsec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(QUICK);
+    let o = tapir(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["conditions"][0]["condition"], "ipsec");
+    assert!(json["transfer"].is_null());
+    let skipped = json["skipped"].to_string();
+    assert!(skipped.contains("transfer") && skipped.contains("background"), "{skipped}");
+
+    // Usage errors exit 2, a missing dataset 1.
+    assert_eq!(tapir(&["experiment", "--trees", "0"]).status.code(), Some(2));
+    assert_eq!(tapir(&["experiment", "--rates", "-5"]).status.code(), Some(2));
+    assert_eq!(tapir(&["experiment", "--window", "1"]).status.code(), Some(2));
+    let missing = dir.join("nowhere");
+    let o = tapir(&["experiment", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nowhere"));
+    // One class only: nothing to learn, an error naming why.
+    let lone = dir.join("lone");
+    write_trace(&lone.join("voip/a.trace"), &packets("voip", 1, 600, 0));
+    let o = tapir(&["experiment", lone.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("class"));
+    fs::remove_dir_all(&dir).unwrap();
+}
