@@ -97,7 +97,10 @@ fn write_dataset(root: &Path) {
         let mut pk = packets("bulk", 700 + m, 700, 0);
         pk.extend(packets("voip", 800 + m, 700, 0));
         pk.sort_by(|a, b| a.0.total_cmp(&b.0));
-        write_trace(&root.join(format!("plain/multi/bulk+voip/m-{m}.trace")), &pk);
+        write_trace(
+            &root.join(format!("plain/multi/bulk+voip/m-{m}.trace")),
+            &pk,
+        );
     }
 }
 
@@ -122,7 +125,12 @@ fn experiment_writes_tables_json_and_a_self_contained_report() {
     let root = dir.join("data");
     write_dataset(&root);
     let out = dir.join("report");
-    let mut args = vec!["experiment", root.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let mut args = vec![
+        "experiment",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
     args.extend_from_slice(QUICK);
     let o = tapir(&args);
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -130,16 +138,25 @@ fn experiment_writes_tables_json_and_a_self_contained_report() {
     assert!(o.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
 
     // Text: the paper's Table I beside ours, the skipped background of ipsec, the report path.
-    assert!(stdout.contains("== plain: 15 traces, 2 background, 3 concurrent"), "{stdout}");
+    assert!(
+        stdout.contains("== plain: 15 traces, 2 background, 3 concurrent"),
+        "{stdout}"
+    );
     assert!(stdout.contains("paper Table I") && stdout.contains("paper Table II"));
-    assert!(stdout.contains("99.09%"), "paper's Table I figures are shown: {stdout}");
+    assert!(
+        stdout.contains("99.09%"),
+        "paper's Table I figures are shown: {stdout}"
+    );
     assert!(stdout.contains("skipped: ipsec / background: no background captures"));
     assert!(stdout.contains("report: ") && stdout.contains("index.html"));
 
     let json: serde_json::Value =
         serde_json::from_slice(&fs::read(out.join("results.json")).unwrap()).unwrap();
     let conds = json["conditions"].as_array().unwrap();
-    let names: Vec<&str> = conds.iter().map(|c| c["condition"].as_str().unwrap()).collect();
+    let names: Vec<&str> = conds
+        .iter()
+        .map(|c| c["condition"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["plain", "ipsec"]);
     let plain = &conds[0];
     assert_eq!(plain["classes"], serde_json::json!(["bulk", "voip", "web"]));
@@ -149,7 +166,9 @@ fn experiment_writes_tables_json_and_a_self_contained_report() {
         for split in ["trace_split", "window_split"] {
             let runs = c[split]["runs"].as_array().unwrap();
             assert_eq!(runs.len(), 2, "one run per seed");
-            assert!(runs.iter().all(|a| (0.0..=1.0).contains(&a.as_f64().unwrap())));
+            assert!(runs
+                .iter()
+                .all(|a| (0.0..=1.0).contains(&a.as_f64().unwrap())));
         }
     }
     // Voice, bulk and web differ grossly: the forest on combined features gets them.
@@ -181,7 +200,10 @@ fn experiment_writes_tables_json_and_a_self_contained_report() {
     assert!((0.0..=1.0).contains(&hl));
 
     // Window sizes and transfer.
-    assert_eq!(plain["window_sweep"]["sizes"], serde_json::json!([128, 256]));
+    assert_eq!(
+        plain["window_sweep"]["sizes"],
+        serde_json::json!([128, 256])
+    );
     let t = &json["transfer"];
     assert_eq!(t["conditions"], serde_json::json!(["plain", "ipsec"]));
     assert_eq!(t["accuracy"].as_array().unwrap().len(), 2);
@@ -193,8 +215,17 @@ fn experiment_writes_tables_json_and_a_self_contained_report() {
     let pngs = fs::read_dir(out.join("figures")).unwrap().count();
     assert!(figures >= 10, "{figures} figures");
     assert_eq!(figures, pngs);
-    assert_eq!(html.matches("<figure").count(), html.matches("<svg").count());
-    for id in ["background-plain", "confusion-plain", "window-size", "transfer", "splits"] {
+    assert_eq!(
+        html.matches("<figure").count(),
+        html.matches("<svg").count()
+    );
+    for id in [
+        "background-plain",
+        "confusion-plain",
+        "window-size",
+        "transfer",
+        "splits",
+    ] {
         assert!(html.contains(&format!("href=\"figures/{id}.png\"")), "{id}");
         let png = fs::read(out.join(format!("figures/{id}.png"))).unwrap();
         assert_eq!(&png[1..4], b"PNG");
@@ -226,12 +257,24 @@ fn experiment_json_single_condition_and_errors() {
     assert_eq!(json["conditions"][0]["condition"], "ipsec");
     assert!(json["transfer"].is_null());
     let skipped = json["skipped"].to_string();
-    assert!(skipped.contains("transfer") && skipped.contains("background"), "{skipped}");
+    assert!(
+        skipped.contains("transfer") && skipped.contains("background"),
+        "{skipped}"
+    );
 
     // Usage errors exit 2, a missing dataset 1.
-    assert_eq!(tapir(&["experiment", "--trees", "0"]).status.code(), Some(2));
-    assert_eq!(tapir(&["experiment", "--rates", "-5"]).status.code(), Some(2));
-    assert_eq!(tapir(&["experiment", "--window", "1"]).status.code(), Some(2));
+    assert_eq!(
+        tapir(&["experiment", "--trees", "0"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        tapir(&["experiment", "--rates", "-5"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        tapir(&["experiment", "--window", "1"]).status.code(),
+        Some(2)
+    );
     let missing = dir.join("nowhere");
     let o = tapir(&["experiment", missing.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
@@ -239,7 +282,12 @@ fn experiment_json_single_condition_and_errors() {
     // One class only: nothing to learn, an error naming why.
     let lone = dir.join("lone");
     write_trace(&lone.join("voip/a.trace"), &packets("voip", 1, 600, 0));
-    let o = tapir(&["experiment", lone.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = tapir(&[
+        "experiment",
+        lone.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("class"));
     fs::remove_dir_all(&dir).unwrap();
