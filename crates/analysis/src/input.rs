@@ -46,9 +46,14 @@ struct MailLine {
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum TimeValue {
+    /// Integers beyond 10^14 are nanoseconds (tapir's `Timestamp`, as `tapir_mail::MailEvent`
+    /// writes it): as seconds they would be three million years away.
+    Nanos(i64),
     Secs(f64),
     Text(String),
 }
+
+const NANOS_THRESHOLD: i64 = 100_000_000_000_000;
 
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -102,6 +107,8 @@ pub fn read_jsonl(r: impl Read, source_name: &str) -> Result<Vec<Event>, Analysi
 
 fn mail_events(m: MailLine) -> Result<Vec<Event>, String> {
     let time = match m.time {
+        TimeValue::Nanos(n) if n.unsigned_abs() > NANOS_THRESHOLD as u64 => Timestamp(n),
+        TimeValue::Nanos(s) => Timestamp(s.saturating_mul(1_000_000_000)),
         TimeValue::Secs(s) if s.is_finite() => Timestamp::from_secs_f64(s),
         TimeValue::Secs(_) => return Err("time is not a finite number".into()),
         TimeValue::Text(s) => {
@@ -172,9 +179,22 @@ mod tests {
 {"time": "2026-11-22T02:00:00Z", "from": "Alice@X.org", "to": ["b@y.org"], "cc": "c@z.org", "size": 900, "id": "<1@x>"}
 {"src":"10.0.0.1","dst":"10.0.0.2","src_port":40000,"dst_port":443,"proto":6,"start":5,"end":9,"packets_fwd":3,"bytes_fwd":300,"packets_rev":2,"bytes_rev":2000,"tos":0,"tcp_flags":27,"tunnel":"tls","end_reason":"fin","source":{"kind":"capture"}}
 {"time": 1.5, "from": "a@x.org", "to": "d@y.org"}
+{"time": 1790000000123456789, "from": "a@x.org", "to": "d@y.org", "size": 5, "message_id": "<m@x>"}
+{"time": 1790000000, "from": "a@x.org", "to": "d@y.org"}
 "#;
         let ev = read_jsonl(text.as_bytes(), "t.jsonl").unwrap();
-        assert_eq!(ev.len(), 4);
+        assert_eq!(ev.len(), 6);
+        assert_eq!(
+            ev[4].time,
+            Timestamp(1_790_000_000_123_456_789),
+            "nanoseconds"
+        );
+        assert_eq!(ev[4].label.as_deref(), Some("<m@x>"));
+        assert_eq!(
+            ev[5].time,
+            Timestamp(1_790_000_000_000_000_000),
+            "whole seconds"
+        );
         assert_eq!(
             (ev[0].src.as_str(), ev[1].dst.as_str()),
             ("alice@x.org", "c@z.org")
