@@ -73,8 +73,9 @@ fn page(r: &Results, figs: &mut Figs<'_>) -> Result<Page> {
     let s = &r.settings;
     let mut intro = vec![
         Block::Text(format!(
-            "Reproduction of the experiments of “Classifying the traffic type inside encrypted \
-             tunnels from packet sizes and timing” (seeds/001, §III–IV) on the dataset {}: \
+            "Reproduction of the experiments of the paper on classifying the traffic type inside \
+             IPsec and Tor tunnels from packet sizes and timing (seeds/001, §III–IV) on the \
+             dataset {}: \
              {} condition(s), windows of {} packets, {}% of traces held out, {} seed(s) ({}), \
              random forests of {} trees. Run time {:.0} s. The paper's figures are shown in \
              grey italics beside ours wherever it reported the same measurement.",
@@ -449,7 +450,8 @@ fn background_section(r: &Results, figs: &mut Figs<'_>) -> Result<Section> {
             .series
             .iter()
             .map(|s| Series {
-                name: format!("{} ({})", model_title(&s.model), s.training),
+                // Short names keep the legend inside the picture.
+                name: format!("{}, {}", s.model.to_uppercase(), s.training),
                 points: b
                     .rates
                     .iter()

@@ -465,11 +465,12 @@ impl MatrixChart {
             .max()
             .unwrap_or(0)
             .clamp(24, 160);
-        let cell = 64;
+        // Wide enough for a ten-letter name or "100.00%" at the font's 8 px.
+        let cell = 84;
         let x0 = 40 + name_w;
         let y0 = 70;
         let width = (x0 + nc * cell + 30)
-            .max(text_width(&self.title, 2) + 20)
+            .max(text_width(&self.title, 2) + 48)
             .max(320);
         let height = y0 + nr * cell + 50;
         let mut sc = Scene::new(width, height);
