@@ -155,6 +155,12 @@ impl VolumeConfig {
                 "k must be ≥ 0 and ratio ≥ 1",
             ));
         }
+        if self.min_active.is_nan() || self.min_active <= 0.0 {
+            return Err(AnalysisError::invalid(
+                "min_active",
+                "must be above 0 (an entity with a median of 0 is not active)",
+            ));
+        }
         if self.silence == 0 || self.season_depth < 2 {
             return Err(AnalysisError::invalid(
                 "--silence",
@@ -185,14 +191,34 @@ pub struct Baseline {
     pub seasonal: bool,
 }
 
-/// One entity's counts over the whole span of the data.
+/// One entity's counts over the whole span of the data, stored sparsely (intervals with a
+/// count only) so that memory grows with the events, not with entities × intervals.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EntitySeries {
     pub entity: String,
     /// First interval (index) the entity was seen in; it has no baseline before.
     pub first: usize,
-    pub counts: Vec<u64>,
-    pub baseline: Vec<Option<Baseline>>,
+    /// (interval, count) for every interval with a count above 0, in interval order.
+    pub nonzero: Vec<(usize, u64)>,
+}
+
+impl EntitySeries {
+    /// The dense counts of all `intervals` intervals.
+    pub fn counts(&self, intervals: usize) -> Vec<u64> {
+        let mut v = vec![0u64; intervals];
+        for &(i, c) in &self.nonzero {
+            if let Some(slot) = v.get_mut(i) {
+                *slot = c;
+            }
+        }
+        v
+    }
+
+    pub fn total(&self) -> u64 {
+        self.nonzero
+            .iter()
+            .fold(0u64, |a, &(_, c)| a.saturating_add(c))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -236,9 +262,27 @@ pub struct VolumeReport {
     pub series: Vec<EntitySeries>,
     /// Sorted by start time, then entity.
     pub events: Vec<VolumeEvent>,
+    #[serde(skip)]
+    params: Params,
+}
+
+/// The settings a baseline needs, kept so baselines can be recomputed on demand.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+struct Params {
+    window: usize,
+    min_history: usize,
+    season_depth: usize,
 }
 
 impl VolumeReport {
+    /// The baseline of every interval of `s` (None before it has enough history).
+    pub fn baselines(&self, s: &EntitySeries) -> Vec<Option<Baseline>> {
+        let counts = s.counts(self.intervals);
+        (0..self.intervals)
+            .map(|i| baseline(&self.params, self.season_intervals, &counts, s.first, i))
+            .collect()
+    }
+
     pub fn interval_start(&self, i: usize) -> Timestamp {
         Timestamp(
             self.origin
@@ -300,26 +344,19 @@ impl VolumeCounter {
             .counts
             .into_iter()
             .filter_map(|(entity, m)| {
-                let mut counts = vec![0u64; bins];
-                for (bin, c) in m {
-                    // `bin` lies in [lo, hi] by construction of the span.
-                    if let Some(slot) = usize::try_from(bin - lo)
-                        .ok()
-                        .and_then(|i| counts.get_mut(i))
-                    {
-                        *slot = slot.saturating_add(c);
-                    }
-                }
-                // An entity whose every count is 0 (mail under --metric flows) is not shown.
-                let first = counts.iter().position(|&c| c > 0)?;
-                let baseline = (0..bins)
-                    .map(|i| baseline(cfg, season, &counts, first, i))
+                // `bin` lies in [lo, hi] by construction of the span; zero counts (mail under
+                // --metric flows) are dropped, and an entity with none left is not shown.
+                let mut nonzero: Vec<(usize, u64)> = m
+                    .into_iter()
+                    .filter(|&(_, c)| c > 0)
+                    .filter_map(|(bin, c)| Some((usize::try_from(bin - lo).ok()?, c)))
                     .collect();
+                nonzero.sort_unstable();
+                let first = nonzero.first()?.0;
                 Some(EntitySeries {
                     entity,
                     first,
-                    counts,
-                    baseline,
+                    nonzero,
                 })
             })
             .collect();
@@ -332,10 +369,17 @@ impl VolumeCounter {
             season_intervals: season,
             series: Vec::new(),
             events: Vec::new(),
+            params: Params {
+                window: cfg.window,
+                min_history: cfg.min_history,
+                season_depth: cfg.season_depth,
+            },
         };
         let mut events = Vec::new();
+        let mut counts = Vec::new();
+        let mut nz_prefix = Vec::new();
         for s in &series {
-            detect(cfg, &report, s, &mut events);
+            detect(cfg, &report, s, &mut counts, &mut nz_prefix, &mut events);
         }
         events.sort_by(|a, b| (a.start, &a.entity).cmp(&(b.start, &b.entity)));
         report.series = series;
@@ -357,7 +401,7 @@ fn season_intervals(cfg: &VolumeConfig, bins: usize) -> Option<usize> {
 }
 
 fn baseline(
-    cfg: &VolumeConfig,
+    cfg: &Params,
     season: Option<usize>,
     counts: &[u64],
     first: usize,
@@ -418,21 +462,66 @@ fn is_surge(cfg: &VolumeConfig, c: u64, b: &Baseline) -> bool {
     c > b.median + cfg.k * b.scale && c >= cfg.ratio * b.median.max(1.0)
 }
 
-fn detect(cfg: &VolumeConfig, r: &VolumeReport, s: &EntitySeries, out: &mut Vec<VolumeEvent>) {
-    let n = s.counts.len();
+fn detect(
+    cfg: &VolumeConfig,
+    r: &VolumeReport,
+    s: &EntitySeries,
+    counts: &mut Vec<u64>,
+    nz_prefix: &mut Vec<usize>,
+    out: &mut Vec<VolumeEvent>,
+) {
+    let n = r.intervals;
+    counts.clear();
+    counts.resize(n, 0);
+    for &(i, c) in &s.nonzero {
+        if let Some(slot) = counts.get_mut(i) {
+            *slot = c;
+        }
+    }
+    // nz_prefix[i] = intervals with a count in [0, i): lets most intervals of a sparse entity
+    // be ruled out without computing their median.
+    nz_prefix.clear();
+    nz_prefix.push(0);
+    for &c in counts.iter() {
+        let last = *nz_prefix.last().unwrap_or(&0);
+        nz_prefix.push(last + usize::from(c > 0));
+    }
+    let p = &r.params;
+    let season = r.season_intervals;
+    let base = |i: usize| baseline(p, season, counts, s.first, i);
+    // Whether interval i can be anything at all; a no here skips the median.
+    let may_matter = |i: usize| -> bool {
+        let c = counts[i];
+        if c > 0 {
+            // scale ≥ 1, so a surge needs more than k.
+            return c as f64 > cfg.k;
+        }
+        if season.is_some() {
+            return true;
+        }
+        // A rolling median of 0 (more than half the window empty) is not active.
+        let lo = s.first.max(i.saturating_sub(cfg.window));
+        let filled = nz_prefix[i] - nz_prefix[lo];
+        2 * filled >= i - lo
+    };
     let mut i = s.first;
     while i < n {
-        let Some(b) = s.baseline[i] else {
+        if !may_matter(i) {
+            i += 1;
+            continue;
+        }
+        let Some(b) = base(i) else {
             i += 1;
             continue;
         };
-        let c = s.counts[i];
+        let c = counts[i];
         if is_surge(cfg, c, &b) {
             let start = i;
             let (mut peak, mut peak_b, mut peak_z) = (c, b, (c as f64 - b.median) / b.scale);
             i += 1;
-            while let Some(bj) = s.baseline.get(i).copied().flatten() {
-                let cj = s.counts[i];
+            while i < n {
+                let Some(bj) = base(i) else { break };
+                let cj = counts[i];
                 if !is_surge(cfg, cj, &bj) {
                     break;
                 }
@@ -459,7 +548,7 @@ fn detect(cfg: &VolumeConfig, r: &VolumeReport, s: &EntitySeries, out: &mut Vec<
             // The baseline is frozen where the quiet began: inside the run it decays towards
             // zero and would excuse the silence it is measuring.
             let start = i;
-            while i < n && s.counts[i] == 0 {
+            while i < n && counts[i] == 0 {
                 i += 1;
             }
             let len = i - start;
@@ -580,7 +669,13 @@ mod tests {
         assert_eq!(ops.len(), 1, "{ops:?}");
         assert_eq!(ops[0].kind, VolumeEventKind::Surge);
         assert_eq!(ops[0].start, Timestamp(4 * DAY + 3 * HOUR));
-        assert!(r.series[0].baseline[4 * 24 + 3].is_some_and(|b| b.seasonal));
+        let ops = r
+            .series
+            .iter()
+            .find(|s| s.entity == "ops@example.org")
+            .unwrap();
+        assert!(r.baselines(ops)[4 * 24 + 3].is_some_and(|b| b.seasonal));
+        assert_eq!(ops.total(), 5 * 10 * 20 + 30);
         c.season = Season::None;
         let mut v = VolumeCounter::new(c).unwrap();
         for d in 0..5i64 {

@@ -124,7 +124,9 @@ pub fn run(a: VolumeArgs) -> anyhow::Result<()> {
     if let Some(path) = &a.counts {
         let mut csv = String::from("entity,interval_start,count,median,mad,seasonal\n");
         for s in &r.series {
-            for (i, (c, b)) in s.counts.iter().zip(&s.baseline).enumerate().skip(s.first) {
+            let counts = s.counts(r.intervals);
+            let baselines = r.baselines(s);
+            for (i, (c, b)) in counts.iter().zip(&baselines).enumerate().skip(s.first) {
                 let (m, d, seas) = match b {
                     Some(b) => (
                         b.median.to_string(),
@@ -221,7 +223,7 @@ fn plot(r: &VolumeReport, entity: Option<&str>, path: &std::path::Path) -> anyho
                 .map(|e| e.entity.as_str());
             match top_event {
                 Some(name) => r.series.iter().find(|s| s.entity == name),
-                None => r.series.iter().max_by_key(|s| s.counts.iter().sum::<u64>()),
+                None => r.series.iter().max_by_key(|s| s.total()),
             }
             .ok_or_else(|| anyhow::anyhow!("--plot: nothing to plot, no entity has any count"))?
         }
@@ -233,10 +235,11 @@ fn plot(r: &VolumeReport, entity: Option<&str>, path: &std::path::Path) -> anyho
         (60e9, "minutes")
     };
     let x = |i: usize| (i as i64 * r.interval_ns) as f64 / unit;
+    let dense = s.counts(r.intervals);
+    let baselines = r.baselines(s);
     let counts = Series {
         name: r.metric.name().to_string(),
-        points: s
-            .counts
+        points: dense
             .iter()
             .enumerate()
             .skip(s.first)
@@ -247,8 +250,7 @@ fn plot(r: &VolumeReport, entity: Option<&str>, path: &std::path::Path) -> anyho
     };
     let baseline = Series {
         name: "baseline median".into(),
-        points: s
-            .baseline
+        points: baselines
             .iter()
             .enumerate()
             .skip(s.first)
