@@ -161,6 +161,15 @@ pub fn udp_payload<'a>(frame: &'a [u8], ip: &IpInfo) -> Option<&'a [u8]> {
     frame.get(at + 8..at + 8 + plen)
 }
 
+/// A time given as milliseconds of exporter uptime (v5, v9 FIRST/LAST_SWITCHED) in ns since the
+/// epoch, from the export time and the uptime at export. The difference is taken modulo 2^32 ms:
+/// uptime wraps after 49.7 days, and exporters replaying a capture (softflowd -r) give record
+/// times "before boot", which only the wrapping difference reads right.
+pub(crate) fn uptime_to_ns(export_ns: i64, uptime_at_export_ms: u32, t_ms: u32) -> i64 {
+    let delta_ms = t_ms.wrapping_sub(uptime_at_export_ms) as i32 as i64;
+    export_ns + delta_ms * 1_000_000
+}
+
 /// A record from an exporter; `fwd` and `rev` are `[packets, bytes]`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn exported(

@@ -185,9 +185,9 @@ struct Ctx {
     proto: Proto,
     /// Export time in ns since the epoch.
     export_ns: i64,
-    /// v9: exporter boot time in ns (export time - sys uptime); IPFIX: unknown until
-    /// systemInitTimeMilliseconds is seen in a record.
-    boot_ns: Option<i64>,
+    /// v9: sys uptime at export, in ms; IPFIX has none (flowStartSysUpTime needs
+    /// systemInitTimeMilliseconds from the record).
+    uptime_ms: Option<u32>,
 }
 
 /// Decode a v9 packet.
@@ -207,14 +207,12 @@ pub(crate) fn decode_v9(
             have: d.len(),
         });
     }
-    let uptime_ms = be32(d, 4).unwrap_or(0) as i64;
-    let export_ns = be32(d, 8).unwrap_or(0) as i64 * 1_000_000_000;
     let ctx = Ctx {
         exporter,
         domain: be32(d, 16).unwrap_or(0),
         proto: Proto::V9,
-        export_ns,
-        boot_ns: Some(export_ns - uptime_ms * 1_000_000),
+        export_ns: be32(d, 8).unwrap_or(0) as i64 * 1_000_000_000,
+        uptime_ms: be32(d, 4),
     };
     sets(cache, &ctx, d, HEADER, d.len(), out, st)
 }
@@ -257,7 +255,7 @@ pub(crate) fn decode_ipfix(
         domain: be32(d, 12).unwrap_or(0),
         proto: Proto::Ipfix,
         export_ns: be32(d, 4).unwrap_or(0) as i64 * 1_000_000_000,
-        boot_ns: None,
+        uptime_ms: None,
     };
     sets(cache, &ctx, d, HEADER, len, out, st)
 }
@@ -483,21 +481,24 @@ fn data(t: &Template, ctx: &Ctx, b: &[u8], out: &mut Vec<FlowRecord>, st: &mut S
             // A flow template without addresses (e.g. an aggregate) is not a flow record.
             continue;
         };
-        let boot = v
-            .sys_init
-            .map(|ms| ms * 1_000_000)
-            .or(ctx.boot_ns)
-            .unwrap_or(ctx.export_ns);
+        let uptime = |ms: Option<i64>| {
+            let ms = ms?;
+            match (v.sys_init, ctx.uptime_ms) {
+                (Some(init), _) => Some((init + ms) * 1_000_000),
+                (None, Some(up)) => Some(crate::uptime_to_ns(ctx.export_ns, up, ms as u32)),
+                (None, None) => None,
+            }
+        };
         let before_export = |us: Option<i64>| us.map(|us| ctx.export_ns - us * 1000);
         let start = v
             .start
             .or(before_export(v.start_delta_us))
-            .or(v.first_up.map(|ms| boot + ms * 1_000_000))
+            .or(uptime(v.first_up))
             .unwrap_or(ctx.export_ns);
         let end = v
             .end
             .or(before_export(v.end_delta_us))
-            .or(v.last_up.map(|ms| boot + ms * 1_000_000))
+            .or(uptime(v.last_up))
             .unwrap_or(start);
         let source = match ctx.proto {
             Proto::V9 => RecordSource::NetflowV9 {

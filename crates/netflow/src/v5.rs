@@ -43,17 +43,16 @@ pub(crate) fn decode(
             have: d.len(),
         });
     }
-    let uptime_ms = be32(d, 4).unwrap_or(0) as i64;
+    let uptime_ms = be32(d, 4).unwrap_or(0);
     let secs = be32(d, 8).unwrap_or(0) as i64;
     let nsecs = be32(d, 12).unwrap_or(0) as i64;
-    // Router boot time: record times are milliseconds of uptime.
-    let boot = secs * 1_000_000_000 + nsecs - uptime_ms * 1_000_000;
+    let export = secs * 1_000_000_000 + nsecs;
     let source = RecordSource::NetflowV5 { exporter };
     for i in 0..count {
         let r = HEADER + i * RECORD;
         let at = |o: usize| be32(d, r + o).unwrap_or(0);
-        let first = at(24) as i64;
-        let last = at(28) as i64;
+        let first = crate::uptime_to_ns(export, uptime_ms, at(24));
+        let last = crate::uptime_to_ns(export, uptime_ms, at(28));
         let b = |o: usize| d.get(r + o).copied().unwrap_or(0);
         out.push(exported(
             IpAddr::V4(Ipv4Addr::from(at(0))),
@@ -61,8 +60,8 @@ pub(crate) fn decode(
             be16(d, r + 32).unwrap_or(0),
             be16(d, r + 34).unwrap_or(0),
             b(38),
-            Timestamp(boot + first * 1_000_000),
-            Timestamp(boot + last * 1_000_000),
+            Timestamp(first),
+            Timestamp(last.max(first)),
             [at(16) as u64, at(20) as u64],
             [0, 0],
             b(39),
