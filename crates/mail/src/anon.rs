@@ -1,103 +1,50 @@
-//! Keyed pseudonyms for mail addresses and message identifiers, so that results can be shared.
-//!
-//! HMAC-SHA-256 (RFC 2104) under a secret key: the same address always gives the same
-//! pseudonym under one key, so the correspondence graph keeps its shape, but without the key
-//! nobody can test a guessed address against it, which a plain hash would allow. The domain is
-//! hashed on its own, so addresses of one domain still share a (pseudonymous) domain.
-//! Display names are dropped: they identify people and carry no structure worth keeping.
+//! Pseudonyms for shared results, with the project's one key scheme (`tapir-anon`): keyed
+//! HMAC-SHA-256 hashes for addresses and message identifiers (the domain hashed on its own, so
+//! "same domain" survives) and Crypto-PAn for the relays' IP addresses, so a mail report and a
+//! flow report anonymised with one key still line up. Display names are dropped: they identify
+//! people and carry no structure worth keeping. Host names of relays are kept: they are
+//! infrastructure, and the MTA census of the summary is about them.
 
-use crate::error::MailError;
 use crate::events::MailEvent;
 use crate::meta::MailMeta;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use std::fmt::Write;
+use tapir_anon::Anonymizer;
 
-/// Pseudonymises addresses with a secret key.
-#[derive(Clone)]
-pub struct Anonymizer {
-    mac: Hmac<Sha256>,
-}
-
-impl std::fmt::Debug for Anonymizer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Anonymizer { key: <secret> }")
+/// Replaces every address, display name, message identifier and relay IP address of a record.
+pub fn anonymize_meta(a: &Anonymizer, m: &mut MailMeta) {
+    for mb in m
+        .from
+        .iter_mut()
+        .chain(&mut m.to)
+        .chain(&mut m.cc)
+        .chain(&mut m.bcc)
+    {
+        mb.address = a.anonymize_email(&mb.address);
+        mb.name = None;
+    }
+    for s in [&mut m.return_path, &mut m.envelope_from, &mut m.message_id]
+        .into_iter()
+        .flatten()
+    {
+        *s = a.anonymize_email(s);
+    }
+    for s in m.in_reply_to.iter_mut().chain(&mut m.references) {
+        *s = a.anonymize_email(s);
+    }
+    for h in &mut m.received {
+        if let Some(f) = &mut h.for_addr {
+            *f = a.anonymize_email(f);
+        }
+        if let Some(ip) = &mut h.from_ip {
+            *ip = a.anonymize_ip(*ip);
+        }
     }
 }
 
-impl Anonymizer {
-    pub fn new(key: &[u8]) -> Result<Self, MailError> {
-        if key.is_empty() {
-            return Err(MailError::EmptyKey);
-        }
-        // HMAC accepts keys of any length, so this cannot fail; map it anyway rather than panic.
-        let mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| MailError::EmptyKey)?;
-        Ok(Anonymizer { mac })
-    }
-
-    fn hex(&self, domain_sep: &str, data: &str, chars: usize) -> String {
-        let mut m = self.mac.clone();
-        // The separator keeps an address and a domain with equal text from colliding.
-        m.update(domain_sep.as_bytes());
-        m.update(&[0]);
-        m.update(data.as_bytes());
-        let out = m.finalize().into_bytes();
-        let mut s = String::with_capacity(chars);
-        for b in out.iter().take(chars.div_ceil(2)) {
-            let _ = write!(s, "{b:02x}");
-        }
-        s.truncate(chars);
-        s
-    }
-
-    /// `alice@example.org` → `3f2a…@9c1d….invalid`; a string without `@` gets a bare hash.
-    /// 64 bits for the whole address make collisions unlikely below billions of addresses.
-    pub fn address(&self, addr: &str) -> String {
-        let addr = addr.trim().to_lowercase();
-        match addr.rsplit_once('@') {
-            Some((_, domain)) => format!(
-                "{}@{}.invalid",
-                self.hex("addr", &addr, 16),
-                self.hex("domain", domain, 8)
-            ),
-            None if addr.is_empty() => addr,
-            None => self.hex("addr", &addr, 16),
-        }
-    }
-
-    /// Replaces every address, display name and message identifier of a record.
-    pub fn meta(&self, m: &mut MailMeta) {
-        for mb in m
-            .from
-            .iter_mut()
-            .chain(&mut m.to)
-            .chain(&mut m.cc)
-            .chain(&mut m.bcc)
-        {
-            mb.address = self.address(&mb.address);
-            mb.name = None;
-        }
-        for s in [&mut m.return_path, &mut m.envelope_from, &mut m.message_id]
-            .into_iter()
-            .flatten()
-        {
-            *s = self.address(s);
-        }
-        for s in m.in_reply_to.iter_mut().chain(&mut m.references) {
-            *s = self.address(s);
-        }
-        for h in &mut m.received {
-            if let Some(f) = &mut h.for_addr {
-                *f = self.address(f.trim_matches(|c| c == '<' || c == '>'));
-            }
-        }
-    }
-
-    pub fn event(&self, e: &mut MailEvent) {
-        e.from = self.address(&e.from);
-        e.to = self.address(&e.to);
-        if let Some(id) = &mut e.message_id {
-            *id = self.address(id);
-        }
+/// Same pseudonyms as [`anonymize_meta`] for an event.
+pub fn anonymize_event(a: &Anonymizer, e: &mut MailEvent) {
+    e.from = a.anonymize_email(&e.from);
+    e.to = a.anonymize_email(&e.to);
+    if let Some(id) = &mut e.message_id {
+        *id = a.anonymize_email(id);
     }
 }

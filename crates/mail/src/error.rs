@@ -16,9 +16,6 @@ pub enum MailError {
         #[source]
         source: std::io::Error,
     },
-    /// The anonymisation key is empty: every hash would be guessable.
-    #[error("the anonymisation key is empty; give a secret of at least one byte")]
-    EmptyKey,
     /// A graph or summary could not be serialised.
     #[error("cannot encode as JSON: {0}")]
     Json(#[from] serde_json::Error),

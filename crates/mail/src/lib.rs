@@ -6,7 +6,7 @@
 //! was received and the apparent encryption. This crate reads mail (mbox, Maildir, `.eml`) into
 //! exactly that record, [`MailMeta`], summarises what it gives away ([`Summary`]), draws the
 //! correspondence [`Graph`], turns messages into [`MailEvent`]s for volume and sequence
-//! analysis, and pseudonymises addresses with a key ([`Anonymizer`]).
+//! analysis, and pseudonymises addresses with a key ([`anonymize_meta`]).
 //!
 //! Entry points: [`Messages`] to walk inputs (broken messages come out as [`Item::Broken`]
 //! and reading goes on), or [`parse_message`] for bytes already in memory.
@@ -39,11 +39,14 @@ mod input;
 mod meta;
 mod summary;
 
-pub use anon::Anonymizer;
+pub use anon::{anonymize_event, anonymize_meta};
 pub use crypto::Encryption;
+pub use date::format_utc;
 pub use error::{Broken, BrokenKind, MailError};
 pub use events::{events, MailEvent};
 pub use graph::{Edge, Graph, GraphDoc, Node};
 pub use input::{to_item, Item, Mbox, Messages, RawMessage, ReadOptions};
 pub use meta::{header_end, parse_message, Envelope, Hop, MailMeta, Mailbox, Origin};
 pub use summary::{Count, Summary, SummaryReport};
+/// The key scheme shared with flow records (re-exported for callers of this crate).
+pub use tapir_anon::Anonymizer;

@@ -2,6 +2,7 @@
 //! that headers, sizes and times stay "vulnerable to traffic analysis" (seeds/000).
 
 use crate::crypto::Encryption;
+use crate::date::format_utc;
 use crate::graph::{Edge, Graph};
 use crate::meta::MailMeta;
 use serde::{Deserialize, Serialize};
@@ -224,12 +225,7 @@ impl SummaryReport {
             self.senders, self.recipients, self.pairs
         );
         if let (Some(f), Some(l)) = (self.first, self.last) {
-            let _ = writeln!(
-                s,
-                "  times: {} to {}",
-                f.as_nanos() / 1_000_000_000,
-                l.as_nanos() / 1_000_000_000
-            );
+            let _ = writeln!(s, "  times: {} to {}", format_utc(f), format_utc(l));
         }
         let busiest = (0..24).max_by_key(|&h| (self.by_hour[h], std::cmp::Reverse(h)));
         if let Some(h) = busiest.filter(|&h| self.by_hour[h] > 0) {

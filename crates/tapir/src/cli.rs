@@ -72,6 +72,12 @@ pub enum Command {
         after_help = "Example:\n  tapir timeline 10.0.5.20 capture.pcap --watchlist c2.txt --interval 5m"
     )]
     Timeline(crate::cmd::timeline::TimelineArgs),
+    /// What an SMTP relay sees of each message, even encrypted: headers, Received chain, size,
+    /// time, apparent encryption; then what it learns from all of them, and who writes to whom.
+    #[command(
+        after_help = "Examples:\n  tapir mail ~/Mail/inbox.mbox\n  tapir mail Maildir/ --json --events mail.jsonl --graph dot talk.dot\n  tapir mail archive/*.eml --summary-only --anonymize \"shared secret\""
+    )]
+    Mail(crate::cmd::mail::MailArgs),
 }
 
 /// Flags shared by every command that reads traffic.

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         cli::Command::Volume(a) => cmd::volume::run(a),
         cli::Command::Sequence(a) => cmd::sequence::run(a),
         cli::Command::Timeline(a) => cmd::timeline::run(a),
+        cli::Command::Mail(a) => cmd::mail::run(a),
         cli::Command::Flows(a) => cmd::flows::run(a),
     };
     match result {

@@ -6,6 +6,7 @@ pub mod flows;
 #[cfg(feature = "parquet")]
 pub mod flows_parquet;
 pub mod inspect;
+pub mod mail;
 pub mod sequence;
 pub mod timeline;
 pub mod volume;

@@ -1,0 +1,236 @@
+//! `tapir mail`: for each message, what an SMTP relay sees (the M3AAWG table: Return-Path,
+//! Received chain, From, To, Cc, Date, Subject, Message-ID, other headers, size, time received,
+//! apparent encryption), then what the relay learns from the whole mailbox, the correspondence
+//! graph, and mail events for `tapir volume` and `tapir sequence`.
+
+use crate::load::warn;
+use crate::output::Output;
+use crate::settings::usage;
+use anyhow::Context;
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+use tapir_mail::{
+    anonymize_meta, events, format_utc, Anonymizer, Item, MailMeta, Messages, ReadOptions, Summary,
+};
+
+#[derive(Args, Debug)]
+pub struct MailArgs {
+    /// mbox files, Maildir folders, .eml files or folders of them.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Output format: table (per-message table and summary) or jsonl (one record per message).
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: String,
+    /// Same as --format jsonl.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the table or records to this file instead of stdout; written whole or not at all.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only the summary, not one row per message (table format).
+    #[arg(long)]
+    pub summary_only: bool,
+    /// Also write the summary as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+    /// How many senders, recipients, pairs, MTAs and clients the summary lists.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub top: usize,
+    /// Write the correspondence graph: `--graph dot talk.dot` or `--graph json talk.json`.
+    #[arg(long, num_args = 2, value_names = ["FORMAT", "FILE"])]
+    pub graph: Vec<String>,
+    /// Write one JSON line per message and recipient (time, from, to, size, message_id): the
+    /// input of `tapir volume` and `tapir sequence`.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// Replace addresses and message ids by keyed hashes and relay IPs by Crypto-PAn
+    /// pseudonyms under this key (64 hex digits, or a passphrase), in every output.
+    #[arg(long, value_name = "KEY")]
+    pub anonymize: Option<String>,
+    /// Skip messages larger than this many bytes (they are reported).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_size: u64,
+    /// Stop at the first broken message or unreadable input instead of reporting it.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Table,
+    Jsonl,
+}
+
+#[derive(Clone, Copy)]
+enum GraphFormat {
+    Dot,
+    Json,
+}
+
+fn cell(s: &str, max: usize) -> String {
+    // Header text may hold control characters (8-bit garbage decoded lossily); keep rows on
+    // one line.
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if clean.chars().count() <= max {
+        clean
+    } else {
+        let mut t: String = clean.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn row(m: &MailMeta) -> Vec<String> {
+    let rcpt: Vec<&str> = m.recipients().map(|r| r.address.as_str()).collect();
+    let to = match rcpt.len() {
+        0 => String::new(),
+        1 => rcpt[0].to_owned(),
+        n => format!("{} +{}", rcpt[0], n - 1),
+    };
+    vec![
+        format!("{}:{}", m.origin.file.display(), m.origin.index),
+        m.time_received.map(format_utc).unwrap_or_default(),
+        cell(m.from.first().map_or("", |f| f.address.as_str()), 32),
+        cell(&to, 36),
+        cell(m.subject.as_deref().unwrap_or_default(), 40),
+        m.size.to_string(),
+        format!("{}/{}", m.tls_hops(), m.received.len()),
+        m.encryption.as_str().to_owned(),
+    ]
+}
+
+pub fn run(a: MailArgs) -> anyhow::Result<()> {
+    let format = match (a.json, a.format.as_str()) {
+        (true, _) | (false, "jsonl" | "json") => Format::Jsonl,
+        (false, "table") => Format::Table,
+        (false, f) => {
+            return Err(usage(format!(
+                "--format: unknown format {f:?}; use table or jsonl"
+            )))
+        }
+    };
+    let graph = match a.graph.as_slice() {
+        [] => None,
+        [f, path] => Some((
+            match f.as_str() {
+                "dot" => GraphFormat::Dot,
+                "json" => GraphFormat::Json,
+                _ => {
+                    return Err(usage(format!(
+                        "--graph: unknown format {f:?}; use dot or json"
+                    )))
+                }
+            },
+            PathBuf::from(path),
+        )),
+        _ => {
+            return Err(usage(
+                "--graph takes a format and a file: --graph dot talk.dot",
+            ))
+        }
+    };
+    if a.max_size == 0 {
+        return Err(usage("--max-size must be at least 1 byte"));
+    }
+    let anon = match &a.anonymize {
+        Some(k) => {
+            Some(Anonymizer::from_passphrase(k).map_err(|e| usage(format!("--anonymize: {e}")))?)
+        }
+        None => None,
+    };
+
+    let mut out = Output::create(a.output.as_deref())?;
+    let mut ev_out = match &a.events {
+        Some(p) => Some(Output::create(Some(p))?),
+        None => None,
+    };
+    let mut summary = Summary::new();
+    let mut rows = Vec::new();
+    let opts = ReadOptions {
+        max_message: a.max_size,
+    };
+    for item in Messages::new(&a.inputs, opts) {
+        let mut m = match item {
+            Ok(Item::Message(m)) => m,
+            Ok(Item::Broken(b)) => {
+                if a.strict {
+                    return Err(anyhow::Error::new(b).context("broken message (--strict)"));
+                }
+                warn(format!("skipped {b}"));
+                summary.add_broken();
+                continue;
+            }
+            Err(e) => {
+                if a.strict {
+                    return Err(e.into());
+                }
+                warn(e);
+                continue;
+            }
+        };
+        if let Some(an) = &anon {
+            anonymize_meta(an, &mut m);
+        }
+        summary.add(&m);
+        if let Some(w) = &mut ev_out {
+            for e in events(&m) {
+                serde_json::to_writer(&mut *w, &e)?;
+                w.write_all(b"\n")?;
+            }
+        }
+        match format {
+            Format::Jsonl => {
+                serde_json::to_writer(&mut out, &*m)?;
+                out.write_all(b"\n")?;
+            }
+            Format::Table if !a.summary_only => rows.push(row(&m)),
+            Format::Table => {}
+        }
+    }
+    let report = summary.report(a.top);
+    if format == Format::Table {
+        if !a.summary_only {
+            let t = tapir_report::text_table(
+                &[
+                    "message",
+                    "received",
+                    "from",
+                    "to",
+                    "subject",
+                    "size",
+                    "tls hops",
+                    "encryption",
+                ],
+                &rows,
+            );
+            out.write_all(t.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        out.write_all(report.to_text().as_bytes())?;
+    }
+    if let Some(p) = &a.summary {
+        let mut w = Output::create(Some(p))?;
+        serde_json::to_writer_pretty(&mut w, &report)?;
+        w.write_all(b"\n")?;
+        w.finish()?;
+    }
+    if let Some((f, p)) = graph {
+        let g = summary.graph();
+        let text = match f {
+            GraphFormat::Dot => g.to_dot(),
+            GraphFormat::Json => g.to_json()?,
+        };
+        let mut w = Output::create(Some(&p))?;
+        w.write_all(text.as_bytes())
+            .with_context(|| format!("cannot write {}", p.display()))?;
+        w.finish()?;
+    }
+    if let Some(w) = ev_out {
+        w.finish()?;
+    }
+    out.finish()
+}
