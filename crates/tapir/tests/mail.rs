@@ -1,0 +1,237 @@
+//! End-to-end tests of `tapir mail` on the hand-written messages of the mail crate and on a
+//! generated mbox with known answers.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tapir(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tapir"))
+        .args(args)
+        .output()
+        .expect("run tapir")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn data(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../mail/tests/data")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tapir-mail-{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn table_and_summary_with_broken_messages_reported() {
+    let o = tapir(&["mail", &data("list.mbox"), &data("maildir")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    for want in [
+        "inline-pgp",
+        "pgp-mime",
+        "smime",
+        "pgp-signed",
+        "[crypto-list] meeting",
+    ] {
+        assert!(out.contains(want), "{want} missing in\n{out}");
+    }
+    assert!(out.contains("What a relay learns from 6 messages"), "{out}");
+    assert!(out.contains("TLS 4 (80.0%)"), "{out}");
+    assert!(out.contains("bodies encrypted: 3"), "{out}");
+    let err = text(&o.stderr);
+    assert!(err.contains("list.mbox: message 3 at byte 1537"), "{err}");
+}
+
+#[test]
+fn json_lines_one_record_per_message() {
+    let o = tapir(&["mail", "--json", &data("list.mbox")]);
+    assert_eq!(o.status.code(), Some(0));
+    let recs: Vec<serde_json::Value> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(recs.len(), 4);
+    assert_eq!(recs[0]["encryption"], "inline_pgp");
+    assert_eq!(recs[0]["from"][0]["address"], "alice@example.org");
+    assert_eq!(recs[0]["received"][0]["with"], "ESMTPS");
+    assert_eq!(recs[0]["received"][0]["tls"], true);
+    assert_eq!(recs[2]["encryption"], "pgp_signed");
+}
+
+#[test]
+fn events_graph_and_summary_files_anonymised() {
+    let d = temp_dir("files");
+    let (ev, dot, sum, js) = (
+        d.join("mail.jsonl"),
+        d.join("talk.dot"),
+        d.join("summary.json"),
+        d.join("talk.json"),
+    );
+    let o = tapir(&[
+        "mail",
+        &data("list.mbox"),
+        "--summary-only",
+        "--anonymize",
+        "shared secret",
+        "--events",
+        ev.to_str().unwrap(),
+        "--graph",
+        "dot",
+        dot.to_str().unwrap(),
+        "--summary",
+        sum.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        !text(&o.stdout).contains("@example."),
+        "summary leaks addresses"
+    );
+    let events = fs::read_to_string(&ev).unwrap();
+    // 4 messages with one recipient each but the last, which has two.
+    assert_eq!(events.lines().count(), 5);
+    assert!(!events.contains("example.org"));
+    let e: serde_json::Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
+    assert!(e["from"].as_str().unwrap().ends_with(".anon"));
+    assert!(e["time"].as_i64().unwrap() > 1_700_000_000_000_000_000);
+    let g = fs::read_to_string(&dot).unwrap();
+    assert!(g.starts_with("digraph mail {"));
+    assert_eq!(g.matches(" -> ").count(), 4, "{g}");
+    let s: serde_json::Value = serde_json::from_str(&fs::read_to_string(&sum).unwrap()).unwrap();
+    assert_eq!(s["messages"], 4);
+    assert_eq!(s["broken"], 1);
+    // Same key, same pseudonyms: the JSON graph of a second run names the same nodes.
+    let o = tapir(&[
+        "mail",
+        &data("list.mbox"),
+        "--summary-only",
+        "--anonymize",
+        "shared secret",
+        "--graph",
+        "json",
+        js.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let gj: serde_json::Value = serde_json::from_str(&fs::read_to_string(&js).unwrap()).unwrap();
+    let first_node = gj["nodes"][0]["id"].as_str().unwrap().to_owned();
+    assert!(g.contains(&first_node));
+    let _ = fs::remove_dir_all(&d);
+}
+
+#[test]
+fn strict_stops_and_leaves_no_partial_output() {
+    let d = temp_dir("strict");
+    let out = d.join("out.jsonl");
+    let o = tapir(&[
+        "mail",
+        "--strict",
+        "--json",
+        "-o",
+        out.to_str().unwrap(),
+        &data("list.mbox"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("does not start with a header field"));
+    assert!(!out.exists());
+    assert_eq!(
+        fs::read_dir(&d).unwrap().count(),
+        0,
+        "temporary file left behind"
+    );
+    let _ = fs::remove_dir_all(&d);
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    for args in [
+        vec!["mail", "--format", "xml", "x.mbox"],
+        vec!["mail", "--graph", "svg", "g.svg", "x.mbox"],
+        vec!["mail", "--anonymize", "", "x.mbox"],
+        vec!["mail", "--max-size", "0", "x.mbox"],
+        vec!["mail"],
+    ] {
+        let o = tapir(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+    }
+    let o = tapir(&["mail", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(text(&o.stdout).contains("tapir mail"));
+}
+
+#[test]
+fn unreadable_input_is_reported_and_the_rest_is_read() {
+    let o = tapir(&["mail", "/nonexistent/box.mbox", &data("eml/smime.eml")]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(text(&o.stderr).contains("/nonexistent/box.mbox"));
+    assert!(text(&o.stdout).contains("Quarterly figures"));
+}
+
+/// A generated mbox with planted answers: 3 senders, every 4th message PGP/MIME, every 5th
+/// hop plain ESMTP, every 10th message with a broken header.
+#[test]
+fn generated_mbox_known_answers() {
+    let d = temp_dir("gen");
+    let path = d.join("gen.mbox");
+    let mut s = String::new();
+    let n = 200;
+    let (mut enc, mut tls, mut broken) = (0, 0, 0);
+    for i in 0..n {
+        let from = ["ann", "ben", "cat"][i % 3];
+        let _ = writeln!(
+            s,
+            "From {from}@a.example Sat Nov 22 {:02}:00:00 2025",
+            i % 24
+        );
+        if i % 10 == 9 {
+            // A header line that is no field: the message is reported, the next one read.
+            s.push_str("From: x@a.example\nthis is no header field\n\n");
+            broken += 1;
+            continue;
+        }
+        let with = if i % 5 == 0 { "ESMTP" } else { "ESMTPS" };
+        if with == "ESMTPS" {
+            tls += 1;
+        }
+        let _ = write!(
+            s,
+            "Received: from h.a.example by mx.b.example with {with}; Sat, 22 Nov 2025 {:02}:00:01 +0000\n\
+From: {from}@a.example\nTo: zed@b.example\nSubject: n{i}\nMessage-ID: <{i}@a.example>\n",
+            i % 24
+        );
+        if i % 4 == 0 {
+            enc += 1;
+            s.push_str("Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=q\n\n--q--\n\n");
+        } else {
+            s.push_str("\nhello\n\n");
+        }
+    }
+    fs::write(&path, s).unwrap();
+    let sum = d.join("s.json");
+    let o = tapir(&[
+        "mail",
+        path.to_str().unwrap(),
+        "--summary-only",
+        "--summary",
+        sum.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let r: serde_json::Value = serde_json::from_str(&fs::read_to_string(&sum).unwrap()).unwrap();
+    assert_eq!(r["messages"], n - broken);
+    assert_eq!(r["broken"], broken);
+    assert_eq!(r["encrypted"], enc);
+    assert_eq!(r["tls_hops"], tls);
+    assert_eq!(r["senders"], 3);
+    assert_eq!(r["pairs"], 3);
+    assert_eq!(r["top_recipients"][0]["name"], "zed@b.example");
+    let _ = fs::remove_dir_all(&d);
+}
