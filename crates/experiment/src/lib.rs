@@ -16,7 +16,7 @@
 //! let corpus = load_corpus("data/sample".as_ref(), &|| {})?;
 //! let results = run(&corpus, "data/sample", &Settings::default(), &Silent)?;
 //! print!("{}", summary(&results));
-//! write_report(&results, &corpus, "report".as_ref())?;
+//! write_report(&results, "report".as_ref())?;
 //! # Ok::<(), tapir_experiment::ExperimentError>(())
 //! ```
 #![deny(unsafe_code)]

@@ -1,7 +1,6 @@
 //! The report folder: `results.json`, a self-contained `index.html` (inline SVG figures, no
 //! network requests) and `figures/*.png` copies of every figure.
 
-use crate::corpus::Corpus;
 use crate::paper;
 use crate::run::{ConditionResults, Results};
 use crate::summary::{model_title, pct, pct_ci};
@@ -44,11 +43,9 @@ impl Figs<'_> {
     }
 }
 
-/// Writes `dir/results.json`, `dir/index.html` and `dir/figures/*.png`; returns the path of
-/// `index.html`. `corpus` supplies nothing but is taken so that future figures (packet-level
-/// views) need no signature change; the example windows are in `results`.
-pub fn write_report(results: &Results, corpus: &Corpus, dir: &Path) -> Result<PathBuf> {
-    let _ = corpus;
+/// Writes `dir/results.json`, `dir/index.html` and `dir/figures/*.png` (creating the folders);
+/// returns the path of `index.html`.
+pub fn write_report(results: &Results, dir: &Path) -> Result<PathBuf> {
     let figdir = dir.join("figures");
     std::fs::create_dir_all(&figdir).map_err(|e| ExperimentError::io(&figdir, e))?;
     let mut json = serde_json::to_vec_pretty(results)

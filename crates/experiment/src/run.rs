@@ -43,7 +43,7 @@ impl Default for Settings {
         Settings {
             window: 1024,
             test_fraction: 0.2,
-            seeds: vec![1, 2, 3],
+            seeds: vec![1, 2, 3, 4, 5],
             trees: 100,
             rates: vec![0.0, 50.0, 100.0, 150.0, 200.0, 250.0, 300.0, 400.0, 600.0],
             window_sizes: vec![64, 128, 256, 512, 1024, 2048],

@@ -19,7 +19,7 @@ pub struct ExperimentArgs {
     #[arg(long, value_name = "DIR", default_value = "experiment-report")]
     pub out: PathBuf,
     /// Seeds: one run per seed; tables show mean ±95% CI (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5")]
     pub seeds: Vec<u64>,
     /// Trees per random forest.
     #[arg(long, default_value_t = 100)]
@@ -101,7 +101,7 @@ pub fn run(a: ExperimentArgs) -> anyhow::Result<()> {
     )?;
     pb.finish_and_clear();
     std::fs::create_dir_all(&a.out).map_err(|e| anyhow::anyhow!("{}: {e}", a.out.display()))?;
-    let index = write_report(&results, &corpus, &a.out)?;
+    let index = write_report(&results, &a.out)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     } else {
