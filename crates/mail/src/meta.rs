@@ -251,7 +251,7 @@ fn hop(v: &HeaderValue<'_>, raw: &[u8]) -> Hop {
 }
 
 /// Parses one message. The body is not decoded: only its top-level content type and, for
-/// text, an armour line are looked at (see [`crate::crypto`]).
+/// text, an armour line are looked at (see [`Encryption`]).
 pub fn parse_message(raw: &[u8], env: Envelope) -> Result<MailMeta, BrokenKind> {
     let body_at = header_end(raw)?;
     let msg = MessageParser::new()
