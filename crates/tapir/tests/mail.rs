@@ -235,3 +235,72 @@ From: {from}@a.example\nTo: zed@b.example\nSubject: n{i}\nMessage-ID: <{i}@a.exa
     assert_eq!(r["top_recipients"][0]["name"], "zed@b.example");
     let _ = fs::remove_dir_all(&d);
 }
+
+/// The seed's encrypted mailing list, seen by a relay: each post comes in to the list address,
+/// then re-encrypted copies of about the same size go out to every member within seconds. Mail
+/// events from `tapir mail` must let `tapir sequence` recover the membership.
+#[test]
+fn events_feed_sequence_analysis_of_an_encrypted_list() {
+    let d = temp_dir("list");
+    let members = [
+        "m1@x.example",
+        "m2@y.example",
+        "m3@z.example",
+        "m4@x.example",
+    ];
+    let mut s = String::new();
+    let msg = |s: &mut String, t: u32, from: &str, to: &str, armour_lines: usize| {
+        let (h, m, sec) = (10 + t / 3600, t / 60 % 60, t % 60);
+        let _ = write!(
+            s,
+            "From {from} Sat Nov 22 {h:02}:{m:02}:{sec:02} 2025\n\
+Received: from a.example by relay.example with ESMTPS; Sat, 22 Nov 2025 {h:02}:{m:02}:{sec:02} +0000\n\
+From: {from}\nTo: {to}\nSubject: ...\n\
+Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=q\n\n\
+--q\n\n-----BEGIN PGP MESSAGE-----\n"
+        );
+        for _ in 0..armour_lines {
+            s.push_str("hQEMA7yZ3Zk9kG2RAQf+Lw3bYz5Jt6sU1uV3q2m3J1dY7n0YxHq0Pp3bF9WQ0sQk\n");
+        }
+        s.push_str("-----END PGP MESSAGE-----\n--q--\n\n");
+    };
+    for (post, poster) in [(0u32, 0usize), (1, 2), (2, 1)] {
+        let t0 = post * 1800;
+        let lines = 20 + 15 * post as usize;
+        msg(&mut s, t0, members[poster], "list@lists.example", lines);
+        for (k, m) in members.iter().enumerate() {
+            msg(&mut s, t0 + 5 + k as u32, "list@lists.example", m, lines);
+        }
+        // Unrelated mail in between, of other sizes. (The poster's own copy does not count:
+        // the sequence analysis leaves out copies back to the sender, so 3 of 4 members.)
+        msg(&mut s, t0 + 600, "boss@corp.example", members[3], 3);
+    }
+    let mbox = d.join("relay.mbox");
+    fs::write(&mbox, s).unwrap();
+    let ev = d.join("events.jsonl");
+    let o = tapir(&[
+        "mail",
+        mbox.to_str().unwrap(),
+        "--summary-only",
+        "--events",
+        ev.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = tapir(&[
+        "sequence",
+        ev.to_str().unwrap(),
+        "--within",
+        "60s",
+        "--fanout",
+        "3",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("3 fan-outs, 1 recurring groups"), "{out}");
+    assert!(out.contains("list@lists.example"), "{out}");
+    for m in members {
+        assert!(out.contains(m), "{m} not inferred as a member:\n{out}");
+    }
+    assert!(!out.contains("boss@corp.example"), "{out}");
+    let _ = fs::remove_dir_all(&d);
+}
