@@ -152,18 +152,73 @@ pub fn read_capture(path: &Path) -> Result<Vec<Event>, AnalysisError> {
     Ok(out)
 }
 
-/// Reads one input file: a capture (by its magic number) or JSON lines.
-pub fn read_file(path: &Path) -> Result<Vec<Event>, AnalysisError> {
+/// The events of one copy of a parsed message, as [`read_mail`] makes them.
+pub fn event_from_mail(m: &tapir_mail::MailEvent) -> Event {
+    let mut e = Event::mail(m.time, &m.from, &m.to, m.size);
+    e.label = m.message_id.clone();
+    e
+}
+
+/// Mail events (one per recipient) of an mbox file, a Maildir, an `.eml` file or a folder of
+/// them, read by `tapir-mail`. A broken message, or one with no time or sender (it cannot be
+/// placed), is passed to `on_skip` with its place and skipped, never fatal.
+pub fn read_mail(
+    path: &Path,
+    on_skip: &mut dyn FnMut(String),
+) -> Result<Vec<Event>, AnalysisError> {
+    let mut out = Vec::new();
+    for item in tapir_mail::Messages::new(&[path], tapir_mail::ReadOptions::default()) {
+        match item {
+            Ok(tapir_mail::Item::Message(meta)) => {
+                let ev = tapir_mail::events(&meta);
+                if ev.is_empty() {
+                    on_skip(format!(
+                        "{}: message {} has no time or no sender, skipped",
+                        path.display(),
+                        meta.origin.index
+                    ));
+                }
+                out.extend(ev.iter().map(event_from_mail));
+            }
+            Ok(tapir_mail::Item::Broken(b)) => on_skip(b.to_string()),
+            Err(e) => {
+                return Err(AnalysisError::Io {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::other(e.to_string()),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads one input: a capture (by its magic number), JSON lines (a first character of `{` or
+/// `#`), or else mail (mbox, Maildir or a folder, `.eml`). What is skipped inside an input
+/// (broken messages) goes to `on_skip`.
+pub fn read_file(
+    path: &Path,
+    on_skip: &mut dyn FnMut(String),
+) -> Result<Vec<Event>, AnalysisError> {
     let io = |source| AnalysisError::Io {
         path: path.to_path_buf(),
         source,
     };
-    match sniff(path) {
-        Ok(FileKind::Pcap | FileKind::PcapNg) => read_capture(path),
-        _ => {
+    if path.is_dir() {
+        return read_mail(path, on_skip);
+    }
+    if let Ok(FileKind::Pcap | FileKind::PcapNg) = sniff(path) {
+        return read_capture(path);
+    }
+    let mut head = [0u8; 512];
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(io)?;
+    match head[..n].iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{' | b'#') | None => {
             let f = File::open(path).map_err(io)?;
             read_jsonl(f, &path.display().to_string())
         }
+        Some(_) => read_mail(path, on_skip),
     }
 }
 

@@ -51,7 +51,9 @@ pub use entity::{
 pub use error::AnalysisError;
 pub use event::{sort_events, Event, EventKind};
 pub use graph::{Edge, Graph, Node};
-pub use input::{event_from_record, read_capture, read_file, read_jsonl};
+pub use input::{
+    event_from_mail, event_from_record, read_capture, read_file, read_jsonl, read_mail,
+};
 pub use sequence::{infer_groups, Group, Member, Occurrence, SequenceConfig, SequenceReport};
 pub use time::{format_duration, format_utc, parse_duration, parse_rfc3339};
 pub use timeline::{Entry, EntryKind, Timeline};

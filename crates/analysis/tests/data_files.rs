@@ -38,7 +38,7 @@ fn example_watchlist_and_sites() {
 
 #[test]
 fn example_list_mail_gives_its_group() {
-    let ev = read_file(&data("list-mail.jsonl")).unwrap();
+    let ev = read_file(&data("list-mail.jsonl"), &mut |w| panic!("{w}")).unwrap();
     assert_eq!(ev.len(), 14);
     let r = infer_groups(&ev, &SequenceConfig::default()).unwrap();
     assert_eq!(r.occurrences.len(), 3);
@@ -59,4 +59,21 @@ fn example_list_mail_gives_its_group() {
             ("di@example.org", 3)
         ]
     );
+}
+
+#[test]
+fn mbox_gives_one_event_per_copy_and_reports_the_broken_message() {
+    let mut skipped = Vec::new();
+    let ev = tapir_analysis::read_file(&data("list.mbox"), &mut |w| skipped.push(w)).unwrap();
+    assert_eq!(ev.len(), 4, "{ev:?}");
+    assert_eq!(ev[0].src, "ann@example.org");
+    assert_eq!(ev[0].label.as_deref(), Some("p1@example.org"));
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    let cfg = SequenceConfig {
+        min_support: 1,
+        ..Default::default()
+    };
+    let r = infer_groups(&ev, &cfg).unwrap();
+    assert_eq!(r.groups.len(), 1);
+    assert_eq!(r.groups[0].members.len(), 4);
 }

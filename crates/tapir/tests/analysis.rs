@@ -540,3 +540,19 @@ fn anonymized_results_keep_their_answers_and_lose_the_names() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn mbox_input_is_read_and_its_broken_message_reported() {
+    let mbox = Path::new(env!("CARGO_MANIFEST_DIR")).join("../analysis/tests/data/list.mbox");
+    let o = tapir(&["sequence", p(&mbox), "--min-support", "1", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = json_lines(&String::from_utf8_lossy(&o.stdout));
+    assert_eq!(rows.len(), 4, "four members: {rows:?}");
+    assert!(rows
+        .iter()
+        .any(|r| r["member"] == "ann@example.org" && r["sent"] == 1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("warning"),
+        "the broken message is reported"
+    );
+}

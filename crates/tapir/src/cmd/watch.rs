@@ -81,7 +81,7 @@ impl EventArgs {
         let mut all = Vec::new();
         let mut failed = 0;
         for f in &self.files {
-            match read_file(f) {
+            match read_file(f, &mut |w| warn(w)) {
                 Ok(ev) => all.extend(ev),
                 Err(e) if !self.strict => {
                     warn(e);
