@@ -51,6 +51,8 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Vec<Source>, DatasetError> {
             let manifest = input.join("manifest.csv");
             if manifest.is_file() {
                 out.extend(read_manifest(&manifest)?);
+            } else if let Some(rows) = enclosing_manifest(input)? {
+                out.extend(rows);
             } else {
                 walk_labelled(input, &mut out)?;
             }
@@ -73,6 +75,30 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Vec<Source>, DatasetError> {
         });
     }
     Ok(out)
+}
+
+/// A folder inside a dataset that has a manifest higher up (`data/sample/ipsec` inside
+/// `data/sample/manifest.csv`): the manifest's rows for files below the folder, so labels and
+/// groups come from the manifest (multi-label folders included). `None` when no manifest within
+/// three levels up lists any file below the folder.
+fn enclosing_manifest(dir: &Path) -> Result<Option<Vec<Source>>, DatasetError> {
+    let Ok(dir) = dir.canonicalize() else {
+        return Ok(None);
+    };
+    for up in dir.ancestors().skip(1).take(3) {
+        let manifest = up.join("manifest.csv");
+        if !manifest.is_file() {
+            continue;
+        }
+        let rows: Vec<Source> = read_manifest(&manifest)?
+            .into_iter()
+            .filter(|s| s.path.canonicalize().is_ok_and(|p| p.starts_with(&dir)))
+            .collect();
+        if !rows.is_empty() {
+            return Ok(Some(rows));
+        }
+    }
+    Ok(None)
 }
 
 fn walk_labelled(root: &Path, out: &mut Vec<Source>) -> Result<(), DatasetError> {
@@ -284,6 +310,10 @@ mod tests {
             s[0].extra.get("condition").map(String::as_str),
             Some("plain")
         );
+        // A folder inside the dataset takes its rows from the manifest above it.
+        let s = discover(&[dir.join("web")]).unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].labels, vec!["p2p", "web"]);
         fs::write(dir.join("manifest.csv"), "path,label\nweb/sub/a.trace\n").unwrap();
         let e = discover(std::slice::from_ref(&dir))
             .unwrap_err()

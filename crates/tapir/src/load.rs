@@ -65,16 +65,22 @@ pub struct Labelled {
     pub traces: usize,
 }
 
+/// The label of background-traffic captures (the lab's DNS, NTP, polls and updates): traffic to
+/// mix into windows for robustness experiments, not an application class.
+pub const BACKGROUND: &str = "background";
+
 pub fn labelled(loaded: &Loaded, cols: std::ops::Range<usize>) -> anyhow::Result<Labelled> {
     let mut classes = BTreeSet::new();
     let mut skipped_multi = 0usize;
     let mut unlabelled = 0usize;
+    let mut background = 0usize;
     for (s, f) in loaded.sources.iter().zip(&loaded.files) {
         if f.is_none() {
             continue;
         }
         match s.labels.len() {
             0 => unlabelled += 1,
+            1 if s.labels[0] == BACKGROUND => background += 1,
             1 => {
                 classes.insert(s.labels[0].clone());
             }
@@ -83,6 +89,11 @@ pub fn labelled(loaded: &Loaded, cols: std::ops::Range<usize>) -> anyhow::Result
     }
     if unlabelled > 0 {
         warn(format!("{unlabelled} unlabelled files ignored (a dataset is a folder per label or a manifest CSV)"));
+    }
+    if background > 0 {
+        eprintln!(
+            "tapir: note: {background} background captures set aside (background traffic is mixed into windows by `tapir experiment`, not a class)"
+        );
     }
     if skipped_multi > 0 {
         warn(format!(
@@ -114,6 +125,9 @@ pub fn labelled(loaded: &Loaded, cols: std::ops::Range<usize>) -> anyhow::Result
         let (Some(f), [label]) = (f, s.labels.as_slice()) else {
             continue;
         };
+        if label == BACKGROUND {
+            continue;
+        }
         let class = class_of[label.as_str()];
         let next = group_ids.len() as u32;
         let g = *group_ids.entry(s.group.as_str()).or_insert(next);
