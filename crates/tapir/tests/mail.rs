@@ -304,3 +304,35 @@ Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; bound
     assert!(!out.contains("boss@corp.example"), "{out}");
     let _ = fs::remove_dir_all(&d);
 }
+
+/// `tapir mail big.mbox --json | head -1`: the closed pipe ends the run without an error.
+#[test]
+fn closed_pipe_is_not_an_error() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let d = temp_dir("pipe");
+    let path = d.join("big.mbox");
+    let mut s = String::new();
+    for i in 0..50_000 {
+        let _ = write!(
+            s,
+            "From a@b.example Thu Nov 20 10:00:00 2025\nFrom: a@b.example\nTo: c@d.example\nSubject: s{i}\n\nbody\n\n"
+        );
+    }
+    fs::write(&path, s).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tapir"))
+        .args(["mail", "--json", path.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("\"subject\":\"s0\""), "{first}");
+    // stdout is dropped here: the next write fails with EPIPE.
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let _ = fs::remove_dir_all(&d);
+}

@@ -103,6 +103,15 @@ fn row(m: &MailMeta) -> Vec<String> {
     ]
 }
 
+/// One JSON line. Serialised first, then written, so that a closed pipe surfaces as the
+/// `io::Error` that `main` recognises, not wrapped in a serde error.
+fn write_line(w: &mut impl Write, v: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut line = serde_json::to_vec(v)?;
+    line.push(b'\n');
+    w.write_all(&line)?;
+    Ok(())
+}
+
 pub fn run(a: MailArgs) -> anyhow::Result<()> {
     let format = match (a.json, a.format.as_str()) {
         (true, _) | (false, "jsonl" | "json") => Format::Jsonl,
@@ -178,14 +187,12 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
         summary.add(&m);
         if let Some(w) = &mut ev_out {
             for e in events(&m) {
-                serde_json::to_writer(&mut *w, &e)?;
-                w.write_all(b"\n")?;
+                write_line(w, &e)?;
             }
         }
         match format {
             Format::Jsonl => {
-                serde_json::to_writer(&mut out, &*m)?;
-                out.write_all(b"\n")?;
+                write_line(&mut out, &*m)?;
             }
             Format::Table if !a.summary_only => rows.push(row(&m)),
             Format::Table => {}
