@@ -362,15 +362,16 @@ fn open(k: &FlowKey, side: Side, ts: Timestamp, ip: &IpInfo) -> Open {
 
 /// The client of a flow from its first packet: the sender, unless the packet shows it is the
 /// server's — a SYN-ACK, or (when the start of a TCP or UDP flow was missed) a packet from a
-/// well-known port (< 1024) to an ephemeral one.
+/// well-known port (< 1024), or from a lower port to one in the ephemeral range (≥ 32768, where
+/// Linux and the IANA range both put client ports; RFC 6335 §6).
 fn initiator(k: &FlowKey, side: Side, ip: &IpInfo) -> Side {
     if ip.proto == proto::TCP && ip.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN | TCP_ACK {
         return side.other();
     }
-    let from_server =
-        ip.proto == proto::TCP && ip.tcp_flags & TCP_SYN == 0 || ip.proto == proto::UDP;
+    let mid_flow = ip.proto == proto::TCP && ip.tcp_flags & TCP_SYN == 0 || ip.proto == proto::UDP;
     let (sp, dp) = (k.end(side).port, k.end(side.other()).port);
-    if from_server && sp != 0 && sp < 1024 && dp >= 1024 {
+    let server_port = sp != 0 && sp < dp && (sp < 1024 || dp >= 32_768);
+    if mid_flow && server_port && dp >= 1024 {
         return side.other();
     }
     side
@@ -487,6 +488,29 @@ mod tests {
         let r = t.finish();
         assert_eq!(r[0].src, "10.0.0.1".parse::<IpAddr>().unwrap());
         assert_eq!((r[0].packets_fwd, r[0].packets_rev), (0, 1));
+    }
+
+    #[test]
+    fn a_flow_seen_mid_way_is_turned_to_its_client() {
+        let mut t = FlowTable::new(FlowTableConfig::default()).unwrap();
+        // A Tor relay's ORPort sending to a client's ephemeral port, no SYN in the capture.
+        t.push(
+            s(0.0),
+            &pkt("10.81.0.1", 9001, "10.77.10.1", 60838, 6, 0x18, 600),
+        );
+        // Two unprivileged, non-ephemeral ports: the sender stays the client.
+        t.push(
+            s(0.0),
+            &pkt("10.0.0.1", 5000, "10.0.0.2", 6000, 6, 0x10, 60),
+        );
+        let r = t.finish();
+        let tor = r
+            .iter()
+            .find(|x| x.proto == 6 && x.dst_port == 9001)
+            .unwrap();
+        assert_eq!(tor.src, "10.77.10.1".parse::<IpAddr>().unwrap());
+        assert_eq!((tor.packets_fwd, tor.packets_rev), (0, 1));
+        assert!(r.iter().any(|x| x.src_port == 5000 && x.dst_port == 6000));
     }
 
     #[test]
