@@ -229,6 +229,7 @@ fn usage_errors_exit_2() {
         vec!["flows", f.as_str(), "--idle-timeout", "0"],
         vec!["flows", f.as_str(), "--netflow-port", "99999"],
         vec!["flows", f.as_str(), "--listen", "127.0.0.1:2055"],
+        // -o missing: a usage error with or without the feature.
         vec!["flows", f.as_str(), "--format", "parquet"],
     ] {
         let o = tapir(&args);
@@ -275,4 +276,56 @@ fn softflowd_is_a_peer_of_the_collector() {
         });
         assert_eq!((p, b), (37, 30_158), "v{v}");
     }
+}
+
+/// `--format parquet` (only with the `parquet` feature): a hive-partitioned folder whose rows are
+/// the records, read back with the parquet crate's own reader.
+#[cfg(feature = "parquet")]
+#[test]
+fn parquet_folder_is_partitioned_by_date_and_complete() {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let dir = temp_dir("pq").join("flows");
+    let f = repo("crates/capture/tests/data/lo-http.pcap");
+    let o = tapir(&[
+        "flows",
+        &f,
+        "--format",
+        "parquet",
+        "-o",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // lo-http.pcap was recorded on 2026-11-22 (UTC).
+    let part = dir.join("date=2026-11-22/part-0.parquet");
+    let file = fs::File::open(&part).expect("one partition for the capture's day");
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut rows = 0;
+    let mut packets = 0i64;
+    for b in reader {
+        let b = b.unwrap();
+        rows += b.num_rows();
+        for col in ["packets_fwd", "packets_rev"] {
+            let a = b
+                .column_by_name(col)
+                .unwrap()
+                .as_any()
+                .downcast_ref::<arrow_array::Int64Array>()
+                .unwrap();
+            packets += a.iter().flatten().sum::<i64>();
+        }
+    }
+    assert_eq!((rows, packets), (3, 37));
+    // Never over an existing table.
+    let o = tapir(&[
+        "flows",
+        &f,
+        "--format",
+        "parquet",
+        "-o",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
 }
