@@ -31,12 +31,12 @@ fn main() -> ExitCode {
         cli::Command::Eval(a) => cmd::eval::run(a),
         cli::Command::Experiment(a) => cmd::experiment::run(a),
         cli::Command::Classify(a) => cmd::classify::run(a),
+        cli::Command::Flows(a) => cmd::flows::run(a),
         cli::Command::Watch(a) => cmd::watch::run(a),
         cli::Command::Volume(a) => cmd::volume::run(a),
         cli::Command::Sequence(a) => cmd::sequence::run(a),
         cli::Command::Timeline(a) => cmd::timeline::run(a),
         cli::Command::Mail(a) => cmd::mail::run(a),
-        cli::Command::Flows(a) => cmd::flows::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,9 +9,9 @@ pub mod inspect;
 pub mod mail;
 pub mod sequence;
 pub mod timeline;
+pub mod train;
 pub mod volume;
 pub mod watch;
-pub mod train;
 
 use tapir_features::{Extractor, FeatureConfig, FeatureSpace};
 
