@@ -64,42 +64,7 @@ pub fn format_duration(ns: i64) -> String {
 
 /// `2026-11-22 02:17:31.123 UTC`-style text (milliseconds) for a timestamp.
 pub fn format_utc(t: Timestamp) -> String {
-    let ns = t.0;
-    let secs = ns.div_euclid(SECOND);
-    let millis = ns.rem_euclid(SECOND) / 1_000_000;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{millis:03}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Civil date from days since 1970-01-01 (H. Hinnant, "chrono-Compatible Low-Level Date
-/// Algorithms", proleptic Gregorian calendar).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// Days since 1970-01-01 of a civil date (the inverse of `civil_from_days`, same source).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    t.utc().format(3)
 }
 
 /// Parses an RFC 3339 time such as `2026-11-22T02:17:31Z` or `2026-11-22 02:17:31.5+01:00`.
@@ -147,7 +112,9 @@ pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
         None => 0,
         _ => return None,
     };
-    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset;
+    let secs =
+        tapir_capture::days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + sec
+            - offset;
     Some(Timestamp(secs.checked_mul(SECOND)?.checked_add(frac_ns)?))
 }
 

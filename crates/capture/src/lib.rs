@@ -59,5 +59,5 @@ pub use linktype::LinkType;
 pub use packet::{Direction, TracePacket};
 pub use reader::{CaptureFormat, CaptureReader, RawPacket, MAX_CAPLEN};
 pub use sniff::{sniff, sniff_bytes, FileKind};
-pub use time::Timestamp;
+pub use time::{civil_from_days, days_from_civil, Timestamp, UtcDateTime};
 pub use trace::{TraceReader, TraceWriter, MAX_LINE_LEN};

@@ -62,9 +62,106 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant, "chrono-Compatible
+/// Low-Level Date Algorithms"). Months are 1–12; out-of-range days simply carry over.
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let (m, d) = (month as i64, day as i64);
+    let y = if m <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The proleptic Gregorian date `(year, month 1–12, day 1–31)` of a day counted from
+/// 1970-01-01: the inverse of [`days_from_civil`] (same source).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = (if mp < 10 { mp + 3 } else { mp - 9 }) as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// A timestamp as a UTC calendar date and time of day, for people.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UtcDateTime {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    /// The UTC date and time of day of this timestamp.
+    pub fn utc(self) -> UtcDateTime {
+        let secs = self.0.div_euclid(1_000_000_000);
+        let nanos = self.0.rem_euclid(1_000_000_000) as u32;
+        let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400) as u32);
+        let (year, month, day) = civil_from_days(days);
+        UtcDateTime {
+            year,
+            month,
+            day,
+            hour: rem / 3600,
+            minute: rem % 3600 / 60,
+            second: rem % 60,
+            nanos,
+        }
+    }
+}
+
+impl UtcDateTime {
+    /// `YYYY-MM-DD hh:mm:ss` followed by `decimals` (0–9) digits of the second.
+    pub fn format(&self, decimals: usize) -> String {
+        let base = format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        );
+        match decimals.min(9) {
+            0 => base,
+            n => format!(
+                "{base}.{:0width$}",
+                self.nanos / 10u32.pow(9 - n as u32),
+                width = n
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calendar() {
+        assert_eq!(Timestamp(0).utc().format(6), "1970-01-01 00:00:00.000000");
+        assert_eq!(
+            Timestamp(1_795_314_586_500_000_000).utc().format(3),
+            "2026-11-22 02:29:46.500"
+        );
+        assert_eq!(
+            Timestamp(951_782_400_000_000_000).utc().format(0),
+            "2000-02-29 00:00:00"
+        );
+        assert_eq!(
+            Timestamp(-1).utc().format(9),
+            "1969-12-31 23:59:59.999999999"
+        );
+        for days in [-800_000i64, -1, 0, 59, 11_016, 20_000, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
 
     #[test]
     fn parts_and_display() {

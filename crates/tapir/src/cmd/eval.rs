@@ -1,12 +1,13 @@
 //! `tapir eval`: accuracy of every feature space × model, then the best cell in detail.
 
 use crate::cli::EvalArgs;
-use crate::cmd::{pct, space_columns};
+use crate::cmd::pct;
 use crate::load::{labelled, load};
 use crate::output::write_atomic;
 use crate::progress;
 use crate::settings::{extract_settings, parse_space, usage};
 use serde::Serialize;
+use tapir_experiment::space_columns;
 use tapir_experiment::{evaluate_grid, GridCell};
 use tapir_features::FeatureSpace;
 use tapir_learn::metrics::ClassScores;

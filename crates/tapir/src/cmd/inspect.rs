@@ -165,27 +165,9 @@ fn print_summary(out: &mut impl Write, s: &FileSummary) -> std::io::Result<()> {
     writeln!(out)
 }
 
-/// `2026-11-22 02:17:31.123456 UTC` from Unix seconds (proleptic Gregorian calendar).
+/// `2026-11-22 02:17:31.123456` (UTC) from Unix seconds.
 fn utc(secs: f64) -> String {
-    let whole = secs.floor() as i64;
-    let micros = ((secs - whole as f64) * 1e6).round().min(999_999.0) as i64;
-    let (days, rem) = (whole.div_euclid(86_400), whole.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{micros:06}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    Timestamp::from_secs_f64(secs).utc().format(6)
 }
 
 fn indent(s: &str) -> String {
