@@ -61,7 +61,10 @@ pub fn run(a: InspectArgs) -> anyhow::Result<()> {
     let mut out = stdout.lock();
     let mut failed = 0usize;
     for path in &a.files {
+        // A spinner on stderr (terminals only) while a large capture is read.
+        let sp = crate::progress::spinner(&format!("reading {}", path.display()));
         let s = inspect_file(path, &rule, a.top);
+        sp.finish_and_clear();
         if let Some(e) = &s.error {
             warn(format!("{}: {e}", path.display()));
             // A capture cut part-way still had its first packets summarised.
