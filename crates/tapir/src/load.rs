@@ -96,9 +96,7 @@ pub fn labelled(loaded: &Loaded, cols: std::ops::Range<usize>) -> anyhow::Result
         );
     }
     if skipped_multi > 0 {
-        warn(format!(
-            "{skipped_multi} multi-label files ignored by single-label models"
-        ));
+        eprintln!("tapir: note: {skipped_multi} multi-label captures set aside (single-label models; `tapir experiment` uses them)");
     }
     let classes: Vec<String> = classes.into_iter().collect();
     if classes.len() < 2 {
