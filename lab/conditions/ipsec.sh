@@ -21,37 +21,14 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 STATE_ROOT=/run/tapir-lab/ipsec
 CHARON=/usr/lib/ipsec/charon
 
-log() { echo "ipsec.sh: $*" >&2; }
-die() {
-	echo "ipsec.sh: error: $*" >&2
-	exit 1
-}
-
 usage() {
 	echo "usage: $0 up|down <slot 1..99>" >&2
 	exit 2
 }
 
-check_slot() {
-	[[ "${1:-}" =~ ^[0-9]+$ ]] && ((10#$1 >= 1 && 10#$1 <= 99)) || usage
-}
-
-# Install missing Debian packages; `apt-get update` only when an install fails
-# (the lists are usually fresh), and wait for another engineer's apt lock.
-ensure_pkgs() {
-	local p missing=()
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	((${#missing[@]} == 0)) && return 0
-	log "installing ${missing[*]}"
-	local apt=(apt-get -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends)
-	if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}" >&2; then
-		DEBIAN_FRONTEND=noninteractive "${apt[@]}" update >&2 &&
-			DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}" >&2 ||
-			die "could not install ${missing[*]} (see apt-get output above)"
-	fi
-}
+COND=ipsec.sh
+# shellcheck source=lab/conditions/lib.sh
+. "$HERE/lib.sh"
 
 # Run a command inside charon's mount and network namespaces, where
 # /etc/swanctl and /run are charon's own.
@@ -90,21 +67,6 @@ start_charon() { # side ns dir
 		sleep 0.1
 	done
 	die "charon ($side, $ns) did not open its vici socket within 10 s; log: $dir/charon.log"
-}
-
-stop_pid() { # pidfile
-	local pid i
-	[[ -f "$1" ]] || return 0
-	pid=$(<"$1")
-	if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-	fi
-	rm -f "$1"
 }
 
 cmd_down() {

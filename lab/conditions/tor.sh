@@ -34,54 +34,16 @@ TORNS=tapir-tor
 NODES=(a1:authority:1 a2:authority:2 a3:authority:3 r1:relay:11 r2:relay:12 e1:exit:21 e2:exit:22)
 BOOTSTRAP_TIMEOUT=90
 
-log() { echo "tor.sh: $*" >&2; }
-die() {
-	echo "tor.sh: error: $*" >&2
-	exit 1
-}
-
 usage() {
 	echo "usage: $0 up|down <slot 1..99> | network-up | network-down [force] | status" >&2
 	exit 2
 }
 
-check_slot() {
-	[[ "${1:-}" =~ ^[0-9]+$ ]] && ((10#$1 >= 1 && 10#$1 <= 99)) || usage
-}
+COND=tor.sh
+# shellcheck source=lab/conditions/lib.sh
+. "$HERE/lib.sh"
 
 ns_exists() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
-
-# Install missing Debian packages; `apt-get update` only when an install fails,
-# and wait for another engineer's apt lock.
-ensure_pkgs() {
-	local p missing=()
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	((${#missing[@]} == 0)) && return 0
-	log "installing ${missing[*]}"
-	local apt=(apt-get -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends)
-	if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}" >&2; then
-		DEBIAN_FRONTEND=noninteractive "${apt[@]}" update >&2 &&
-			DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}" >&2 ||
-			die "could not install ${missing[*]} (see apt-get output above)"
-	fi
-}
-
-stop_pid() { # pidfile
-	local pid i
-	[[ -f "$1" ]] || return 0
-	pid=$(<"$1")
-	if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-	fi
-	rm -f "$1"
-}
 
 alive() { [[ -f "$1" ]] && kill -0 "$(<"$1")" 2>/dev/null; }
 

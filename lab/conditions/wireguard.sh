@@ -17,38 +17,14 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 STATE_ROOT=/run/tapir-lab/wireguard
 SOCK_DIR=/var/run/wireguard
 
-log() { echo "wireguard.sh: $*" >&2; }
-die() {
-	echo "wireguard.sh: error: $*" >&2
-	exit 1
-}
-
 usage() {
 	echo "usage: $0 up|down <slot 1..99>" >&2
 	exit 2
 }
 
-check_slot() {
-	[[ "${1:-}" =~ ^[0-9]+$ ]] && ((10#$1 >= 1 && 10#$1 <= 99)) || usage
-}
-
-# Install missing Debian packages; `apt-get update` only when an install fails,
-# and wait for another engineer's apt lock. No recommends: wireguard-tools
-# would otherwise pull in a kernel image.
-ensure_pkgs() {
-	local p missing=()
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	((${#missing[@]} == 0)) && return 0
-	log "installing ${missing[*]}"
-	local apt=(apt-get -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends)
-	if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}" >&2; then
-		DEBIAN_FRONTEND=noninteractive "${apt[@]}" update >&2 &&
-			DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}" >&2 ||
-			die "could not install ${missing[*]} (see apt-get output above)"
-	fi
-}
+COND=wireguard.sh
+# shellcheck source=lab/conditions/lib.sh
+. "$HERE/lib.sh"
 
 start_wg() { # ns ifname dir
 	local ns=$1 ifname=$2 dir=$3 pid i
@@ -74,21 +50,6 @@ start_wg() { # ns ifname dir
 		sleep 0.1
 	done
 	die "wireguard-go $ifname in $ns did not create its interface and socket within 10 s"
-}
-
-stop_pid() { # pidfile
-	local pid i
-	[[ -f "$1" ]] || return 0
-	pid=$(<"$1")
-	if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-	fi
-	rm -f "$1"
 }
 
 cmd_down() {
