@@ -102,3 +102,52 @@ linkem_up() {
     sleep 0.3
     kill -0 $! 2>/dev/null || { echo "linkem failed to start, see $log" >&2; return 1; }
 }
+
+# access_link_up k seed bin log down_mbit up_mbit delay_ms jitter_ms loss queue_ms
+#
+# The client's access link with parameters drawn per trace (lab/run). Rate is
+# the kernel's job: a tbf qdisc on each end of the client's veth serialises
+# frames at the line rate with hrtimer precision (downstream on w$k-c, the last
+# hop before the client; upstream on c$k, the client's own NIC), so two frames
+# queued back to back are one transmission time apart in the capture. Its limit
+# is queue_ms of transmission time, tail drop. The path (one-way delay_ms each
+# way, correlated jitter, loss) is linkem's, inserted as in linkem_up, upstream
+# of the downstream tbf. linkem stays in the path even with no delay, jitter or
+# loss: frames the kernel forwards keep the sending TCP's departure time
+# (EDT) in their timestamp across namespaces, so a capture on c$k would show
+# when the server sent a frame, not when it arrived; frames linkem re-sends are
+# new and are stamped on arrival. (Measured: a 1 Gbit/s download forwarded by
+# the kernel alone showed frames 2-4 us apart behind a 1 Gbit/s tbf, i.e. the
+# sender's bursts.)
+access_link_up() {
+    local k=$1 seed=$2 bin=$3 log=$4 down=$5 up=$6 delay=$7 jitter=$8 loss=$9 queue=${10}
+    local w=tapir-w$k c=tapir-c$k
+    lab_tbf "$w" "w$k-c" "$down" "$queue" || return 1
+    lab_tbf "$c" "c$k" "$up" "$queue" || return 1
+    ip -n "$w" link add "w$k-l" type veth peer name "w$k-r" || return 1
+    ip -n "$w" addr del "10.77.$k.2/30" dev "w$k-c"
+    ip -n "$w" addr add "10.77.$k.2/30" dev "w$k-r"
+    local i
+    for i in "w$k-l" "w$k-r"; do
+        ip -n "$w" link set "$i" up
+        lab_offloads_off "$w" "$i"
+    done
+    for i in "w$k-c" "w$k-l"; do
+        ip -n "$w" link set "$i" promisc on arp off
+    done
+    local spec="delay=$delay,jitter=$jitter,loss=$loss"
+    ip netns exec "$w" "$bin" --client-side "w$k-c" --router-side "w$k-l" \
+        --up "$spec" --down "$spec" --seed "$seed" >"$log" 2>&1 &
+    sleep 0.3
+    kill -0 $! 2>/dev/null || { echo "linkem failed to start, see $log" >&2; return 1; }
+}
+
+# lab_tbf NS IFACE MBIT QUEUE_MS: serialise IFACE's egress at MBIT with a
+# tail-drop queue of QUEUE_MS (at least 16 KiB). The bucket holds one full
+# frame and a little (1,600 bytes), so no train leaves faster than the rate.
+lab_tbf() {
+    local ns=$1 ifc=$2 mbit=$3 queue=$4
+    local limit
+    limit=$(awk -v r="$mbit" -v q="$queue" 'BEGIN{b = r * 1e6 / 8 * q / 1000; if (b < 16384) b = 16384; printf "%d", b}')
+    ip netns exec "$ns" tc qdisc replace dev "$ifc" root tbf rate "${mbit}mbit" burst 1600 limit "$limit"
+}

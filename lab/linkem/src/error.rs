@@ -7,6 +7,9 @@ pub enum LinkemError {
     /// A profile name that is not one of [`crate::Profile::NAMES`].
     #[error("unknown WAN profile '{0}': use one of lan, broadband, mobile, intercontinental")]
     UnknownProfile(String),
+    /// A direction spec that does not parse (`delay=MS,jitter=MS,loss=P,rate=MBIT,queue=MS`).
+    #[error("bad link spec: {0}")]
+    BadSpec(String),
     /// A profile parameter outside its range (negative delay, loss above 1, zero rate).
     #[error("invalid link parameter {name} = {value}: {why}")]
     InvalidParameter {

@@ -2,9 +2,13 @@
 //!
 //! ```text
 //! linkem --client-side w1-c --router-side w1-l --profile broadband --seed 7 [--reorder]
+//! linkem --client-side w1-c --router-side w1-l --up delay=20,jitter=2 --down delay=20,jitter=2,loss=0.001
 //! ```
 //! Frames arriving on the client side go "up", frames from the router side go
 //! "down"; each direction runs in its own thread with its own seeded generator.
+//! `--up`/`--down` take a spec (`delay=MS,jitter=MS,loss=P,rate=MBIT,queue=MS`)
+//! and override the preset's direction; without `rate` linkem does not
+//! serialise (lab/run lets the kernel's tbf qdisc do it).
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,8 +17,10 @@ use tapir_linkem::sock::{PacketSocket, Recv};
 use tapir_linkem::{Direction, DirectionParams, LinkemError, Profile};
 
 const USAGE: &str =
-    "usage: linkem --client-side IFACE --router-side IFACE --profile NAME [--seed N] [--reorder]\n\
-profiles: lan, broadband, mobile, intercontinental (see docs/lab.md)";
+    "usage: linkem --client-side IFACE --router-side IFACE (--profile NAME | --up SPEC --down SPEC)\n\
+              [--seed N] [--reorder]\n\
+profiles: lan, broadband, mobile, intercontinental\n\
+SPEC: delay=MS,jitter=MS,loss=P,rate=MBIT,queue=MS (any subset; see docs/lab.md)";
 
 struct Args {
     client: String,
@@ -27,6 +33,7 @@ struct Args {
 fn parse() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let (mut client, mut router, mut name, mut seed, mut reorder) = (None, None, None, 0u64, false);
+    let (mut up, mut down) = (None, None);
     while let Some(a) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{a} needs a value"));
         match a.as_str() {
@@ -39,12 +46,33 @@ fn parse() -> Result<Args, String> {
                     .map_err(|_| "--seed takes an unsigned integer".to_string())?
             }
             "--reorder" => reorder = true,
+            "--up" => up = Some(DirectionParams::parse(&val()?).map_err(|e| e.to_string())?),
+            "--down" => down = Some(DirectionParams::parse(&val()?).map_err(|e| e.to_string())?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    let name = name.ok_or("--profile is required")?;
-    let mut profile = Profile::named(&name).map_err(|e| e.to_string())?;
+    let (name, mut profile) = match (name, up, down) {
+        (Some(n), _, _) => {
+            let p = Profile::named(&n).map_err(|e| e.to_string())?;
+            (n, p)
+        }
+        (None, Some(u), Some(d)) => (
+            "spec".to_string(),
+            Profile {
+                up: u,
+                down: d,
+                reorder,
+            },
+        ),
+        _ => return Err("--profile, or both --up and --down, are required".to_string()),
+    };
+    if let Some(u) = up {
+        profile.up = u;
+    }
+    if let Some(d) = down {
+        profile.down = d;
+    }
     profile.reorder = reorder;
     Ok(Args {
         client: client.ok_or("--client-side is required")?,
@@ -69,11 +97,17 @@ fn pump(
     let mut dir: Direction<Vec<u8>> = Direction::new(&p, reorder, seed);
     let mut buf = vec![0u8; 65_536];
     let mut last_report = Instant::now();
+    // Sends the kernel refused (a full tbf queue behind linkem answers ENOBUFS:
+    // the frame is dropped there, as a router queue drops it).
+    let mut refused = 0u64;
     loop {
         let t = now();
         while let Some(frame) = dir.pop_due(t) {
             if let Err(e) = tx.send(&frame) {
-                eprintln!("linkem {tag}: send on {}: {e}", tx.iface());
+                if refused == 0 || e.raw_os_error() != Some(libc::ENOBUFS) {
+                    eprintln!("linkem {tag}: send on {}: {e}", tx.iface());
+                }
+                refused += 1;
             }
         }
         // Sleep until the next frame is due, but look at the socket at least every 50 ms.
@@ -100,7 +134,7 @@ fn pump(
         if last_report.elapsed() >= Duration::from_secs(10) {
             let c = dir.counters();
             eprintln!(
-                "linkem {tag}: offered {} delivered {} lost {} overflow {}",
+                "linkem {tag}: offered {} delivered {} lost {} overflow {} refused {refused}",
                 c.offered, c.delivered, c.lost, c.overflow
             );
             last_report = Instant::now();
@@ -109,6 +143,9 @@ fn pump(
 }
 
 fn run(a: Args) -> Result<(), LinkemError> {
+    // Release times are meant to hold to a few microseconds: the default timer
+    // slack of 50 µs would batch wake-ups.
+    tapir_linkem::sock::set_timer_slack_ns(1_000);
     let client = Arc::new(PacketSocket::open(&a.client)?);
     let router = Arc::new(PacketSocket::open(&a.router)?);
     eprintln!(

@@ -144,6 +144,15 @@ fn wait_readable(fd: RawFd, timeout: Duration) -> io::Result<bool> {
     Ok(rc > 0 && pfd.revents & libc::POLLIN != 0)
 }
 
+/// Sets this thread's timer slack (how late the kernel may fire its timers to
+/// batch wake-ups); threads spawned afterwards inherit it. Best effort.
+pub fn set_timer_slack_ns(ns: u64) {
+    // SAFETY: PR_SET_TIMERSLACK takes one unsigned long and touches no memory.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, ns as libc::c_ulong, 0, 0, 0);
+    }
+}
+
 fn sock_err(op: &'static str, iface: &str) -> LinkemError {
     LinkemError::Socket {
         op,
