@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
 # make_sample.sh SRC DST: package a lab run (SRC, from lab/run) as the bundled
-# sample (DST, normally data/sample) within the repository's size budget.
-# ipsec and tor captures stay real pcaps, cut to the outer headers (editcap -s:
-# ESP-in-UDP needs 50 bytes of Ethernet+IP+UDP+ESP header, Tor's TLS-in-TCP 66
-# with TCP timestamps); the original lengths stay in the records, so sizes are
-# exact. plain and wireguard become .trace files (lab/pcap2trace.sh). The
-# manifest is rewritten with the new paths and packet counts.
+# sample (DST, normally data/sample) within the repository's size budget
+# (about 100 MB). ipsec and tor captures, and the background and concurrent
+# captures of every condition (they hold several flows), stay real pcaps, cut
+# to the outer headers (editcap -s: ESP-in-UDP needs 50 bytes of
+# Ethernet+IP+UDP+ESP header, Tor's TLS-in-TCP 66 with TCP timestamps; the
+# original lengths stay in the records, so sizes are exact) and gzip'd
+# (.pcap.gz, which tshark reads as well). The other plain and wireguard traces
+# become zstd-compressed .trace files (lab/pcap2trace.sh, .trace.zst: a fifth
+# of a cut pcap.gz). The manifest is rewritten with the new paths and packet
+# counts, every other column kept.
 set -euo pipefail
 src=$(cd "${1:?usage: make_sample.sh SRC DST}" && pwd)
 dst=${2:?usage: make_sample.sh SRC DST}
 here=$(cd "$(dirname "$0")" && pwd)
+for tool in editcap:tshark zstd:zstd gzip:gzip; do
+    command -v "${tool%%:*}" >/dev/null || {
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${tool#*:}" >/dev/null
+    }
+done
 mkdir -p "$dst"
 dst=$(cd "$dst" && pwd)
 python3 - "$src" "$dst" "$here" <<'PY'
 import csv, os, subprocess, sys
 
 src, dst, here = sys.argv[1:4]
-KEEP_PCAP = {"ipsec": 54, "tor": 66}  # condition -> snaplen kept
+KEEP_PCAP = {"ipsec": 54, "tor": 66, "openvpn": 66}  # condition -> snaplen kept
+FLOWS = {"background", "multi"}  # folders whose captures keep their flows
 rows_out = []
 with open(os.path.join(src, "manifest.csv"), newline="") as f:
     rows = list(csv.DictReader(f))
@@ -26,24 +36,30 @@ for r in rows:
         print(f"skip {r['path']}: missing", file=sys.stderr)
         continue
     cond = r["condition"]
-    if cond in KEEP_PCAP:
-        rel = r["path"]
+    folder = r["path"].split("/")[1]
+    if cond in KEEP_PCAP or folder in FLOWS:
+        rel = r["path"] + ".gz"
         out = os.path.join(dst, rel)
         os.makedirs(os.path.dirname(out), exist_ok=True)
-        subprocess.run(["editcap", "-F", "pcap", "-s", str(KEEP_PCAP[cond]), inp, out], check=True)
+        cut = out[: -len(".gz")]
+        subprocess.run(["editcap", "-F", "pcap", "-s", str(KEEP_PCAP.get(cond, 66)), inp, cut], check=True)
+        # -n: no name or time in the gzip header, so the same input gives the same bytes.
+        subprocess.run(["gzip", "-9", "-n", "-f", cut], check=True)
         n = int(r["packets"])
     else:
-        rel = r["path"][: -len(".pcap")] + ".trace"
+        rel = r["path"][: -len(".pcap")] + ".trace.zst"
         out = os.path.join(dst, rel)
         os.makedirs(os.path.dirname(out), exist_ok=True)
-        subprocess.run([os.path.join(here, "pcap2trace.sh"), inp, out], check=True)
-        with open(out) as t:
+        plain = out[: -len(".zst")]
+        subprocess.run([os.path.join(here, "pcap2trace.sh"), inp, plain], check=True)
+        with open(plain) as t:
             n = sum(1 for line in t if line.strip() and not line.startswith("#"))
+        subprocess.run(["zstd", "-q", "-19", "-f", "--rm", plain, "-o", out], check=True)
     r = dict(r, path=rel, packets=str(n))
     rows_out.append(r)
-fields = ["path", "label", "condition", "group", "app_details", "wan_profile", "seed", "packets", "duration_s"]
+fields = list(rows[0].keys()) if rows else ["path", "label"]
 with open(os.path.join(dst, "manifest.csv"), "w", newline="") as f:
-    w = csv.DictWriter(f, fieldnames=fields)
+    w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
     w.writeheader()
     for r in sorted(rows_out, key=lambda r: r["path"]):
         w.writerow(r)
