@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # manifest_check.sh [DIR]: checks that DIR/manifest.csv (default data/sample)
 # matches the files beside it: every row names an existing capture or trace
+# (plain, .gz or .zst)
 # whose packet count is the one recorded and whose label matches its folder,
 # every capture or trace under DIR is in the manifest, and (for the bundled
 # sample) each holds at least 4,096 packets, the paper's minimum of four
@@ -9,18 +10,28 @@ set -euo pipefail
 dir=${1:-$(cd "$(dirname "$0")/../.." && pwd)/data/sample}
 min=${MIN_PACKETS:-4096}
 python3 - "$dir" "$min" <<'PY'
-import csv, os, struct, sys
+import csv, gzip, io, os, struct, subprocess, sys
 
 root, minimum = sys.argv[1], int(sys.argv[2])
 problems = []
 
 
+def opened(path):
+    """The file's bytes, decompressed: .gz by Python, .zst by the zstd tool."""
+    if path.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if path.endswith(".zst"):
+        return io.BytesIO(subprocess.run(["zstd", "-dc", path], check=True, capture_output=True).stdout)
+    return open(path, "rb")
+
+
 def count(path):
-    if path.endswith(".trace"):
-        with open(path) as f:
-            return sum(1 for line in f if line.strip() and not line.startswith("#"))
+    base = path[: -len(".gz")] if path.endswith(".gz") else path[: -len(".zst")] if path.endswith(".zst") else path
+    if base.endswith(".trace"):
+        with opened(path) as f:
+            return sum(1 for line in io.TextIOWrapper(f) if line.strip() and not line.startswith("#"))
     n = 0
-    with open(path, "rb") as f:
+    with opened(path) as f:
         head = f.read(24)
         if len(head) < 24:
             return 0
@@ -29,7 +40,7 @@ def count(path):
             rec = f.read(16)
             if len(rec) < 16:
                 return n
-            f.seek(struct.unpack(endian + "IIII", rec)[2], 1)
+            f.read(struct.unpack(endian + "IIII", rec)[2])
             n += 1
 
 
@@ -38,9 +49,9 @@ if not os.path.exists(manifest):
     sys.exit(f"manifest_check: no {manifest}")
 with open(manifest, newline="") as f:
     rows = list(csv.DictReader(f))
-expected = ["path", "label", "condition", "group", "app_details", "wan_profile", "seed", "packets", "duration_s"]
-if rows and list(rows[0].keys()) != expected:
-    problems.append(f"header is {list(rows[0].keys())}, expected {expected}")
+required = ["path", "label", "condition", "group", "app_details", "wan_profile", "seed", "packets", "duration_s"]
+if rows and any(c not in rows[0] for c in required):
+    problems.append(f"header is {list(rows[0].keys())}, needs at least {required}")
 listed = set()
 for r in rows:
     p = r["path"]
@@ -64,7 +75,7 @@ for cond in sorted(os.listdir(root)):
     for label in sorted(os.listdir(os.path.join(root, cond))):
         for name in sorted(os.listdir(os.path.join(root, cond, label))):
             rel = f"{cond}/{label}/{name}"
-            if name.endswith((".pcap", ".trace")) and rel not in listed:
+            if name.endswith((".pcap", ".trace", ".pcap.gz", ".trace.zst", ".trace.gz", ".pcap.zst")) and rel not in listed:
                 problems.append(f"{rel}: on disk but not in the manifest")
 for p in problems:
     print(p)
