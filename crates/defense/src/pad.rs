@@ -91,7 +91,7 @@ mod tests {
 
     #[test]
     fn modes_pad_as_documented() {
-        let mut p = |m| Pad::new(m, 1);
+        let p = |m| Pad::new(m, 1);
         assert_eq!(p(PadMode::Mtu(1500)).padded(40), 1500);
         assert_eq!(p(PadMode::Mtu(1500)).padded(9000), 9000);
         assert_eq!(p(PadMode::Bucket(514)).padded(1), 514);
