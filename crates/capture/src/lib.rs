@@ -47,6 +47,7 @@ mod link;
 mod linktype;
 mod packet;
 mod pcap;
+mod pcap_write;
 mod pcapng;
 mod reader;
 mod rng;
@@ -58,6 +59,7 @@ pub use error::{CaptureError, CaptureErrorKind, DecodeError, Layer, TraceError, 
 pub use ip::{decode, Fragment, IpInfo};
 pub use linktype::LinkType;
 pub use packet::{Direction, TracePacket};
+pub use pcap_write::PcapWriter;
 pub use reader::{CaptureFormat, CaptureReader, RawPacket, MAX_CAPLEN};
 pub use rng::SplitMix64;
 pub use sniff::{sniff, sniff_bytes, FileKind};
