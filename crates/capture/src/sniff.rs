@@ -3,9 +3,8 @@
 use crate::error::{CaptureError, CaptureErrorKind};
 use crate::pcap::PcapState;
 use crate::pcapng::SECTION_HEADER_BLOCK;
+use crate::stream::Stream;
 use crate::TraceReader;
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 /// What kind of input a file is.
@@ -18,21 +17,28 @@ pub enum FileKind {
 
 /// How much of a text file is read to find its first packet line: comment headers of
 /// trace datasets are a few lines, not kilobytes.
-const SNIFF_LEN: usize = 64 * 1024;
+pub(crate) const SNIFF_LEN: usize = 64 * 1024;
 
 /// Tells what a file holds: a capture by its magic number, otherwise a trace file if its first
-/// line that is neither blank nor a comment parses as `<seconds> <signed size>`.
+/// line that is neither blank nor a comment parses as `<seconds> <signed size>`. A gzip or
+/// zstd file is told by what it decompresses to.
+///
+/// This opens the file and reads its first bytes: on standard input (`-`) or a pipe those bytes
+/// are gone afterwards. To tell and then read, use [`crate::open`] or [`Stream::kind`].
 pub fn sniff(path: &Path) -> Result<FileKind, CaptureError> {
-    let file = File::open(path).map_err(|e| CaptureError::new(0, CaptureErrorKind::Io(e)))?;
-    let mut head = Vec::with_capacity(4096);
-    file.take(SNIFF_LEN as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| CaptureError::new(0, CaptureErrorKind::Io(e)))?;
-    sniff_bytes(&head)
+    Stream::open(path)?.kind()
 }
 
-/// [`sniff`] on the first bytes of a file (up to 64 KiB is plenty).
+/// [`sniff`] on the first bytes of a file (up to 64 KiB is plenty), compressed or not.
 pub fn sniff_bytes(head: &[u8]) -> Result<FileKind, CaptureError> {
+    if head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return Stream::new(std::io::Cursor::new(head.to_vec()))?.kind();
+    }
+    sniff_plain(head)
+}
+
+/// [`sniff_bytes`] on bytes known not to be compressed.
+pub(crate) fn sniff_plain(head: &[u8]) -> Result<FileKind, CaptureError> {
     let Some(magic) = head.first_chunk::<4>() else {
         if head.is_empty() {
             return Err(CaptureError::new(0, CaptureErrorKind::Empty));
