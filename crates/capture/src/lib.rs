@@ -64,7 +64,7 @@ pub use ip::{decode, Fragment, IpInfo};
 pub use linktype::LinkType;
 pub use packet::{Direction, TracePacket};
 pub use reader::{CaptureFormat, CaptureReader, RawPacket, MAX_CAPLEN};
-pub use sniff::{sniff, sniff_bytes, FileKind};
+pub use sniff::{kind_from_name, sniff, sniff_bytes, FileKind};
 pub use stream::{open, Decoder, Opened, Stream, ZSTD_MAX_WINDOW};
 pub use time::{civil_from_days, days_from_civil, Timestamp, UtcDateTime};
 pub use trace::{TraceReader, TraceWriter, MAX_LINE_LEN};

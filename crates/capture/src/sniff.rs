@@ -1,6 +1,6 @@
 //! Telling captures and trace files apart by their content, not their name.
 
-use crate::error::{CaptureError, CaptureErrorKind};
+use crate::error::{CaptureError, CaptureErrorKind, Compression};
 use crate::pcap::PcapState;
 use crate::pcapng::SECTION_HEADER_BLOCK;
 use crate::stream::Stream;
@@ -27,6 +27,31 @@ pub(crate) const SNIFF_LEN: usize = 64 * 1024;
 /// are gone afterwards. To tell and then read, use [`crate::open`] or [`Stream::kind`].
 pub fn sniff(path: &Path) -> Result<FileKind, CaptureError> {
     Stream::open(path)?.kind()
+}
+
+/// What a file name says it holds, for walking folders: `x.pcap`, `x.pcapng`, `x.cap`,
+/// `x.trace`, `x.txt`, each also with `.gz`, `.zst` or `.zstd` after it (case ignored). Only a
+/// guess: when the file is read, its content decides ([`sniff`], [`crate::open`]).
+pub fn kind_from_name(path: &Path) -> Option<(FileKind, Compression)> {
+    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+    let (stem, compression) = if let Some(s) = name.strip_suffix(".gz") {
+        (s, Compression::Gzip)
+    } else if let Some(s) = name
+        .strip_suffix(".zst")
+        .or_else(|| name.strip_suffix(".zstd"))
+    {
+        (s, Compression::Zstd)
+    } else {
+        (name.as_str(), Compression::None)
+    };
+    let (_, ext) = stem.rsplit_once('.')?;
+    let kind = match ext {
+        "pcap" | "cap" => FileKind::Pcap,
+        "pcapng" => FileKind::PcapNg,
+        "trace" | "txt" => FileKind::Trace,
+        _ => return None,
+    };
+    Some((kind, compression))
 }
 
 /// [`sniff`] on the first bytes of a file (up to 64 KiB is plenty), compressed or not.
@@ -78,6 +103,25 @@ fn first_trace_line(head: &[u8]) -> Result<FileKind, CaptureError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_from_names() {
+        let k = |n: &str| kind_from_name(Path::new(n));
+        assert_eq!(k("a/x.pcap"), Some((FileKind::Pcap, Compression::None)));
+        assert_eq!(k("x.PCAP.GZ"), Some((FileKind::Pcap, Compression::Gzip)));
+        assert_eq!(k("x.pcap.zst"), Some((FileKind::Pcap, Compression::Zstd)));
+        assert_eq!(
+            k("x.pcapng.zstd"),
+            Some((FileKind::PcapNg, Compression::Zstd))
+        );
+        assert_eq!(k("x.trace.gz"), Some((FileKind::Trace, Compression::Gzip)));
+        assert_eq!(k("x.trace.zst"), Some((FileKind::Trace, Compression::Zstd)));
+        assert_eq!(k("x.cap"), Some((FileKind::Pcap, Compression::None)));
+        assert_eq!(k("x.csv.gz"), None);
+        assert_eq!(k("x.gz"), None);
+        assert_eq!(k("pcap"), None);
+        assert_eq!(k("-"), None);
+    }
 
     #[test]
     fn by_magic_and_by_first_line() {
