@@ -8,8 +8,8 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tapir_capture::{
-    CaptureError, CaptureReader, DecodeError, FileKind, Stream, Timestamp, TraceErrorKind,
-    TracePacket, TraceReader,
+    CaptureError, CaptureErrorKind, CaptureReader, DecodeError, FileKind, Stream, Timestamp,
+    TraceErrorKind, TracePacket, TraceReader,
 };
 use tapir_features::{Extractor, FeatureConfig, FeatureSpace, Windower};
 use tapir_flow::{AssembleConfig, Assembler, ClientRule, FastMap, HostCounter, PacketMeta, Unit};
@@ -246,7 +246,11 @@ fn visit(
 ) -> Result<ReadStats, DatasetError> {
     let cerr = |e| DatasetError::capture(path, e);
     // One open, one look at the first bytes: standard input and pipes are read once.
-    let mut stream = Stream::open(path).map_err(cerr)?;
+    let mut stream = Stream::open(path).map_err(|e| match e.kind {
+        // Not there, not readable: the OS's words, not a byte offset.
+        CaptureErrorKind::Io(io) => DatasetError::io(path, io),
+        _ => cerr(e),
+    })?;
     let kind = stream.kind().map_err(cerr)?;
     let mut v = Visitor {
         settings,

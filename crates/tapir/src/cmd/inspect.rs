@@ -207,7 +207,11 @@ fn inspect_file(path: &Path, rule: &ClientRule, top: usize) -> FileSummary {
         Err(e) => {
             s.format = "unknown".into();
             s.compression = "none".into();
-            s.error = Some(e.to_string());
+            s.error = Some(match &e.kind {
+                // Not there, not readable: the OS's words, not a byte offset.
+                tapir_capture::CaptureErrorKind::Io(io) => io.to_string(),
+                _ => e.to_string(),
+            });
             return s;
         }
     }
