@@ -5,10 +5,9 @@ use crate::event::Event;
 use crate::time::parse_rfc3339;
 use crate::AnalysisError;
 use serde::Deserialize;
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use tapir_capture::{sniff, CaptureReader, FileKind, Timestamp};
+use tapir_capture::{CaptureReader, Compression, FileKind, Stream, Timestamp};
 use tapir_flow::{FlowRecord, FlowTable, FlowTableConfig};
 
 /// The event of one flow record: initiator → responder, forward and reverse bytes, the tunnel
@@ -131,11 +130,21 @@ fn mail_events(m: MailLine) -> Result<Vec<Event>, String> {
 /// the same records `tapir flows` writes. Packets that are not IP are skipped; a broken record
 /// ends the file with an error. Memory stays bounded by the table's cap.
 pub fn read_capture(path: &Path) -> Result<Vec<Event>, AnalysisError> {
+    let reader = CaptureReader::open(path).map_err(|source| AnalysisError::Capture {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    capture_events(path, reader)
+}
+
+fn capture_events<R: Read>(
+    path: &Path,
+    mut reader: CaptureReader<R>,
+) -> Result<Vec<Event>, AnalysisError> {
     let cerr = |source| AnalysisError::Capture {
         path: path.to_path_buf(),
         source,
     };
-    let mut reader = CaptureReader::open(path).map_err(cerr)?;
     let mut table = FlowTable::new(FlowTableConfig::default())
         .map_err(|e| AnalysisError::invalid("flow table", e.to_string()))?;
     let mut out = Vec::new();
@@ -193,8 +202,9 @@ pub fn read_mail(
 }
 
 /// Reads one input: a capture (by its magic number), JSON lines (a first character of `{` or
-/// `#`), or else mail (mbox, Maildir or a folder, `.eml`). What is skipped inside an input
-/// (broken messages) goes to `on_skip`.
+/// `#`), or else mail (mbox, Maildir or a folder, `.eml`). Captures and JSON lines may be gzip
+/// or zstd compressed, and come from standard input (`-`) or a pipe. What is skipped inside an
+/// input (broken messages) goes to `on_skip`.
 pub fn read_file(
     path: &Path,
     on_skip: &mut dyn FnMut(String),
@@ -206,19 +216,40 @@ pub fn read_file(
     if path.is_dir() {
         return read_mail(path, on_skip);
     }
-    if let Ok(FileKind::Pcap | FileKind::PcapNg) = sniff(path) {
-        return read_capture(path);
+    let cerr = |source| AnalysisError::Capture {
+        path: path.to_path_buf(),
+        source,
+    };
+    // One open, then a peek: standard input and pipes are read once.
+    let mut stream = Stream::open(path).map_err(|e| match e.kind {
+        tapir_capture::CaptureErrorKind::Io(e) => io(e),
+        _ => cerr(e),
+    })?;
+    if let Ok(FileKind::Pcap | FileKind::PcapNg) = stream.kind() {
+        return capture_events(path, stream.into_capture().map_err(cerr)?);
     }
-    let mut head = [0u8; 512];
-    let n = File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .map_err(io)?;
-    match head[..n].iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{' | b'#') | None => {
-            let f = File::open(path).map_err(io)?;
-            read_jsonl(f, &path.display().to_string())
+    let first = stream
+        .peek(512)
+        .map_err(io)?
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .copied();
+    match first {
+        Some(b'{' | b'#') | None => read_jsonl(stream, &path.display().to_string()),
+        Some(_) if !path.is_file() || stream.compression() != Compression::None => {
+            Err(AnalysisError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "neither a capture nor JSON lines (mail is read from a file or folder, \
+                     uncompressed)",
+                ),
+            })
         }
-        Some(_) => read_mail(path, on_skip),
+        Some(_) => {
+            drop(stream);
+            read_mail(path, on_skip)
+        }
     }
 }
 

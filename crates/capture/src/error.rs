@@ -23,9 +23,98 @@ impl CaptureError {
 
 impl fmt::Display for CaptureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "at byte {}: {}", self.offset, self.kind)
+        match &self.kind {
+            CaptureErrorKind::Compressed(_) => write!(
+                f,
+                "at byte {} of the decompressed data: {}",
+                self.offset, self.kind
+            ),
+            kind => write!(f, "at byte {}: {kind}", self.offset),
+        }
     }
 }
+
+/// An I/O error as a capture error: a fault of the decompressor under the reader becomes
+/// [`CaptureErrorKind::Compressed`], anything else [`CaptureErrorKind::Io`].
+pub(crate) fn io_kind(e: io::Error) -> CaptureErrorKind {
+    match CompressionError::take(e) {
+        Ok(c) => CaptureErrorKind::Compressed(c),
+        Err(e) => CaptureErrorKind::Io(e),
+    }
+}
+
+/// The compression of an input, told by its magic number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Compression {
+    None,
+    /// gzip (RFC 1952), several members one after the other included.
+    Gzip,
+    /// Zstandard (RFC 8878), several frames and skippable frames included.
+    Zstd,
+}
+
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Compression::None => "uncompressed",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        })
+    }
+}
+
+/// A compressed input is cut short or corrupt. Everything decompressed before the fault was
+/// handed out; the readers stop here as they do at a cut record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompressionError {
+    pub format: Compression,
+    /// Bytes of compressed input consumed when the fault was found.
+    pub compressed_offset: u64,
+    /// Bytes decompressed and handed out before the fault.
+    pub decompressed: u64,
+    /// The compressed input ended before the stream's end marker (a file cut short), rather
+    /// than holding bytes that do not decode.
+    pub cut: bool,
+    /// The decompressor's own words.
+    pub detail: String,
+}
+
+impl CompressionError {
+    /// Recovers a compression error carried through `io::Read` inside an `io::Error`.
+    pub(crate) fn take(e: io::Error) -> Result<CompressionError, io::Error> {
+        if !e.get_ref().is_some_and(|r| r.is::<CompressionError>()) {
+            return Err(e);
+        }
+        let kind = e.kind();
+        match e.into_inner().map(|b| b.downcast::<CompressionError>()) {
+            Some(Ok(c)) => Ok(*c),
+            Some(Err(other)) => Err(io::Error::new(kind, other)),
+            None => Err(io::Error::from(kind)),
+        }
+    }
+}
+
+impl fmt::Display for CompressionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.cut {
+            write!(
+                f,
+                "{} stream cut short: the compressed data ends at byte {} before the stream's end \
+                 ({} bytes decompressed; {})",
+                self.format, self.compressed_offset, self.decompressed, self.detail
+            )
+        } else {
+            write!(
+                f,
+                "{} stream corrupt at compressed byte {} ({} bytes decompressed): {}",
+                self.format, self.compressed_offset, self.decompressed, self.detail
+            )
+        }
+    }
+}
+
+impl std::error::Error for CompressionError {}
 
 impl std::error::Error for CaptureError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
@@ -76,8 +165,17 @@ pub enum CaptureErrorKind {
     /// A text file that is neither a capture nor a trace file (only from [`crate::sniff`]).
     #[error("not a capture or trace file: {reason}")]
     Unrecognised { reason: String },
+    /// The gzip or zstd stream around the capture is cut short or corrupt.
+    #[error("{0}")]
+    Compressed(CompressionError),
     #[error("I/O error: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
+}
+
+impl From<io::Error> for CaptureErrorKind {
+    fn from(e: io::Error) -> Self {
+        io_kind(e)
+    }
 }
 
 /// A link-layer frame could not be decoded down to its IP header.
@@ -135,6 +233,7 @@ impl fmt::Display for TraceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             TraceErrorKind::Io(e) => write!(f, "line {}: I/O error: {e}", self.line),
+            TraceErrorKind::Compressed(e) => write!(f, "after line {}: {e}", self.line),
             kind => write!(f, "line {}: {kind}", self.line),
         }
     }
@@ -156,6 +255,19 @@ pub enum TraceErrorKind {
     /// The line is not `<seconds> <signed size>`; `text` is the line (cut to 80 characters).
     #[error("{reason} in {text:?} (expected \"<seconds> <signed size>\")")]
     Syntax { reason: &'static str, text: String },
+    /// The gzip or zstd stream around the trace is cut short or corrupt; the lines before it
+    /// were read.
     #[error("{0}")]
-    Io(#[from] io::Error),
+    Compressed(CompressionError),
+    #[error("{0}")]
+    Io(io::Error),
+}
+
+impl From<io::Error> for TraceErrorKind {
+    fn from(e: io::Error) -> Self {
+        match CompressionError::take(e) {
+            Ok(c) => TraceErrorKind::Compressed(c),
+            Err(e) => TraceErrorKind::Io(e),
+        }
+    }
 }

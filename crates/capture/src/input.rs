@@ -5,11 +5,11 @@
 //! record is larger than it, and records are capped at [`crate::MAX_CAPLEN`] (blocks at
 //! `MAX_BLOCK_LEN`), so memory stays bounded whatever the file claims.
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 
 /// Default size: large enough that refills (and the memmove that goes with them) are rare, small
 /// enough that many files can be open at once.
-const DEFAULT_CAPACITY: usize = 512 * 1024;
+pub(crate) const DEFAULT_CAPACITY: usize = 512 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Endian {
@@ -62,12 +62,35 @@ pub(crate) struct Input<R> {
 
 impl<R: Read> Input<R> {
     pub(crate) fn new(inner: R) -> Self {
+        Input::with_capacity(inner, DEFAULT_CAPACITY)
+    }
+
+    pub(crate) fn with_capacity(inner: R, capacity: usize) -> Self {
         Input {
             inner,
-            buf: vec![0; DEFAULT_CAPACITY],
+            buf: vec![0; capacity.max(1)],
             start: 0,
             end: 0,
             pos: 0,
+        }
+    }
+
+    /// The same buffer (and the bytes already in it) over another reader: lets a format be told
+    /// from the first bytes and the reader then be wrapped, without losing what was read.
+    pub(crate) fn map_inner<S>(self, f: impl FnOnce(R) -> S) -> Input<S> {
+        Input {
+            inner: f(self.inner),
+            buf: self.buf,
+            start: self.start,
+            end: self.end,
+            pos: self.pos,
+        }
+    }
+
+    /// Grows the buffer to at least `capacity` bytes, keeping what it holds.
+    pub(crate) fn grow_to(&mut self, capacity: usize) {
+        if self.buf.len() < capacity {
+            self.buf.resize(capacity, 0);
         }
     }
 
@@ -156,6 +179,32 @@ impl<R: Read> Input<R> {
             skipped += step as u64;
         }
         Ok(skipped)
+    }
+}
+
+/// Lets a decompressor (or the trace reader) read through the buffer, so that bytes looked at
+/// to tell the format are read again, not lost.
+impl<R: Read> Read for Input<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let have = self.fill(1)?;
+        let n = have.min(out.len());
+        if let (Some(dst), Some(src)) = (out.get_mut(..n), self.buf.get(self.start..self.start + n))
+        {
+            dst.copy_from_slice(src);
+        }
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for Input<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.fill(1)?;
+        Ok(self.peek())
+    }
+
+    fn consume(&mut self, n: usize) {
+        Input::consume(self, n);
     }
 }
 

@@ -9,7 +9,9 @@
 //!   IPsec SPI, fragment status. Zero-copy, no allocation.
 //! - [`TraceReader`] / [`TraceWriter`] read and write `.trace` files
 //!   (`<seconds> <signed size>`), the interchange format of website-fingerprinting datasets.
-//! - [`sniff`] tells which of the three a file is.
+//! - [`open`] opens a path (`-` for standard input), decompresses gzip and zstd on the fly,
+//!   tells a capture from a trace by peeking, and returns the matching reader: one pass, so
+//!   pipes and FIFOs work. [`Stream`] is the same in steps; [`sniff`] only tells.
 //!
 //! Every reader reports errors with their place (byte offset, line number) and never panics,
 //! whatever the input.
@@ -52,16 +54,21 @@ mod pcapng;
 mod reader;
 mod rng;
 mod sniff;
+mod stream;
 mod time;
 mod trace;
 
-pub use error::{CaptureError, CaptureErrorKind, DecodeError, Layer, TraceError, TraceErrorKind};
+pub use error::{
+    CaptureError, CaptureErrorKind, Compression, CompressionError, DecodeError, Layer, TraceError,
+    TraceErrorKind,
+};
 pub use ip::{decode, Fragment, IpInfo};
 pub use linktype::LinkType;
 pub use packet::{Direction, TracePacket};
 pub use pcap_write::PcapWriter;
 pub use reader::{CaptureFormat, CaptureReader, RawPacket, MAX_CAPLEN};
 pub use rng::SplitMix64;
-pub use sniff::{sniff, sniff_bytes, FileKind};
+pub use sniff::{kind_from_name, sniff, sniff_bytes, FileKind};
+pub use stream::{open, Decoder, Opened, Stream, ZSTD_MAX_WINDOW};
 pub use time::{civil_from_days, days_from_civil, Timestamp, UtcDateTime};
 pub use trace::{TraceReader, TraceWriter, MAX_LINE_LEN};

@@ -157,5 +157,5 @@ impl PcapState {
 }
 
 pub(crate) fn io_at(offset: u64) -> impl Fn(std::io::Error) -> CaptureError {
-    move |e| CaptureError::new(offset, CaptureErrorKind::Io(e))
+    move |e| CaptureError::new(offset, crate::error::io_kind(e))
 }

@@ -4,9 +4,9 @@ use crate::error::{CaptureError, CaptureErrorKind};
 use crate::input::{array, Input};
 use crate::pcap::{io_at, PcapState};
 use crate::pcapng::{PcapNgState, SECTION_HEADER_BLOCK};
+use crate::stream::{Decoder, Stream};
 use crate::{decode, DecodeError, IpInfo, LinkType, Timestamp};
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
 /// Largest captured length accepted for one packet. 256 KiB is libpcap's own maximum snapshot
@@ -73,18 +73,23 @@ pub struct CaptureReader<R: Read> {
     done: bool,
 }
 
-impl CaptureReader<BufReader<File>> {
-    /// Opens a capture file. An I/O error opening it is reported at offset 0.
+impl CaptureReader<Decoder> {
+    /// Opens a capture file, or standard input for `-`; gzip and zstd are decompressed on the
+    /// fly (told by magic number, not by name). An I/O error opening it is reported at offset 0.
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
-        let file = File::open(path).map_err(io_at(0))?;
-        CaptureReader::new(BufReader::new(file))
+        Stream::open(path)?.into_capture()
     }
 }
 
 impl<R: Read> CaptureReader<R> {
-    /// Reads the file header and picks the format from the magic number.
+    /// Reads the file header and picks the format from the magic number. `reader` is read as
+    /// it is: to decompress gzip or zstd as well, use [`Stream::new`].
     pub fn new(reader: R) -> Result<Self, CaptureError> {
-        let mut input = Input::new(reader);
+        CaptureReader::from_input(Input::new(reader))
+    }
+
+    /// [`CaptureReader::new`] on a buffer that may already hold the first bytes.
+    pub(crate) fn from_input(mut input: Input<R>) -> Result<Self, CaptureError> {
         let have = input.fill(4).map_err(io_at(0))?;
         let magic = match array::<4>(input.peek(), 0) {
             Some(m) => m,

@@ -1,11 +1,10 @@
 //! Telling captures and trace files apart by their content, not their name.
 
-use crate::error::{CaptureError, CaptureErrorKind};
+use crate::error::{CaptureError, CaptureErrorKind, Compression};
 use crate::pcap::PcapState;
 use crate::pcapng::SECTION_HEADER_BLOCK;
+use crate::stream::Stream;
 use crate::TraceReader;
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 /// What kind of input a file is.
@@ -18,21 +17,53 @@ pub enum FileKind {
 
 /// How much of a text file is read to find its first packet line: comment headers of
 /// trace datasets are a few lines, not kilobytes.
-const SNIFF_LEN: usize = 64 * 1024;
+pub(crate) const SNIFF_LEN: usize = 64 * 1024;
 
 /// Tells what a file holds: a capture by its magic number, otherwise a trace file if its first
-/// line that is neither blank nor a comment parses as `<seconds> <signed size>`.
+/// line that is neither blank nor a comment parses as `<seconds> <signed size>`. A gzip or
+/// zstd file is told by what it decompresses to.
+///
+/// This opens the file and reads its first bytes: on standard input (`-`) or a pipe those bytes
+/// are gone afterwards. To tell and then read, use [`crate::open`] or [`Stream::kind`].
 pub fn sniff(path: &Path) -> Result<FileKind, CaptureError> {
-    let file = File::open(path).map_err(|e| CaptureError::new(0, CaptureErrorKind::Io(e)))?;
-    let mut head = Vec::with_capacity(4096);
-    file.take(SNIFF_LEN as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| CaptureError::new(0, CaptureErrorKind::Io(e)))?;
-    sniff_bytes(&head)
+    Stream::open(path)?.kind()
 }
 
-/// [`sniff`] on the first bytes of a file (up to 64 KiB is plenty).
+/// What a file name says it holds, for walking folders: `x.pcap`, `x.pcapng`, `x.cap`,
+/// `x.trace`, `x.txt`, each also with `.gz`, `.zst` or `.zstd` after it (case ignored). Only a
+/// guess: when the file is read, its content decides ([`sniff`], [`crate::open`]).
+pub fn kind_from_name(path: &Path) -> Option<(FileKind, Compression)> {
+    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+    let (stem, compression) = if let Some(s) = name.strip_suffix(".gz") {
+        (s, Compression::Gzip)
+    } else if let Some(s) = name
+        .strip_suffix(".zst")
+        .or_else(|| name.strip_suffix(".zstd"))
+    {
+        (s, Compression::Zstd)
+    } else {
+        (name.as_str(), Compression::None)
+    };
+    let (_, ext) = stem.rsplit_once('.')?;
+    let kind = match ext {
+        "pcap" | "cap" => FileKind::Pcap,
+        "pcapng" => FileKind::PcapNg,
+        "trace" | "txt" => FileKind::Trace,
+        _ => return None,
+    };
+    Some((kind, compression))
+}
+
+/// [`sniff`] on the first bytes of a file (up to 64 KiB is plenty), compressed or not.
 pub fn sniff_bytes(head: &[u8]) -> Result<FileKind, CaptureError> {
+    if head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return Stream::new(std::io::Cursor::new(head.to_vec()))?.kind();
+    }
+    sniff_plain(head)
+}
+
+/// [`sniff_bytes`] on bytes known not to be compressed.
+pub(crate) fn sniff_plain(head: &[u8]) -> Result<FileKind, CaptureError> {
     let Some(magic) = head.first_chunk::<4>() else {
         if head.is_empty() {
             return Err(CaptureError::new(0, CaptureErrorKind::Empty));
@@ -72,6 +103,25 @@ fn first_trace_line(head: &[u8]) -> Result<FileKind, CaptureError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_from_names() {
+        let k = |n: &str| kind_from_name(Path::new(n));
+        assert_eq!(k("a/x.pcap"), Some((FileKind::Pcap, Compression::None)));
+        assert_eq!(k("x.PCAP.GZ"), Some((FileKind::Pcap, Compression::Gzip)));
+        assert_eq!(k("x.pcap.zst"), Some((FileKind::Pcap, Compression::Zstd)));
+        assert_eq!(
+            k("x.pcapng.zstd"),
+            Some((FileKind::PcapNg, Compression::Zstd))
+        );
+        assert_eq!(k("x.trace.gz"), Some((FileKind::Trace, Compression::Gzip)));
+        assert_eq!(k("x.trace.zst"), Some((FileKind::Trace, Compression::Zstd)));
+        assert_eq!(k("x.cap"), Some((FileKind::Pcap, Compression::None)));
+        assert_eq!(k("x.csv.gz"), None);
+        assert_eq!(k("x.gz"), None);
+        assert_eq!(k("pcap"), None);
+        assert_eq!(k("-"), None);
+    }
 
     #[test]
     fn by_magic_and_by_first_line() {

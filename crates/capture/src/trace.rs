@@ -3,9 +3,7 @@
 
 use crate::error::{TraceError, TraceErrorKind};
 use crate::{Direction, Timestamp, TracePacket};
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
-use std::path::Path;
+use std::io::{self, BufRead, Write};
 
 /// Lines longer than this are an error (and skipped) rather than buffered: a binary file fed
 /// to the reader must not make it allocate without bound.
@@ -42,16 +40,6 @@ pub struct TraceReader<R> {
     done: bool,
 }
 
-impl TraceReader<BufReader<File>> {
-    pub fn open(path: &Path) -> Result<Self, TraceError> {
-        let file = File::open(path).map_err(|e| TraceError {
-            line: 0,
-            kind: TraceErrorKind::Io(e),
-        })?;
-        Ok(TraceReader::new(BufReader::new(file)))
-    }
-}
-
 impl<R: BufRead> TraceReader<R> {
     pub fn new(inner: R) -> Self {
         TraceReader {
@@ -80,7 +68,7 @@ impl<R: BufRead> TraceReader<R> {
                     self.done = true;
                     return Some(Err(TraceError {
                         line: self.line_no,
-                        kind: TraceErrorKind::Io(e),
+                        kind: TraceErrorKind::from(e),
                     }));
                 }
             };

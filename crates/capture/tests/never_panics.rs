@@ -3,7 +3,8 @@
 mod common;
 
 use proptest::prelude::*;
-use tapir_capture::{decode, CaptureReader, LinkType, TraceReader};
+use std::io::Write;
+use tapir_capture::{decode, CaptureReader, LinkType, Stream, TraceReader};
 
 /// Link types the decoder knows, plus one it does not.
 const LINKS: [u16; 11] = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 147];
@@ -20,6 +21,45 @@ fn read_everything(bytes: &[u8]) {
             assert!(n <= bytes.len() / 8 + 1);
         }
         assert!(reader.offset() <= bytes.len() as u64);
+    }
+}
+
+/// The same bytes through the decompressing path: gzip'd whole (the reader must see exactly
+/// what it saw plain), and raw after a gzip or zstd magic (the decompressor sees garbage).
+fn read_compressed(bytes: &[u8]) {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).unwrap();
+    let gz = gz.finish().unwrap();
+    let plain = CaptureReader::new(bytes).map(|mut r| {
+        let mut n = 0usize;
+        while let Some(Ok(_)) = r.next_packet() {
+            n += 1;
+        }
+        n
+    });
+    let via_gzip = Stream::new(std::io::Cursor::new(gz))
+        .and_then(|s| s.into_capture())
+        .map(|mut r| {
+            let mut n = 0usize;
+            while let Some(Ok(_)) = r.next_packet() {
+                n += 1;
+            }
+            n
+        });
+    assert_eq!(plain.ok(), via_gzip.ok());
+    for magic in [&[0x1f, 0x8b, 8, 0][..], &[0x28, 0xb5, 0x2f, 0xfd][..]] {
+        let mut garbage = magic.to_vec();
+        garbage.extend_from_slice(bytes);
+        if let Ok(mut s) = Stream::new(std::io::Cursor::new(garbage)) {
+            let _ = s.kind();
+            if let Ok(mut r) = s.into_capture() {
+                let mut n = 0usize;
+                while r.next_packet().is_some() {
+                    n += 1;
+                    assert!(n <= bytes.len() + 1);
+                }
+            }
+        }
     }
 }
 
@@ -49,6 +89,14 @@ proptest! {
         let mut bytes = header(kind);
         bytes.extend_from_slice(&tail);
         read_everything(&bytes);
+    }
+
+    #[test]
+    fn compressed_path_on_random_bytes(kind in any::<u8>(), tail in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let mut bytes = header(kind);
+        bytes.extend_from_slice(&tail);
+        read_compressed(&bytes);
+        read_compressed(&tail);
     }
 
     #[test]

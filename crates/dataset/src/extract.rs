@@ -4,10 +4,12 @@
 use crate::{DatasetError, Source};
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tapir_capture::{
-    sniff, CaptureReader, DecodeError, FileKind, Timestamp, TracePacket, TraceReader,
+    CaptureError, CaptureErrorKind, CaptureReader, DecodeError, FileKind, Stream, Timestamp,
+    TraceErrorKind, TracePacket, TraceReader,
 };
 use tapir_features::{Extractor, FeatureConfig, FeatureSpace, Windower};
 use tapir_flow::{AssembleConfig, Assembler, ClientRule, FastMap, HostCounter, PacketMeta, Unit};
@@ -242,7 +244,14 @@ fn visit(
     packets: bool,
     f: &mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
 ) -> Result<ReadStats, DatasetError> {
-    let kind = sniff(path).map_err(|e| DatasetError::capture(path, e))?;
+    let cerr = |e| DatasetError::capture(path, e);
+    // One open, one look at the first bytes: standard input and pipes are read once.
+    let mut stream = Stream::open(path).map_err(|e| match e.kind {
+        // Not there, not readable: the OS's words, not a byte offset.
+        CaptureErrorKind::Io(io) => DatasetError::io(path, io),
+        _ => cerr(e),
+    })?;
+    let kind = stream.kind().map_err(cerr)?;
     let mut v = Visitor {
         settings,
         units: FastMap::default(),
@@ -252,8 +261,8 @@ fn visit(
         packets,
     };
     match kind {
-        FileKind::Trace => read_trace(path, &mut v)?,
-        FileKind::Pcap | FileKind::PcapNg => read_capture(path, &mut v)?,
+        FileKind::Trace => read_trace(path, stream.into_trace(), &mut v)?,
+        FileKind::Pcap | FileKind::PcapNg => read_capture(path, stream, &mut v)?,
     }
     v.finish()
 }
@@ -320,8 +329,11 @@ pub fn extract_file(
     })
 }
 
-fn read_trace(path: &Path, v: &mut Visitor<'_, '_>) -> Result<(), DatasetError> {
-    let mut r = TraceReader::open(path).map_err(|e| DatasetError::trace(path, e))?;
+fn read_trace(
+    path: &Path,
+    mut r: TraceReader<Stream>,
+    v: &mut Visitor<'_, '_>,
+) -> Result<(), DatasetError> {
     while let Some(next) = r.next_packet() {
         if v.stopped {
             break;
@@ -332,6 +344,18 @@ fn read_trace(path: &Path, v: &mut Visitor<'_, '_>) -> Result<(), DatasetError> 
                 v.push(0, || "trace".to_string(), p)?;
             }
             Err(e) if v.settings.strict => return Err(DatasetError::trace(path, e)),
+            // The input itself failed (a cut gzip, a read error): nothing more comes.
+            Err(e)
+                if matches!(
+                    e.kind,
+                    TraceErrorKind::Compressed(_) | TraceErrorKind::Io(_)
+                ) =>
+            {
+                v.stats.warnings.push(format!(
+                    "{}: {e}; stopped reading this file, kept what came before",
+                    path.display()
+                ));
+            }
             Err(e) => {
                 let msg = format!("{}: {e}; line skipped", path.display());
                 v.skip(|| msg.clone());
@@ -359,26 +383,60 @@ fn capture_host(path: &Path) -> Result<Option<std::net::IpAddr>, DatasetError> {
     Ok(hc.host())
 }
 
-fn read_capture(path: &Path, v: &mut Visitor<'_, '_>) -> Result<(), DatasetError> {
+/// Whether `path` can be opened again from its start (a regular file, not `-` or a pipe).
+fn reopenable(path: &Path) -> bool {
+    path != Path::new("-") && std::fs::metadata(path).is_ok_and(|m| m.is_file())
+}
+
+fn read_capture(path: &Path, stream: Stream, v: &mut Visitor<'_, '_>) -> Result<(), DatasetError> {
     let s = v.settings;
-    let host = if s.unit == Unit::Capture && s.client == ClientRule::Auto {
-        capture_host(path)?
+    let cerr = |e| DatasetError::capture(path, e);
+    // Finding the capture's own host takes a pass of its own. A regular file is opened again
+    // for it; input that can be read only once is first copied to a temporary file.
+    let needs_host = s.unit == Unit::Capture && s.client == ClientRule::Auto;
+    let mut spool = None;
+    let (host, mut r) = if !needs_host {
+        (None, stream.into_capture().map_err(cerr)?)
+    } else if reopenable(path) {
+        (capture_host(path)?, stream.into_capture().map_err(cerr)?)
     } else {
-        None
+        let sp = Spool::new(stream).map_err(|e| DatasetError::io(path, e))?;
+        let host = capture_host(&sp.path).map_err(|_| {
+            DatasetError::io(
+                path,
+                std::io::Error::other("its temporary copy could not be read"),
+            )
+        })?;
+        let r = CaptureReader::open(&sp.path).map_err(cerr)?;
+        spool = Some(sp);
+        (host, r)
     };
+    // A fault of the input met while copying it: reported where the copy ends.
+    let mut fault = spool.as_mut().and_then(|sp| sp.fault.take());
     let mut asm = Assembler::new(AssembleConfig {
         unit: s.unit,
         client: s.client.clone(),
         host,
         ..Default::default()
     });
-    let mut r = CaptureReader::open(path).map_err(|e| DatasetError::capture(path, e))?;
     while !v.stopped {
         let offset = r.offset();
         let raw = match r.next_packet() {
-            None => break,
+            None => match fault.take() {
+                None => break,
+                Some(e) if s.strict => return Err(DatasetError::capture(path, e)),
+                Some(e) => {
+                    v.stats.warnings.push(format!(
+                        "{}: {e}; stopped reading this file, kept what came before",
+                        path.display()
+                    ));
+                    break;
+                }
+            },
             Some(Ok(raw)) => raw,
             Some(Err(e)) => {
+                // The copy's end is the input's fault, not a record cut in the copy.
+                let e = fault.take().unwrap_or(e);
                 if s.strict {
                     return Err(DatasetError::capture(path, e));
                 }
@@ -420,6 +478,61 @@ fn read_capture(path: &Path, v: &mut Visitor<'_, '_>) -> Result<(), DatasetError
         }
     }
     Ok(())
+}
+
+/// A capture that can be read only once (standard input, a pipe), copied to a temporary file
+/// so that it can be read twice; the file is removed when this is dropped. Disk, not memory:
+/// the copy is written as it is read.
+struct Spool {
+    path: std::path::PathBuf,
+    /// Where and why the input failed part-way, if it did; the copy holds what came before.
+    fault: Option<CaptureError>,
+}
+
+impl Spool {
+    fn new(mut stream: Stream) -> std::io::Result<Spool> {
+        use std::sync::atomic::AtomicU64;
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "tapir-spool-{}-{}.pcap",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = std::env::temp_dir().join(name);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        let mut sp = Spool { path, fault: None };
+        let mut out = std::io::BufWriter::new(file);
+        let mut copied = 0u64;
+        loop {
+            let chunk = match stream.fill_buf() {
+                Ok([]) => break,
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    sp.fault = Some(CaptureError {
+                        offset: copied,
+                        kind: e.into(),
+                    });
+                    break;
+                }
+            };
+            out.write_all(chunk)?;
+            let n = chunk.len();
+            copied += n as u64;
+            stream.consume(n);
+        }
+        out.flush()?;
+        Ok(sp)
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// Outcome for one source in [`extract_all`].

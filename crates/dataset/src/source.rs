@@ -4,6 +4,7 @@ use crate::DatasetError;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use tapir_capture::kind_from_name;
 
 /// One input file of a dataset.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,35 +18,47 @@ pub struct Source {
     pub extra: BTreeMap<String, String>,
 }
 
-/// File names tapir reads as captures or traces when it walks a folder.
-const EXTENSIONS: &[&str] = &["pcap", "pcapng", "cap", "trace", "txt"];
-
+/// Whether tapir reads a file it meets walking a folder: `.pcap`, `.pcapng`, `.cap`, `.trace`,
+/// `.txt`, each plain or with `.gz` / `.zst` after it (see [`tapir_capture::kind_from_name`]).
 fn is_input_file(p: &Path) -> bool {
     let hidden = p
         .file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.starts_with('.'));
-    let ext_ok = p
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-    !hidden && ext_ok
+    !hidden && kind_from_name(p).is_some()
+}
+
+/// `-`: standard input.
+fn is_stdin(p: &Path) -> bool {
+    p == Path::new("-")
 }
 
 /// Finds the sources named by `inputs`:
 ///
 /// * a `.csv` file, or a folder holding `manifest.csv`: a manifest with a header row naming at
 ///   least `path` and `label` (optional `group`; other columns are kept as extras). Paths are
-///   relative to the manifest's folder; several labels are joined by `+`.
+///   relative to the manifest's folder; several labels are joined by `+`. A listed file that
+///   is not there but has a compressed copy beside it (`x.pcap` → `x.pcap.gz` or `x.pcap.zst`)
+///   is read from that copy, so a dataset can be compressed in place.
 /// * a folder without a manifest: one subfolder per label (`web/`, `voip/`, …; `web+voip/` for
 ///   multi-label), files found recursively below each; files directly in the folder are
 ///   unlabelled.
-/// * a capture or trace file: unlabelled.
+/// * a capture or trace file (gzip and zstd too), a pipe, or `-` for standard input:
+///   unlabelled.
 ///
 /// Sources come back sorted by path so that every run sees the same order.
 pub fn discover(inputs: &[PathBuf]) -> Result<Vec<Source>, DatasetError> {
     let mut out = Vec::new();
     for input in inputs {
+        if is_stdin(input) {
+            out.push(Source {
+                path: input.clone(),
+                labels: Vec::new(),
+                group: "-".to_string(),
+                extra: BTreeMap::new(),
+            });
+            continue;
+        }
         let meta = fs::metadata(input).map_err(|e| DatasetError::io(input, e))?;
         if meta.is_dir() {
             let manifest = input.join("manifest.csv");
@@ -211,11 +224,13 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Source>, DatasetError> {
         if rel.is_empty() {
             return Err(DatasetError::manifest(path, i + 1, "empty path"));
         }
-        let file = base.join(rel);
+        let listed = base.join(rel);
+        // The group stays the listed name, so that compressing a file does not change it.
         let group = match gc.map(|g| fields[g].trim()) {
             Some(g) if !g.is_empty() => g.to_string(),
-            _ => file.display().to_string(),
+            _ => listed.display().to_string(),
         };
+        let file = compressed_copy(&listed).unwrap_or(listed);
         let extra = header
             .iter()
             .enumerate()
@@ -230,6 +245,20 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Source>, DatasetError> {
         });
     }
     Ok(out)
+}
+
+/// `x.gz` or `x.zst` when `x` itself is missing and one of them is there.
+fn compressed_copy(listed: &Path) -> Option<PathBuf> {
+    if listed.exists() {
+        return None;
+    }
+    ["gz", "zst"].iter().find_map(|ext| {
+        let mut name = listed.as_os_str().to_os_string();
+        name.push(".");
+        name.push(ext);
+        let p = PathBuf::from(name);
+        p.is_file().then_some(p)
+    })
 }
 
 /// Splits one CSV line (RFC 4180 quoting, no embedded newlines).

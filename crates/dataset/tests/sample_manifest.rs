@@ -40,10 +40,7 @@ fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) {
         let p = e.unwrap().path();
         if p.is_dir() {
             walk(&p, out);
-        } else if matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("pcap" | "pcapng" | "trace")
-        ) {
+        } else if tapir_capture::kind_from_name(&p).is_some() {
             out.insert(p);
         }
     }

@@ -113,7 +113,7 @@ pub struct WindowArgs {
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
-    /// Capture (pcap, pcapng) or trace files.
+    /// Capture (pcap, pcapng) or trace files, plain, gzip or zstd; `-` for standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// How many of the largest flows to list per file.
@@ -128,7 +128,8 @@ pub struct InspectArgs {
 
 #[derive(Args, Debug)]
 pub struct ExtractArgs {
-    /// Dataset folders, manifest CSVs, or capture/trace files.
+    /// Dataset folders, manifest CSVs, or capture/trace files (plain, gzip or zstd; `-` for
+    /// standard input).
     #[arg(required = true, value_name = "DATASET")]
     pub inputs: Vec<PathBuf>,
     /// Output file (default: stdout).
@@ -221,7 +222,7 @@ pub struct ClassifyArgs {
     /// Model file written by `tapir train`.
     #[arg(short, long, value_name = "FILE")]
     pub model: PathBuf,
-    /// Capture or trace files (or dataset folders).
+    /// Capture or trace files (plain, gzip or zstd; `-` for standard input), or dataset folders.
     #[arg(required = true, value_name = "FILE")]
     pub inputs: Vec<PathBuf>,
     /// Output file (default: stdout), JSON lines.

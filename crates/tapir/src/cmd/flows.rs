@@ -19,7 +19,8 @@ use tapir_netflow::{is_export, udp_payload, Collector, Decoder};
 
 #[derive(Args, Debug)]
 pub struct FlowsArgs {
-    /// Captures (pcap, pcapng). Not needed with --listen.
+    /// Captures (pcap, pcapng; plain, gzip or zstd; `-` for standard input). Not needed with
+    /// --listen.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Collect NetFlow v5/v9/IPFIX export packets on this UDP address instead of reading files.

@@ -8,7 +8,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::Path;
 use tapir_capture::{
-    sniff, CaptureReader, DecodeError, Direction, FileKind, Timestamp, TraceReader,
+    open, CaptureReader, Compression, DecodeError, Decoder, Direction, Opened, Stream, Timestamp,
+    TraceErrorKind, TraceReader,
 };
 use tapir_flow::{
     AssembleConfig, Assembler, ClientRule, PacketMeta, TunnelEvidence, TunnelKind, Unit, UnitInfo,
@@ -20,6 +21,8 @@ use tapir_report::text_table;
 struct FileSummary {
     file: String,
     format: String,
+    /// `none`, `gzip` or `zstd`: how the file was stored.
+    compression: String,
     link_types: Vec<String>,
     frames: u64,
     ip_packets: u64,
@@ -90,7 +93,11 @@ pub fn run(a: InspectArgs) -> anyhow::Result<()> {
 }
 
 fn print_summary(out: &mut impl Write, s: &FileSummary) -> std::io::Result<()> {
-    writeln!(out, "{} ({})", s.file, s.format)?;
+    if s.compression == "none" {
+        writeln!(out, "{} ({})", s.file, s.format)?;
+    } else {
+        writeln!(out, "{} ({}, {})", s.file, s.format, s.compression)?;
+    }
     let span = match (s.start, s.end) {
         (Some(a), Some(b)) => format!("{} – {} ({:.3} s)", utc(a), utc(b), b - a),
         _ => "-".into(),
@@ -182,17 +189,31 @@ fn inspect_file(path: &Path, rule: &ClientRule, top: usize) -> FileSummary {
         file: path.display().to_string(),
         ..Default::default()
     };
-    let kind = match sniff(path) {
-        Ok(k) => k,
+    // One open and a peek: `-` and pipes are read once.
+    match open(path) {
+        Ok((opened, compression)) => {
+            s.compression = match compression {
+                Compression::None => "none",
+                Compression::Gzip => "gzip",
+                Compression::Zstd => "zstd",
+                _ => "other",
+            }
+            .into();
+            match opened {
+                Opened::Trace(r) => inspect_trace(path, r, &mut s),
+                Opened::Capture(r) => inspect_capture(r, rule, top, &mut s),
+            }
+        }
         Err(e) => {
             s.format = "unknown".into();
-            s.error = Some(e.to_string());
+            s.compression = "none".into();
+            s.error = Some(match &e.kind {
+                // Not there, not readable: the OS's words, not a byte offset.
+                tapir_capture::CaptureErrorKind::Io(io) => io.to_string(),
+                _ => e.to_string(),
+            });
             return s;
         }
-    };
-    match kind {
-        FileKind::Trace => inspect_trace(path, &mut s),
-        FileKind::Pcap | FileKind::PcapNg => inspect_capture(path, rule, top, &mut s),
     }
     s.duration = match (s.start, s.end) {
         (Some(a), Some(b)) => b - a,
@@ -213,16 +234,10 @@ fn track_time(s: &mut FileSummary, last: &mut Option<Timestamp>, ts: Timestamp) 
     s.end = Some(s.end.map_or(t, |x: f64| x.max(t)));
 }
 
-fn inspect_trace(path: &Path, s: &mut FileSummary) {
+fn inspect_trace(path: &Path, mut r: TraceReader<Stream>, s: &mut FileSummary) {
     s.format = "trace".into();
-    let mut r = match TraceReader::open(path) {
-        Ok(r) => r,
-        Err(e) => {
-            s.error = Some(e.to_string());
-            return;
-        }
-    };
     let mut last = None;
+    let mut first_bad_line = None;
     while let Some(p) = r.next_packet() {
         match p {
             Ok(p) => {
@@ -235,33 +250,37 @@ fn inspect_trace(path: &Path, s: &mut FileSummary) {
                 }
                 track_time(s, &mut last, p.ts);
             }
+            // The input itself failed (a cut gzip, a read error): the reader ends here.
+            Err(e)
+                if matches!(
+                    e.kind,
+                    TraceErrorKind::Compressed(_) | TraceErrorKind::Io(_)
+                ) =>
+            {
+                s.error = Some(format!("{e}; summary covers the lines before it"));
+            }
             Err(e) => {
                 s.undecodable += 1;
-                if s.error.is_none() {
-                    s.error = Some(
-                        format!("{e} (and {} more bad lines counted as undecodable)", 0)
-                            .replace(" (and 0 more bad lines counted as undecodable)", ""),
-                    );
-                }
+                first_bad_line.get_or_insert(e);
             }
         }
     }
-    if s.ip_packets > 0 && s.error.is_some() {
-        // Bad lines were skipped; the file itself was read.
-        let e = s.error.take().unwrap_or_default();
-        warn(format!("{}: {e}; bad lines skipped", path.display()));
+    if let Some(e) = first_bad_line {
+        if s.ip_packets > 0 {
+            // Bad lines were skipped; the file itself was read.
+            warn(format!("{}: {e}; bad lines skipped", path.display()));
+        } else if s.error.is_none() {
+            s.error = Some(e.to_string());
+        }
     }
 }
 
-fn inspect_capture(path: &Path, rule: &ClientRule, top: usize, s: &mut FileSummary) {
-    let mut r = match CaptureReader::open(path) {
-        Ok(r) => r,
-        Err(e) => {
-            s.format = "unknown".into();
-            s.error = Some(e.to_string());
-            return;
-        }
-    };
+fn inspect_capture(
+    mut r: CaptureReader<Decoder>,
+    rule: &ClientRule,
+    top: usize,
+    s: &mut FileSummary,
+) {
     s.format = format!("{:?}", r.format()).to_lowercase();
     let mut asm = Assembler::new(AssembleConfig {
         unit: Unit::Flow,

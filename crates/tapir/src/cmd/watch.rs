@@ -23,7 +23,8 @@ use tapir_report::text_table;
 #[derive(Args, Debug, Clone)]
 pub struct EventArgs {
     /// Captures (pcap, pcapng), flow records from `tapir flows --json`, or mail events as JSON
-    /// lines ({"time", "from", "to", "size"}).
+    /// lines ({"time", "from", "to", "size"}); captures and JSON lines may be gzip or zstd, and
+    /// `-` is standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// table, csv or jsonl.
