@@ -59,6 +59,9 @@ impl Defense for Delay {
     }
 }
 
+/// A threshold mix flushes what is left this long after the last packet.
+pub const THRESHOLD_IDLE_FLUSH_NS: i64 = 1_000_000_000;
+
 /// How a [`Mix`] decides to flush its pool.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum MixRule {
@@ -127,10 +130,11 @@ impl Defense for Mix {
     }
     fn finish(&mut self, out: &mut Vec<Pkt>) {
         // A real pool would wait for more traffic; at the end of the trace what is left goes
-        // out at the next flush of a timed mix, or with the last packet of a threshold mix.
+        // out at the next flush of a timed mix, or after an idle second for a threshold mix
+        // (a remailer's idle flush): never at a time when the end could not yet be known.
         let at = match self.rule {
             MixRule::Timed(_) => self.next_flush.unwrap_or(self.last_in),
-            MixRule::Threshold(_) => self.last_in,
+            MixRule::Threshold(_) => self.last_in + THRESHOLD_IDLE_FLUSH_NS,
         };
         self.flush(0, at, out);
         self.flush(1, at, out);
