@@ -43,6 +43,12 @@ pub enum Command {
         after_help = "Example:\n  tapir experiment\n  tapir experiment data/sample --out report --seeds 1,2,3,4,5"
     )]
     Experiment(crate::cmd::experiment::ExperimentArgs),
+    /// Run a capture or trace through countermeasures (padding, constant volume, cover traffic,
+    /// decoys, delays, mixes; several inputs are aggregated into one tunnel) and print the cost.
+    #[command(
+        after_help = "Examples:\n  tapir defend data/sample/ipsec/web/web-04265a45.pcap -d pad-bucket:514 -o padded.trace\n  tapir defend data/sample/plain/voip/voip-0a9c.trace -d constant:rate=50,size=1500,min=10s -o cv.pcap\n  tapir defend a.trace b.trace -d delay:mean=20ms -d pad-mtu -o tunnel.trace --json"
+    )]
+    Defend(DefendArgs),
     /// Label new traffic with a trained model, window by window (JSON lines).
     #[command(after_help = "Example:\n  tapir classify -m ipsec.tapir capture.pcap --by flow")]
     Classify(ClassifyArgs),
@@ -233,4 +239,29 @@ pub struct ClassifyArgs {
     pub stride: Option<usize>,
     #[command(flatten)]
     pub traffic: TrafficArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DefendArgs {
+    /// Capture or trace files; several are merged into one tunnel (aggregation) first.
+    #[arg(required = true, value_name = "FILE")]
+    pub inputs: Vec<PathBuf>,
+    /// Defence spec; repeat to chain (applied in order). `-d help` lists them.
+    #[arg(short = 'd', long = "defense", value_name = "SPEC", required = true)]
+    pub defences: Vec<String>,
+    /// Output: a `.pcap` (raw IPv4 headers, tshark reads it) or a `.trace` (default: stdout, trace).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Seed of the defences' random draws.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The costs as one JSON object on stderr instead of a sentence.
+    #[arg(long)]
+    pub json: bool,
+    /// Addresses in this prefix are the client (upstream = from them). Repeatable.
+    #[arg(long, value_name = "CIDR")]
+    pub client: Vec<String>,
+    /// Stop at the first unreadable record instead of reporting it and going on.
+    #[arg(long)]
+    pub strict: bool,
 }

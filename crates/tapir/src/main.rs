@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         cli::Command::Eval(a) => cmd::eval::run(a),
         cli::Command::Experiment(a) => cmd::experiment::run(a),
         cli::Command::Classify(a) => cmd::classify::run(a),
+        cli::Command::Defend(a) => cmd::defend::run(a),
         cli::Command::Flows(a) => cmd::flows::run(a),
         cli::Command::Watch(a) => cmd::watch::run(a),
         cli::Command::Volume(a) => cmd::volume::run(a),

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 pub enum Output {
     Stdout(BufWriter<io::Stdout>),
+    /// A target that is not a regular file (a device such as /dev/null, a FIFO): written in
+    /// place, since renaming a temporary file over it would replace the device node.
+    Special(BufWriter<File>),
     File {
         tmp: PathBuf,
         dest: PathBuf,
@@ -19,6 +22,13 @@ impl Output {
     pub fn create(dest: Option<&Path>) -> anyhow::Result<Output> {
         match dest {
             None => Ok(Output::Stdout(BufWriter::new(io::stdout()))),
+            Some(dest) if is_special(dest) => {
+                let f = fs::OpenOptions::new()
+                    .write(true)
+                    .open(dest)
+                    .with_context(|| format!("cannot open {}", dest.display()))?;
+                Ok(Output::Special(BufWriter::new(f)))
+            }
             Some(dest) => {
                 let tmp = temp_path(dest);
                 let f = File::create(&tmp)
@@ -36,6 +46,7 @@ impl Output {
     pub fn finish(mut self) -> anyhow::Result<()> {
         match &mut self {
             Output::Stdout(w) => w.flush()?,
+            Output::Special(w) => w.flush()?,
             Output::File { tmp, dest, w } => {
                 let w = w.take().expect("finish runs once");
                 let f = w
@@ -57,6 +68,7 @@ impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Output::Stdout(w) => w.write(buf),
+            Output::Special(w) => w.write(buf),
             Output::File { w, .. } => w.as_mut().map_or(Ok(0), |w| w.write(buf)),
         }
     }
@@ -64,6 +76,7 @@ impl Write for Output {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Output::Stdout(w) => w.flush(),
+            Output::Special(w) => w.flush(),
             Output::File { w, .. } => w.as_mut().map_or(Ok(()), |w| w.flush()),
         }
     }
@@ -79,6 +92,11 @@ impl Drop for Output {
             let _ = fs::remove_file(tmp);
         }
     }
+}
+
+/// Whether `dest` exists and is not a regular file (or a link to one): a device, a FIFO, a socket.
+pub fn is_special(dest: &Path) -> bool {
+    fs::metadata(dest).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 pub fn temp_path(dest: &Path) -> PathBuf {

@@ -1,4 +1,5 @@
 pub mod classify;
+pub mod defend;
 pub mod eval;
 pub mod experiment;
 pub mod extract;
