@@ -97,6 +97,63 @@ pub enum AckFilter {
         /// Largest IP length, in bytes, still treated as an ACK.
         bytes: u32,
     },
+    /// Relative to the window: a packet is an ACK when its IP length is at most the window's
+    /// `percentile`-th percentile of sizes (both directions) plus `margin` bytes, and never
+    /// above `max_bytes`. Tunnel overhead moves the ACK size and the limit together.
+    Relative {
+        /// Low percentile of the window's sizes taken as the ACK size, 1..=50.
+        percentile: u32,
+        /// Bytes above that size still counted as ACKs (TCP options, cipher padding).
+        margin: u32,
+        /// The limit never exceeds this many bytes, whatever the window (≤ 1536).
+        max_bytes: u32,
+    },
+}
+
+/// Defaults of [`AckFilter::Relative`]: the 5th percentile, a 32-byte margin, at most 192 bytes.
+pub const RELATIVE_ACK: AckFilter = AckFilter::Relative {
+    percentile: 5,
+    margin: 32,
+    max_bytes: 192,
+};
+
+/// Largest `max_bytes` of [`AckFilter::Relative`]: the extractor counts sizes up to it in a
+/// fixed table.
+pub const MAX_RELATIVE_ACK_BYTES: u32 = 1536;
+
+/// What to do with "packets" larger than the MTU: captures taken on a host with receive or
+/// segmentation offload (GRO, TSO, LRO) hold coalesced segments of up to 64 kB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Coalesced {
+    /// Sizes are used as they are: a coalesced packet counts once, in the outermost size bin
+    /// (its full bytes still count in its burst).
+    Keep,
+    /// Before windowing, a packet larger than `mtu` becomes packets of `mtu` bytes (the last
+    /// holds the remainder) that end at its timestamp, spaced by the time since the unit's
+    /// previous packet shared out between them, but by at most 12 µs (one 1500-byte packet at
+    /// 1 Gbit/s), so that a coalesced packet after a pause does not spread over the pause.
+    Split {
+        /// Largest packet kept whole, bytes (68..=65535).
+        mtu: u32,
+    },
+}
+
+impl Default for Coalesced {
+    /// Split at 1500 bytes, the Ethernet MTU.
+    fn default() -> Self {
+        Coalesced::Split { mtu: 1500 }
+    }
+}
+
+impl Coalesced {
+    /// The MTU above which packets are split, if any.
+    pub fn split_mtu(&self) -> Option<u32> {
+        match *self {
+            Coalesced::Keep => None,
+            Coalesced::Split { mtu } => Some(mtu),
+        }
+    }
 }
 
 /// The configuration of all feature spaces. `Default` gives the documented defaults of
@@ -117,6 +174,10 @@ pub struct FeatureConfig {
     /// Largest gap, in nanoseconds, between consecutive packets of one surge (a gap equal to
     /// it still continues the surge).
     pub surge_gap_ns: u64,
+    /// Packets above the MTU (offload-coalesced segments). May be left out of a JSON
+    /// configuration (it came after the others); left out, it is the default.
+    #[serde(default)]
+    pub coalesced: Coalesced,
 }
 
 /// Default ACK threshold: a 52-byte TCP ACK (40 bytes of headers + 12 of timestamp option)
@@ -146,13 +207,14 @@ impl Default for FeatureConfig {
                 bytes: DEFAULT_ACK_MAX_BYTES,
             },
             surge_gap_ns: DEFAULT_SURGE_GAP_NS,
+            coalesced: Coalesced::default(),
         }
     }
 }
 
 /// Version of the feature definitions; part of the fingerprint so that a change in how
 /// features are computed invalidates old models even when the numbers stay the same.
-const DEFINITION_VERSION: &[u8] = b"tapir-features/1";
+const DEFINITION_VERSION: &[u8] = b"tapir-features/2";
 
 impl FeatureConfig {
     /// Checks every field; the error names the field and the accepted range.
@@ -161,6 +223,33 @@ impl FeatureConfig {
         self.iat_axis.validate("iat_axis")?;
         self.burst_axis.validate("burst_axis")?;
         self.surge_axis.validate("surge_axis")?;
+        if let AckFilter::Relative {
+            percentile,
+            max_bytes,
+            ..
+        } = self.ack
+        {
+            if !(1..=50).contains(&percentile) {
+                return Err(FeatureError::InvalidConfig {
+                    field: "ack.percentile",
+                    reason: format!("is {percentile}; use 1..=50"),
+                });
+            }
+            if max_bytes > MAX_RELATIVE_ACK_BYTES {
+                return Err(FeatureError::InvalidConfig {
+                    field: "ack.max_bytes",
+                    reason: format!("is {max_bytes}; use at most {MAX_RELATIVE_ACK_BYTES}"),
+                });
+            }
+        }
+        if let Coalesced::Split { mtu } = self.coalesced {
+            if !(68..=65_535).contains(&mtu) {
+                return Err(FeatureError::InvalidConfig {
+                    field: "coalesced.mtu",
+                    reason: format!("is {mtu}; use 68..=65535"),
+                });
+            }
+        }
         if self.surge_gap_ns > i64::MAX as u64 {
             return Err(FeatureError::InvalidConfig {
                 field: "surge_gap_ns",
@@ -197,8 +286,25 @@ impl FeatureConfig {
                 h.bytes(&[1]);
                 h.bytes(&bytes.to_le_bytes());
             }
+            AckFilter::Relative {
+                percentile,
+                margin,
+                max_bytes,
+            } => {
+                h.bytes(&[2]);
+                h.bytes(&percentile.to_le_bytes());
+                h.bytes(&margin.to_le_bytes());
+                h.bytes(&max_bytes.to_le_bytes());
+            }
         }
         h.bytes(&self.surge_gap_ns.to_le_bytes());
+        match self.coalesced {
+            Coalesced::Keep => h.bytes(&[0]),
+            Coalesced::Split { mtu } => {
+                h.bytes(&[1]);
+                h.bytes(&mtu.to_le_bytes());
+            }
+        }
         h.0
     }
 
