@@ -180,7 +180,7 @@ pub struct FeatureConfig {
     pub coalesced: Coalesced,
 }
 
-/// Default ACK threshold: a 52-byte TCP ACK (40 bytes of headers + 12 of timestamp option)
+/// The paper-style fixed ACK threshold (`{"mode": "max-size", "bytes": 128}`): a 52-byte TCP ACK (40 bytes of headers + 12 of timestamp option)
 /// grows to about 124 bytes in IPsec ESP tunnel mode (20 outer IP + 8 ESP + 32 ICV per the
 /// paper §IV.B, plus IV and padding) or in WireGuard over IPv4 (20 + 8 UDP + 16 header, padded
 /// to 64 + 16 tag); 128 covers both plus plain ACKs with SACK blocks.
@@ -203,9 +203,8 @@ impl Default for FeatureConfig {
             // Same decades as the IAT axis; with a 100 ms gap a 1024-packet surge lasts at most
             // 102.3 s, so 100 s is the useful top.
             surge_axis: Axis::new(Scale::Log, 1e-6, 100.0, 32),
-            ack: AckFilter::MaxSize {
-                bytes: DEFAULT_ACK_MAX_BYTES,
-            },
+            // Relative to the window, so that tunnel overhead moves the limit with the ACKs.
+            ack: RELATIVE_ACK,
             surge_gap_ns: DEFAULT_SURGE_GAP_NS,
             coalesced: Coalesced::default(),
         }
@@ -217,6 +216,17 @@ impl Default for FeatureConfig {
 const DEFINITION_VERSION: &[u8] = b"tapir-features/2";
 
 impl FeatureConfig {
+    /// The default with the paper-style fixed ACK rule (IP length ≤ 128 bytes): the feature
+    /// spaces as they were before the relative rule became the default.
+    pub fn paper() -> Self {
+        FeatureConfig {
+            ack: AckFilter::MaxSize {
+                bytes: DEFAULT_ACK_MAX_BYTES,
+            },
+            ..FeatureConfig::default()
+        }
+    }
+
     /// Checks every field; the error names the field and the accepted range.
     pub fn validate(&self) -> Result<(), FeatureError> {
         self.size_axis.validate("size_axis")?;
@@ -360,7 +370,7 @@ mod tests {
         // the feature definition changed; bump DEFINITION_VERSION and update the value.
         assert_eq!(
             FeatureConfig::default().fingerprint(),
-            0x13d0_ae4d_02a4_e1ba
+            0xe6cd_1222_ee3a_095b
         );
     }
 
@@ -370,7 +380,13 @@ mod tests {
         let s = serde_json::to_string(&c).unwrap();
         let back: FeatureConfig = serde_json::from_str(&s).unwrap();
         assert_eq!(back, c);
-        assert!(s.contains("\"mode\":\"max-size\""), "{s}");
+        assert!(s.contains("\"mode\":\"relative\""), "{s}");
+        // A configuration written before `coalesced` existed still reads, as the default.
+        let old = s.replace(",\"coalesced\":{\"mode\":\"split\",\"mtu\":1500}", "");
+        assert_ne!(old, s);
+        assert_eq!(serde_json::from_str::<FeatureConfig>(&old).unwrap(), c);
+        let paper = serde_json::to_string(&FeatureConfig::paper()).unwrap();
+        assert!(paper.contains("\"mode\":\"max-size\",\"bytes\":128"), "{paper}");
         let extra = s.replacen('{', "{\"bogus\":1,", 1);
         assert!(serde_json::from_str::<FeatureConfig>(&extra).is_err());
     }

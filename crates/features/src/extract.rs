@@ -393,3 +393,71 @@ pub fn histograms(
 ) -> Result<Vec<Hist2D>, FeatureError> {
     Ok(Extractor::new(cfg)?.histograms(space, window))
 }
+
+#[cfg(test)]
+mod ack_tests {
+    use super::*;
+    use crate::config::RELATIVE_ACK;
+    use tapir_capture::Timestamp;
+
+    fn window(sizes: &[u32]) -> Vec<TracePacket> {
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| TracePacket::new(Timestamp(i as i64 * 1000), s, Direction::Down))
+            .collect()
+    }
+
+    #[test]
+    fn relative_ack_limit_follows_the_tunnel_overhead() {
+        let ex = Extractor::new(&FeatureConfig::default()).unwrap();
+        assert_eq!(FeatureConfig::default().ack, RELATIVE_ACK);
+        // A download: a third of the packets are ACKs, the rest full size. Plain ACKs are 52
+        // bytes, IPsec's 132 here, WireGuard's 124: the limit is the ACK size + 32 each time.
+        for (ack, limit) in [(52, 84), (132, 164), (124, 156), (116, 148)] {
+            let sizes: Vec<u32> = (0..300).map(|i| if i % 3 == 0 { ack } else { 1500 }).collect();
+            assert_eq!(ex.ack_limit(&window(&sizes)), Some(limit), "ACK {ack}");
+        }
+        // Never above max_bytes; a window without small packets gets max_bytes.
+        let sizes: Vec<u32> = (0..100).map(|i| if i % 2 == 0 { 180 } else { 1400 }).collect();
+        assert_eq!(ex.ack_limit(&window(&sizes)), Some(192));
+        assert_eq!(ex.ack_limit(&window(&[1500; 50])), Some(192));
+        assert_eq!(ex.ack_limit(&[]), Some(192));
+        // The 5th percentile ignores a few stray tiny packets.
+        let mut sizes = vec![1500u32; 100];
+        sizes[..3].fill(40);
+        sizes[3..40].fill(120);
+        assert_eq!(ex.ack_limit(&window(&sizes)), Some(152));
+        let paper = Extractor::new(&FeatureConfig::paper()).unwrap();
+        assert_eq!(paper.ack_limit(&window(&sizes)), Some(128));
+    }
+
+    #[test]
+    fn relative_rule_counts_the_same_bursts_under_any_overhead() {
+        // The same up/down exchange with 0, 72 and 80 bytes of overhead on every packet: the
+        // fixed 128-byte rule changes its burst count as ACKs cross 128; the relative does not.
+        let base: Vec<(i64, u32, Direction)> = (0..200)
+            .map(|i| {
+                if i % 4 == 3 {
+                    (i * 1000, 52, Direction::Up)
+                } else {
+                    (i * 1000, 1400, Direction::Down)
+                }
+            })
+            .chain((200..240).map(|i| (i * 1000, 300, Direction::Up)))
+            .collect();
+        let count = |ex: &Extractor, o: u32| {
+            let w: Vec<TracePacket> = base
+                .iter()
+                .map(|&(t, s, d)| TracePacket::new(Timestamp(t), s + o, d))
+                .collect();
+            ex.histograms(FeatureSpace::Burst, &w)[0].total()
+        };
+        let rel = Extractor::new(&FeatureConfig::default()).unwrap();
+        let fixed = Extractor::new(&FeatureConfig::paper()).unwrap();
+        assert_eq!(count(&rel, 0), count(&rel, 72));
+        assert_eq!(count(&rel, 0), count(&rel, 80));
+        assert_eq!(count(&fixed, 0), count(&fixed, 72));
+        assert_ne!(count(&fixed, 0), count(&fixed, 80), "132-byte ACKs cut bursts");
+    }
+}
