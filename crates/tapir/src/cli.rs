@@ -191,6 +191,10 @@ pub struct TrainArgs {
     /// Write the training report (JSON) to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Train the dataset's background captures (DNS, NTP, updates, polls) as a class of their
+    /// own, which `classify` reports as `unknown`.
+    #[arg(long)]
+    pub background_class: bool,
     #[command(flatten)]
     pub traffic: TrafficArgs,
     #[command(flatten)]

@@ -111,6 +111,16 @@ impl Labelled {
 pub const BACKGROUND: &str = "background";
 
 pub fn labelled(loaded: &Loaded, cols: std::ops::Range<usize>) -> anyhow::Result<Labelled> {
+    labelled_with(loaded, cols, false)
+}
+
+/// [`labelled`]; with `background_class`, background captures are a class of their own
+/// (named [`BACKGROUND`]) instead of being set aside.
+pub fn labelled_with(
+    loaded: &Loaded,
+    cols: std::ops::Range<usize>,
+    background_class: bool,
+) -> anyhow::Result<Labelled> {
     let mut classes = BTreeSet::new();
     let mut skipped_multi = 0usize;
     let mut unlabelled = 0usize;
@@ -121,7 +131,7 @@ pub fn labelled(loaded: &Loaded, cols: std::ops::Range<usize>) -> anyhow::Result
         }
         match s.labels.len() {
             0 => unlabelled += 1,
-            1 if s.labels[0] == BACKGROUND => background += 1,
+            1 if s.labels[0] == BACKGROUND && !background_class => background += 1,
             1 => {
                 classes.insert(s.labels[0].clone());
             }
@@ -168,7 +178,7 @@ pub fn labelled(loaded: &Loaded, cols: std::ops::Range<usize>) -> anyhow::Result
             let (Some(f), [label]) = (f, s.labels.as_slice()) else {
                 continue;
             };
-            if label == BACKGROUND {
+            if label == BACKGROUND && !background_class {
                 continue;
             }
             let class = class_of[label.as_str()];

@@ -146,6 +146,7 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
     let model = &mf.model;
     let classes = &mf.classes;
     let label_of = |i: usize| classes.get(i).map_or(UNKNOWN, String::as_str);
+    let background = classes.iter().position(|c| c == crate::load::BACKGROUND);
     let results: Vec<anyhow::Result<Vec<u8>>> = sources
         .par_iter()
         .map(|src| {
@@ -173,7 +174,8 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
                         .map_err(tapir_dataset::DatasetError::Features)?;
                     model.predict_proba_into(&features, &mut proba);
                     let best = tapir_learn::argmax(&proba);
-                    let label = if proba[best] < threshold {
+                    // A background class stands for traffic of no application class.
+                    let label = if proba[best] < threshold || Some(best) == background {
                         classes.len()
                     } else {
                         best

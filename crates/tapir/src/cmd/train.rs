@@ -4,7 +4,7 @@
 
 use crate::cli::TrainArgs;
 use crate::cmd::pct;
-use crate::load::{labelled, load, Labelled, Loaded, BACKGROUND};
+use crate::load::{labelled_with, load, Labelled, Loaded, BACKGROUND};
 use crate::output::write_atomic;
 use crate::progress;
 use crate::settings::{augmentation, extract_settings, parse_space, usage, WindowFeatures};
@@ -36,7 +36,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     settings.augment = augmentation(&a.augment, a.augment_copies, a.seed)?;
     let loaded = load(&a.inputs, &settings)?;
     let dim = tapir_features::dim(space, &settings.features);
-    let lab = labelled(&loaded, 0..dim)?;
+    let lab = labelled_with(&loaded, 0..dim, a.background_class)?;
     let mut params = ModelParams::default();
     params.rf.seed = a.seed;
     params.rf.n_trees = a.trees;
@@ -57,7 +57,13 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     ));
     let model = fit_model(kind, &params, &lab.dataset)?;
     sp.finish_and_clear();
-    let background = background_rate(&loaded, &model, dim, threshold);
+    // Background captures the model never saw: all of them when they are not a class, the
+    // held-out ones of the calibration split when they are.
+    let background = if a.background_class {
+        calibration.as_ref().and_then(|c| c.background.clone())
+    } else {
+        background_rate(&loaded, &model, dim, threshold)
+    };
 
     let wf = WindowFeatures {
         space,
@@ -94,10 +100,16 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             "held_out_unknown": c.unknown,
             "held_out_accuracy_of_labelled": c.accuracy_labelled,
         })),
+        "background_class": a.background_class,
         "background": background.as_ref().map(|b| json!({
             "windows": b.windows,
-            "labelled_as_a_class": b.labelled,
+            "labelled_as_an_application_class": b.labelled,
             "rate": b.rate(),
+            "measured_on": if a.background_class {
+                "held-out background traces of the calibration split"
+            } else {
+                "every background capture of the inputs (not trained on)"
+            },
         })),
     });
     let file = ModelFile {
@@ -147,7 +159,12 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     }
     if let Some(b) = &background {
         println!(
-            "background captures: {} of {} windows labelled as one of the classes",
+            "background captures{}: {} of {} windows labelled as an application class",
+            if a.background_class {
+                " (held out)"
+            } else {
+                ""
+            },
             pct(b.rate()),
             b.windows
         );
@@ -163,6 +180,8 @@ struct Calibration {
     unknown: f64,
     /// Accuracy over the held-out windows that keep a label.
     accuracy_labelled: f64,
+    /// Held-out windows of the background class, when it is one.
+    background: Option<Background>,
 }
 
 /// Fits on 80% of the traces (with their augmented copies), predicts the held-out 20% as read,
@@ -181,11 +200,16 @@ fn calibrate(
     let (train, test) = &folds[0];
     let model = fit_model(kind, params, &lab.dataset.subset(train)?)?;
     let mut proba = vec![0.0; lab.dataset.n_classes()];
+    let bg = lab.dataset.classes.iter().position(|c| c == BACKGROUND);
     let mut scored: Vec<(f64, bool)> = Vec::with_capacity(test.len());
+    let mut bg_windows: Vec<(f64, usize)> = Vec::new();
     for &i in test {
         model.predict_proba_into(lab.dataset.row(i), &mut proba);
         let best = argmax(&proba);
         scored.push((proba[best], best == lab.dataset.y[i]));
+        if Some(lab.dataset.y[i]) == bg {
+            bg_windows.push((proba[best], best));
+        }
     }
     let mut correct: Vec<f64> = scored.iter().filter(|s| s.1).map(|s| s.0).collect();
     correct.sort_by(f64::total_cmp);
@@ -205,9 +229,17 @@ fn calibrate(
         accuracy: scored.iter().filter(|s| s.1).count() as f64 / n,
         unknown: (scored.len() - kept.len()) as f64 / n,
         accuracy_labelled: kept.iter().filter(|s| s.1).count() as f64 / kept.len().max(1) as f64,
+        background: bg.map(|b| Background {
+            windows: bg_windows.len(),
+            labelled: bg_windows
+                .iter()
+                .filter(|(p, c)| *c != b && *p >= threshold)
+                .count(),
+        }),
     })
 }
 
+#[derive(Clone)]
 struct Background {
     windows: usize,
     labelled: usize,
