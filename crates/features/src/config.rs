@@ -180,7 +180,8 @@ pub struct FeatureConfig {
     pub coalesced: Coalesced,
 }
 
-/// The paper-style fixed ACK threshold (`{"mode": "max-size", "bytes": 128}`): a 52-byte TCP ACK (40 bytes of headers + 12 of timestamp option)
+/// The paper-style fixed ACK threshold (`{"mode": "max-size", "bytes": 128}`): a 52-byte TCP
+/// ACK (40 bytes of headers + 12 of timestamp option)
 /// grows to about 124 bytes in IPsec ESP tunnel mode (20 outer IP + 8 ESP + 32 ICV per the
 /// paper §IV.B, plus IV and padding) or in WireGuard over IPv4 (20 + 8 UDP + 16 header, padded
 /// to 64 + 16 tag); 128 covers both plus plain ACKs with SACK blocks.
@@ -216,13 +217,15 @@ impl Default for FeatureConfig {
 const DEFINITION_VERSION: &[u8] = b"tapir-features/2";
 
 impl FeatureConfig {
-    /// The default with the paper-style fixed ACK rule (IP length ≤ 128 bytes): the feature
-    /// spaces as they were before the relative rule became the default.
+    /// The feature spaces as they were before the relative ACK rule and the splitting of
+    /// coalesced packets: the paper-style fixed ACK rule (IP length ≤ 128 bytes), sizes kept as
+    /// captured. `docs/feature-config-paper.json` is the same as JSON.
     pub fn paper() -> Self {
         FeatureConfig {
             ack: AckFilter::MaxSize {
                 bytes: DEFAULT_ACK_MAX_BYTES,
             },
+            coalesced: Coalesced::Keep,
             ..FeatureConfig::default()
         }
     }
@@ -387,6 +390,9 @@ mod tests {
         assert_eq!(serde_json::from_str::<FeatureConfig>(&old).unwrap(), c);
         let paper = serde_json::to_string(&FeatureConfig::paper()).unwrap();
         assert!(paper.contains("\"mode\":\"max-size\",\"bytes\":128"), "{paper}");
+        let shipped: FeatureConfig =
+            serde_json::from_str(include_str!("../../../docs/feature-config-paper.json")).unwrap();
+        assert_eq!(shipped, FeatureConfig::paper());
         let extra = s.replacen('{', "{\"bogus\":1,", 1);
         assert!(serde_json::from_str::<FeatureConfig>(&extra).is_err());
     }
