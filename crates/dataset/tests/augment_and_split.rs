@@ -81,9 +81,20 @@ fn augmented_copies_follow_each_window_and_are_reproducible() {
     for (x, y) in a.rows.iter().zip(&b.rows) {
         assert_eq!(x.features, y.features, "same file and seed, same copies");
     }
-    let plain = extract_file(&p, 0, &ExtractSettings { augment: None, ..settings.clone() }, &ex)
-        .unwrap();
+    let plain = extract_file(
+        &p,
+        0,
+        &ExtractSettings {
+            augment: None,
+            ..settings.clone()
+        },
+        &ex,
+    )
+    .unwrap();
     assert_eq!(plain.rows.len(), 4);
-    assert_eq!(plain.rows[2].features, a.rows[8].features, "originals unchanged");
+    assert_eq!(
+        plain.rows[2].features, a.rows[8].features,
+        "originals unchanged"
+    );
     std::fs::remove_file(&p).unwrap();
 }

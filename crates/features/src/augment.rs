@@ -420,7 +420,10 @@ impl FromStr for AugmentSpec {
                     }
                 }
                 "rtt" => {
-                    need(lo > 0.0 && hi <= 100_000.0, "the RTT is > 0 and ≤ 100000 ms")?;
+                    need(
+                        lo > 0.0 && hi <= 100_000.0,
+                        "the RTT is > 0 and ≤ 100000 ms",
+                    )?;
                     rtt = Some((lo, hi));
                     continue;
                 }
@@ -445,7 +448,10 @@ impl FromStr for AugmentSpec {
                     }
                 }
                 "quantise" | "quantize" => {
-                    need(lo >= 1e-6 && hi <= 1000.0, "the resolution is 1e-6..=1000 ms")?;
+                    need(
+                        lo >= 1e-6 && hi <= 1000.0,
+                        "the resolution is 1e-6..=1000 ms",
+                    )?;
                     Transform::Quantise { lo, hi }
                 }
                 other => {
@@ -471,7 +477,9 @@ impl FromStr for AugmentSpec {
                 }
             }
             if !any {
-                return Err(bad("`rtt` only applies to `retransmit`, which is missing".into()));
+                return Err(bad(
+                    "`rtt` only applies to `retransmit`, which is missing".into()
+                ));
             }
         }
         Ok(AugmentSpec { transforms })
@@ -534,7 +542,12 @@ mod tests {
 
     #[test]
     fn time_scaling_scales_every_iat() {
-        let w = vec![p(1_000, 100), p(2_000, -1500), p(5_000, 52), p(11_000, -600)];
+        let w = vec![
+            p(1_000, 100),
+            p(2_000, -1500),
+            p(5_000, 52),
+            p(11_000, -600),
+        ];
         let out = run("scale:3-3", &w);
         assert_eq!(iats(&out), vec![3_000, 9_000, 18_000]);
         assert_eq!(out[0].ts.0, 1_000, "the window keeps its start");
@@ -561,7 +574,13 @@ mod tests {
     fn serialisation_spaces_back_to_back_packets_by_size_over_rate() {
         // Four 1250-byte packets at once downstream, one upstream: at 10 Mbit/s a 1250-byte
         // packet takes 1 ms. Directions are serialised independently.
-        let w = vec![p(0, -1250), p(0, -1250), p(0, 100), p(0, -1250), p(0, -1250)];
+        let w = vec![
+            p(0, -1250),
+            p(0, -1250),
+            p(0, 100),
+            p(0, -1250),
+            p(0, -1250),
+        ];
         let out = run("serialise:10", &w);
         let down: Vec<i64> = out
             .iter()
@@ -654,10 +673,7 @@ mod tests {
         let mut d = Vec::new();
         AugmentSpec::none().apply(&w, 1, &mut d);
         assert_eq!(d, w);
-        assert_ne!(
-            window_seed(1, b"a", 0, 0, 1),
-            window_seed(1, b"a", 0, 0, 2)
-        );
+        assert_ne!(window_seed(1, b"a", 0, 0, 1), window_seed(1, b"a", 0, 0, 2));
     }
 
     #[test]

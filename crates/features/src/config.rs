@@ -389,7 +389,10 @@ mod tests {
         assert_ne!(old, s);
         assert_eq!(serde_json::from_str::<FeatureConfig>(&old).unwrap(), c);
         let paper = serde_json::to_string(&FeatureConfig::paper()).unwrap();
-        assert!(paper.contains("\"mode\":\"max-size\",\"bytes\":128"), "{paper}");
+        assert!(
+            paper.contains("\"mode\":\"max-size\",\"bytes\":128"),
+            "{paper}"
+        );
         let shipped: FeatureConfig =
             serde_json::from_str(include_str!("../../../docs/feature-config-paper.json")).unwrap();
         assert_eq!(shipped, FeatureConfig::paper());

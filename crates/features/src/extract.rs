@@ -250,12 +250,17 @@ fn relative_ack_limit(window: &[TracePacket], percentile: u32, margin: u32, max_
     let mut count = [0u32; N];
     let top = (max_bytes as usize).min(N - 1);
     for p in window {
-        if let Some(c) = count.get_mut(p.size as usize).filter(|_| p.size as usize <= top) {
+        if let Some(c) = count
+            .get_mut(p.size as usize)
+            .filter(|_| p.size as usize <= top)
+        {
             *c += 1;
         }
     }
     // Rank of the percentile, at least 1: ceil(n × percentile / 100).
-    let rank = (window.len() as u64 * u64::from(percentile)).div_ceil(100).max(1);
+    let rank = (window.len() as u64 * u64::from(percentile))
+        .div_ceil(100)
+        .max(1);
     let mut seen = 0u64;
     for (size, &c) in count.iter().enumerate().take(top + 1) {
         seen += u64::from(c);
@@ -415,11 +420,15 @@ mod ack_tests {
         // A download: a third of the packets are ACKs, the rest full size. Plain ACKs are 52
         // bytes, IPsec's 132 here, WireGuard's 124: the limit is the ACK size + 32 each time.
         for (ack, limit) in [(52, 84), (132, 164), (124, 156), (116, 148)] {
-            let sizes: Vec<u32> = (0..300).map(|i| if i % 3 == 0 { ack } else { 1500 }).collect();
+            let sizes: Vec<u32> = (0..300)
+                .map(|i| if i % 3 == 0 { ack } else { 1500 })
+                .collect();
             assert_eq!(ex.ack_limit(&window(&sizes)), Some(limit), "ACK {ack}");
         }
         // Never above max_bytes; a window without small packets gets max_bytes.
-        let sizes: Vec<u32> = (0..100).map(|i| if i % 2 == 0 { 180 } else { 1400 }).collect();
+        let sizes: Vec<u32> = (0..100)
+            .map(|i| if i % 2 == 0 { 180 } else { 1400 })
+            .collect();
         assert_eq!(ex.ack_limit(&window(&sizes)), Some(192));
         assert_eq!(ex.ack_limit(&window(&[1500; 50])), Some(192));
         assert_eq!(ex.ack_limit(&[]), Some(192));
@@ -458,6 +467,10 @@ mod ack_tests {
         assert_eq!(count(&rel, 0), count(&rel, 72));
         assert_eq!(count(&rel, 0), count(&rel, 80));
         assert_eq!(count(&fixed, 0), count(&fixed, 72));
-        assert_ne!(count(&fixed, 0), count(&fixed, 80), "132-byte ACKs cut bursts");
+        assert_ne!(
+            count(&fixed, 0),
+            count(&fixed, 80),
+            "132-byte ACKs cut bursts"
+        );
     }
 }

@@ -82,7 +82,10 @@ impl Labelled {
 
     /// Folds drawn on [`Labelled::originals`] with the augmented copies of each training
     /// window added to its training side; test sides keep windows as read only.
-    pub fn with_copies(&self, folds: Vec<(Vec<usize>, Vec<usize>)>) -> Vec<(Vec<usize>, Vec<usize>)> {
+    pub fn with_copies(
+        &self,
+        folds: Vec<(Vec<usize>, Vec<usize>)>,
+    ) -> Vec<(Vec<usize>, Vec<usize>)> {
         if self.original_of.is_empty() {
             return folds;
         }

@@ -472,7 +472,10 @@ fn bundled_default_model_labels_a_sample_capture() {
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert_eq!(err.matches("bundled default model").count(), 1, "{err}");
-    assert!(err.contains("data/sample"), "it says what it was trained on: {err}");
+    assert!(
+        err.contains("data/sample"),
+        "it says what it was trained on: {err}"
+    );
     let lines: Vec<serde_json::Value> = stdout(&o)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -585,7 +588,14 @@ fn unknown_threshold_summary_by_flow_and_old_model_files() {
     // eval: augmentation changes training, never the test windows.
     let count = |aug: &str| {
         let o = tapir(&[
-            "eval", d, "--window", "256", "--models", "nb", "--augment", aug,
+            "eval",
+            d,
+            "--window",
+            "256",
+            "--models",
+            "nb",
+            "--augment",
+            aug,
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
         stdout(&o)
@@ -602,7 +612,12 @@ fn unknown_threshold_summary_by_flow_and_old_model_files() {
     bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
     let old = dir.join("old.tapir");
     fs::write(&old, &bytes).unwrap();
-    let o = tapir(&["classify", "-m", old.to_str().unwrap(), one.to_str().unwrap()]);
+    let o = tapir(&[
+        "classify",
+        "-m",
+        old.to_str().unwrap(),
+        one.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(

@@ -67,8 +67,8 @@ struct UnitTally {
 pub fn open_model(path: Option<&Path>) -> anyhow::Result<(ModelFile<Model>, String)> {
     match path {
         Some(p) => {
-            let mf = read_model_file(p)
-                .with_context(|| format!("cannot use model {}", p.display()))?;
+            let mf =
+                read_model_file(p).with_context(|| format!("cannot use model {}", p.display()))?;
             Ok((mf, p.display().to_string()))
         }
         None => {
