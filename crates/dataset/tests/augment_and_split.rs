@@ -1,7 +1,7 @@
 //! Windows as training sees them: augmented copies beside each window, and offload-coalesced
 //! packets split at the MTU before windowing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tapir_capture::TracePacket;
 use tapir_dataset::{extract_file, visit_packets, Augmentation, Event, ExtractSettings, Visit};
 use tapir_features::{Coalesced, Extractor, FeatureConfig};
@@ -12,7 +12,7 @@ fn trace(name: &str, text: &str) -> PathBuf {
     p
 }
 
-fn packets(path: &PathBuf, settings: &ExtractSettings) -> Vec<TracePacket> {
+fn packets(path: &Path, settings: &ExtractSettings) -> Vec<TracePacket> {
     let mut v = Vec::new();
     visit_packets(path, settings, &mut |ev| {
         if let Event::Packet { packet, .. } = ev {
