@@ -11,7 +11,7 @@ use tapir_capture::{
     CaptureError, CaptureErrorKind, CaptureReader, DecodeError, FileKind, Stream, Timestamp,
     TraceErrorKind, TracePacket, TraceReader,
 };
-use tapir_features::{Extractor, FeatureConfig, FeatureSpace, Windower};
+use tapir_features::{window_seed, AugmentSpec, Extractor, FeatureConfig, FeatureSpace, Windower};
 use tapir_flow::{AssembleConfig, Assembler, ClientRule, FastMap, HostCounter, PacketMeta, Unit};
 
 /// How files become windows.
@@ -27,6 +27,17 @@ pub struct ExtractSettings {
     pub features: FeatureConfig,
     /// Stop at the first bad file or bad line instead of reporting it and going on.
     pub strict: bool,
+    /// Augmented copies of every window, for training (none by default).
+    pub augment: Option<Augmentation>,
+}
+
+/// Training-time augmentation: `copies` augmented copies of every window, drawn by `spec` with
+/// seeds derived from `seed`, the file name, the unit and the window index.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Augmentation {
+    pub spec: AugmentSpec,
+    pub copies: u32,
+    pub seed: u64,
 }
 
 impl Default for ExtractSettings {
@@ -40,6 +51,7 @@ impl Default for ExtractSettings {
             space: FeatureSpace::Combined,
             features: FeatureConfig::default(),
             strict: false,
+            augment: None,
         }
     }
 }
@@ -55,6 +67,8 @@ pub struct WindowRow {
     pub index: u32,
     pub start: Timestamp,
     pub end: Timestamp,
+    /// 0 for the window as read; 1..=copies for its augmented copies (training only).
+    pub copy: u32,
     pub features: Vec<f32>,
 }
 
@@ -128,6 +142,7 @@ struct UnitState {
     desc: String,
     packets: u64,
     next_index: u32,
+    last_ts: Option<i64>,
 }
 
 struct Visitor<'a, 'f> {
@@ -139,8 +154,51 @@ struct Visitor<'a, 'f> {
     packets: bool,
 }
 
+/// Spacing cap of split coalesced packets: one 1500-byte packet at 1 Gbit/s.
+const SPLIT_MAX_GAP_NS: i64 = 12_000;
+
 impl Visitor<'_, '_> {
+    /// Adds one packet to its unit; a packet above the split MTU (an offload-coalesced
+    /// segment) goes in as MTU-sized pieces that end at its timestamp.
     fn push(
+        &mut self,
+        unit: u64,
+        desc: impl FnOnce() -> String,
+        p: TracePacket,
+    ) -> Result<(), DatasetError> {
+        let Some(mtu) = self
+            .settings
+            .features
+            .coalesced
+            .split_mtu()
+            .filter(|&m| p.size > m)
+        else {
+            return self.push_one(unit, desc, p);
+        };
+        let pieces = p.size.div_ceil(mtu);
+        let last = self.units.get(&unit).and_then(|u| u.last_ts);
+        let gap = last
+            .map(|l| (p.ts.0.saturating_sub(l).max(0) / i64::from(pieces)).min(SPLIT_MAX_GAP_NS))
+            .unwrap_or(0);
+        let mut desc = Some(desc);
+        for k in 0..pieces {
+            let size = if k + 1 == pieces {
+                p.size - mtu * (pieces - 1)
+            } else {
+                mtu
+            };
+            let ts = Timestamp(p.ts.0 - gap * i64::from(pieces - 1 - k));
+            let d = desc.take();
+            self.push_one(
+                unit,
+                || d.map(|f| f()).unwrap_or_default(),
+                TracePacket::new(ts, size, p.dir),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn push_one(
         &mut self,
         unit: u64,
         desc: impl FnOnce() -> String,
@@ -156,10 +214,12 @@ impl Visitor<'_, '_> {
                     desc: desc(),
                     packets: 0,
                     next_index: 0,
+                    last_ts: None,
                 })
             }
         };
         st.packets += 1;
+        st.last_ts = Some(p.ts.0);
         if self.packets {
             let ev = Event::Packet {
                 unit,
@@ -281,29 +341,48 @@ pub fn extract_file(
     // Windows of a unit still short of `min_packets`, held until it gets there or ends.
     let mut pending: HashMap<u64, Vec<WindowRow>> = HashMap::new();
     let min = settings.min_packets;
+    // The file's name, not its position in a list, seeds its augmented copies.
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut augmented = Vec::new();
     let stats = visit_windows(path, settings, &mut |ev| {
         match ev {
             Event::Window(w) => {
-                let mut features = vec![0.0f32; dim];
-                extractor
-                    .extract_into(settings.space, w.packets, &mut features)
-                    .map_err(DatasetError::Features)?;
-                let row = WindowRow {
-                    source,
-                    unit: w.unit,
-                    index: w.index,
-                    start: w.packets[0].ts,
-                    end: w.packets[w.packets.len() - 1].ts,
-                    features,
-                };
+                let copies = settings.augment.as_ref().map_or(0, |a| a.copies);
+                let mut new_rows = Vec::with_capacity(1 + copies as usize);
+                for copy in 0..=copies {
+                    let packets = match &settings.augment {
+                        Some(a) if copy > 0 => {
+                            let seed = window_seed(a.seed, name.as_bytes(), w.unit, w.index, copy);
+                            a.spec.apply(w.packets, seed, &mut augmented);
+                            &augmented[..]
+                        }
+                        _ => w.packets,
+                    };
+                    let mut features = vec![0.0f32; dim];
+                    extractor
+                        .extract_into(settings.space, packets, &mut features)
+                        .map_err(DatasetError::Features)?;
+                    new_rows.push(WindowRow {
+                        source,
+                        unit: w.unit,
+                        index: w.index,
+                        start: w.packets[0].ts,
+                        end: w.packets[w.packets.len() - 1].ts,
+                        copy,
+                        features,
+                    });
+                }
                 units
                     .entry(w.unit)
                     .or_insert_with(|| w.unit_desc.to_string());
                 if w.unit_packets >= min {
                     rows.extend(pending.remove(&w.unit).unwrap_or_default());
-                    rows.push(row);
+                    rows.extend(new_rows);
                 } else {
-                    pending.entry(w.unit).or_default().push(row);
+                    pending.entry(w.unit).or_default().extend(new_rows);
                 }
             }
             Event::Packet { .. } => {}
@@ -318,7 +397,7 @@ pub fn extract_file(
         }
         Ok(Visit::Continue)
     })?;
-    rows.sort_by_key(|r| (r.unit, r.index));
+    rows.sort_by_key(|r| (r.unit, r.index, r.copy));
     Ok(FileWindows {
         rows,
         units,

@@ -20,7 +20,7 @@ mod source;
 
 pub use error::DatasetError;
 pub use extract::{
-    extract_all, extract_file, visit_packets, visit_windows, Event, ExtractSettings, FileWindows,
-    ReadStats, SourceResult, Visit, WindowRef, WindowRow,
+    extract_all, extract_file, visit_packets, visit_windows, Augmentation, Event, ExtractSettings,
+    FileWindows, ReadStats, SourceResult, Visit, WindowRef, WindowRow,
 };
 pub use source::{discover, read_manifest, split_labels, Source};

@@ -97,6 +97,63 @@ pub enum AckFilter {
         /// Largest IP length, in bytes, still treated as an ACK.
         bytes: u32,
     },
+    /// Relative to the window: a packet is an ACK when its IP length is at most the window's
+    /// `percentile`-th percentile of sizes (both directions) plus `margin` bytes, and never
+    /// above `max_bytes`. Tunnel overhead moves the ACK size and the limit together.
+    Relative {
+        /// Low percentile of the window's sizes taken as the ACK size, 1..=50.
+        percentile: u32,
+        /// Bytes above that size still counted as ACKs (TCP options, cipher padding).
+        margin: u32,
+        /// The limit never exceeds this many bytes, whatever the window (≤ 1536).
+        max_bytes: u32,
+    },
+}
+
+/// Defaults of [`AckFilter::Relative`]: the 5th percentile, a 32-byte margin, at most 192 bytes.
+pub const RELATIVE_ACK: AckFilter = AckFilter::Relative {
+    percentile: 5,
+    margin: 32,
+    max_bytes: 192,
+};
+
+/// Largest `max_bytes` of [`AckFilter::Relative`]: the extractor counts sizes up to it in a
+/// fixed table.
+pub const MAX_RELATIVE_ACK_BYTES: u32 = 1536;
+
+/// What to do with "packets" larger than the MTU: captures taken on a host with receive or
+/// segmentation offload (GRO, TSO, LRO) hold coalesced segments of up to 64 kB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Coalesced {
+    /// Sizes are used as they are: a coalesced packet counts once, in the outermost size bin
+    /// (its full bytes still count in its burst).
+    Keep,
+    /// Before windowing, a packet larger than `mtu` becomes packets of `mtu` bytes (the last
+    /// holds the remainder) that end at its timestamp, spaced by the time since the unit's
+    /// previous packet shared out between them, but by at most 12 µs (one 1500-byte packet at
+    /// 1 Gbit/s), so that a coalesced packet after a pause does not spread over the pause.
+    Split {
+        /// Largest packet kept whole, bytes (68..=65535).
+        mtu: u32,
+    },
+}
+
+impl Default for Coalesced {
+    /// Split at 1500 bytes, the Ethernet MTU.
+    fn default() -> Self {
+        Coalesced::Split { mtu: 1500 }
+    }
+}
+
+impl Coalesced {
+    /// The MTU above which packets are split, if any.
+    pub fn split_mtu(&self) -> Option<u32> {
+        match *self {
+            Coalesced::Keep => None,
+            Coalesced::Split { mtu } => Some(mtu),
+        }
+    }
 }
 
 /// The configuration of all feature spaces. `Default` gives the documented defaults of
@@ -117,9 +174,14 @@ pub struct FeatureConfig {
     /// Largest gap, in nanoseconds, between consecutive packets of one surge (a gap equal to
     /// it still continues the surge).
     pub surge_gap_ns: u64,
+    /// Packets above the MTU (offload-coalesced segments). May be left out of a JSON
+    /// configuration (it came after the others); left out, it is the default.
+    #[serde(default)]
+    pub coalesced: Coalesced,
 }
 
-/// Default ACK threshold: a 52-byte TCP ACK (40 bytes of headers + 12 of timestamp option)
+/// The paper-style fixed ACK threshold (`{"mode": "max-size", "bytes": 128}`): a 52-byte TCP
+/// ACK (40 bytes of headers + 12 of timestamp option)
 /// grows to about 124 bytes in IPsec ESP tunnel mode (20 outer IP + 8 ESP + 32 ICV per the
 /// paper §IV.B, plus IV and padding) or in WireGuard over IPv4 (20 + 8 UDP + 16 header, padded
 /// to 64 + 16 tag); 128 covers both plus plain ACKs with SACK blocks.
@@ -142,25 +204,65 @@ impl Default for FeatureConfig {
             // Same decades as the IAT axis; with a 100 ms gap a 1024-packet surge lasts at most
             // 102.3 s, so 100 s is the useful top.
             surge_axis: Axis::new(Scale::Log, 1e-6, 100.0, 32),
-            ack: AckFilter::MaxSize {
-                bytes: DEFAULT_ACK_MAX_BYTES,
-            },
+            // Relative to the window, so that tunnel overhead moves the limit with the ACKs.
+            ack: RELATIVE_ACK,
             surge_gap_ns: DEFAULT_SURGE_GAP_NS,
+            coalesced: Coalesced::default(),
         }
     }
 }
 
 /// Version of the feature definitions; part of the fingerprint so that a change in how
 /// features are computed invalidates old models even when the numbers stay the same.
-const DEFINITION_VERSION: &[u8] = b"tapir-features/1";
+const DEFINITION_VERSION: &[u8] = b"tapir-features/2";
 
 impl FeatureConfig {
+    /// The feature spaces as they were before the relative ACK rule and the splitting of
+    /// coalesced packets: the paper-style fixed ACK rule (IP length ≤ 128 bytes), sizes kept as
+    /// captured. `docs/feature-config-paper.json` is the same as JSON.
+    pub fn paper() -> Self {
+        FeatureConfig {
+            ack: AckFilter::MaxSize {
+                bytes: DEFAULT_ACK_MAX_BYTES,
+            },
+            coalesced: Coalesced::Keep,
+            ..FeatureConfig::default()
+        }
+    }
+
     /// Checks every field; the error names the field and the accepted range.
     pub fn validate(&self) -> Result<(), FeatureError> {
         self.size_axis.validate("size_axis")?;
         self.iat_axis.validate("iat_axis")?;
         self.burst_axis.validate("burst_axis")?;
         self.surge_axis.validate("surge_axis")?;
+        if let AckFilter::Relative {
+            percentile,
+            max_bytes,
+            ..
+        } = self.ack
+        {
+            if !(1..=50).contains(&percentile) {
+                return Err(FeatureError::InvalidConfig {
+                    field: "ack.percentile",
+                    reason: format!("is {percentile}; use 1..=50"),
+                });
+            }
+            if max_bytes > MAX_RELATIVE_ACK_BYTES {
+                return Err(FeatureError::InvalidConfig {
+                    field: "ack.max_bytes",
+                    reason: format!("is {max_bytes}; use at most {MAX_RELATIVE_ACK_BYTES}"),
+                });
+            }
+        }
+        if let Coalesced::Split { mtu } = self.coalesced {
+            if !(68..=65_535).contains(&mtu) {
+                return Err(FeatureError::InvalidConfig {
+                    field: "coalesced.mtu",
+                    reason: format!("is {mtu}; use 68..=65535"),
+                });
+            }
+        }
         if self.surge_gap_ns > i64::MAX as u64 {
             return Err(FeatureError::InvalidConfig {
                 field: "surge_gap_ns",
@@ -197,8 +299,25 @@ impl FeatureConfig {
                 h.bytes(&[1]);
                 h.bytes(&bytes.to_le_bytes());
             }
+            AckFilter::Relative {
+                percentile,
+                margin,
+                max_bytes,
+            } => {
+                h.bytes(&[2]);
+                h.bytes(&percentile.to_le_bytes());
+                h.bytes(&margin.to_le_bytes());
+                h.bytes(&max_bytes.to_le_bytes());
+            }
         }
         h.bytes(&self.surge_gap_ns.to_le_bytes());
+        match self.coalesced {
+            Coalesced::Keep => h.bytes(&[0]),
+            Coalesced::Split { mtu } => {
+                h.bytes(&[1]);
+                h.bytes(&mtu.to_le_bytes());
+            }
+        }
         h.0
     }
 
@@ -254,7 +373,7 @@ mod tests {
         // the feature definition changed; bump DEFINITION_VERSION and update the value.
         assert_eq!(
             FeatureConfig::default().fingerprint(),
-            0x13d0_ae4d_02a4_e1ba
+            0xe6cd_1222_ee3a_095b
         );
     }
 
@@ -264,7 +383,19 @@ mod tests {
         let s = serde_json::to_string(&c).unwrap();
         let back: FeatureConfig = serde_json::from_str(&s).unwrap();
         assert_eq!(back, c);
-        assert!(s.contains("\"mode\":\"max-size\""), "{s}");
+        assert!(s.contains("\"mode\":\"relative\""), "{s}");
+        // A configuration written before `coalesced` existed still reads, as the default.
+        let old = s.replace(",\"coalesced\":{\"mode\":\"split\",\"mtu\":1500}", "");
+        assert_ne!(old, s);
+        assert_eq!(serde_json::from_str::<FeatureConfig>(&old).unwrap(), c);
+        let paper = serde_json::to_string(&FeatureConfig::paper()).unwrap();
+        assert!(
+            paper.contains("\"mode\":\"max-size\",\"bytes\":128"),
+            "{paper}"
+        );
+        let shipped: FeatureConfig =
+            serde_json::from_str(include_str!("../../../docs/feature-config-paper.json")).unwrap();
+        assert_eq!(shipped, FeatureConfig::paper());
         let extra = s.replacen('{', "{\"bogus\":1,", 1);
         assert!(serde_json::from_str::<FeatureConfig>(&extra).is_err());
     }

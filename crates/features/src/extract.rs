@@ -21,8 +21,7 @@ pub struct Extractor {
     iat: Bins,
     burst: Bins,
     surge: Bins,
-    /// Packets of at most this IP length are ACKs; `None` when the filter is off.
-    ack_max: Option<u32>,
+    ack: AckFilter,
     surge_gap: i64,
 }
 
@@ -36,10 +35,7 @@ impl Extractor {
             iat: Bins::new(&cfg.iat_axis, NS, "iat_axis")?,
             burst: Bins::new(&cfg.burst_axis, 1.0, "burst_axis")?,
             surge: Bins::new(&cfg.surge_axis, NS, "surge_axis")?,
-            ack_max: match cfg.ack {
-                AckFilter::Off => None,
-                AckFilter::MaxSize { bytes } => Some(bytes),
-            },
+            ack: cfg.ack,
             // Validated to fit.
             surge_gap: i64::try_from(cfg.surge_gap_ns).unwrap_or(i64::MAX),
         })
@@ -174,8 +170,17 @@ impl Extractor {
         }
     }
 
-    fn is_ack(&self, p: &TracePacket) -> bool {
-        matches!(self.ack_max, Some(m) if p.size <= m)
+    /// Packets of at most this IP length are ACKs in `window`; `None` when the filter is off.
+    pub fn ack_limit(&self, window: &[TracePacket]) -> Option<u32> {
+        match self.ack {
+            AckFilter::Off => None,
+            AckFilter::MaxSize { bytes } => Some(bytes),
+            AckFilter::Relative {
+                percentile,
+                margin,
+                max_bytes,
+            } => Some(relative_ack_limit(window, percentile, margin, max_bytes)),
+        }
     }
 
     /// Burst × surge counts.
@@ -195,6 +200,7 @@ impl Extractor {
         let mut prev_ts: Option<i64> = None;
         // Direction (true = up) and byte total of the open burst.
         let mut burst: Option<(bool, u64)> = None;
+        let ack = self.ack_limit(window);
 
         for p in window {
             if let Some(prev) = prev_ts {
@@ -208,7 +214,7 @@ impl Extractor {
                 }
             }
             prev_ts = Some(p.ts.0);
-            if self.is_ack(p) {
+            if matches!(ack, Some(m) if p.size <= m) {
                 continue;
             }
             let up = p.dir == Direction::Up;
@@ -233,6 +239,36 @@ impl Extractor {
             tally.add(self.burst.bin(signed));
         }
     }
+}
+
+/// The ACK limit of [`AckFilter::Relative`]: the `percentile`-th percentile of the window's
+/// sizes plus `margin`, at most `max_bytes`. Only sizes up to `max_bytes` can decide it, so they
+/// are counted in a fixed table (no allocation); when fewer than `percentile` % of the packets
+/// are that small the window has no ACK-sized packets to speak of and the limit is `max_bytes`.
+fn relative_ack_limit(window: &[TracePacket], percentile: u32, margin: u32, max_bytes: u32) -> u32 {
+    const N: usize = crate::config::MAX_RELATIVE_ACK_BYTES as usize + 1;
+    let mut count = [0u32; N];
+    let top = (max_bytes as usize).min(N - 1);
+    for p in window {
+        if let Some(c) = count
+            .get_mut(p.size as usize)
+            .filter(|_| p.size as usize <= top)
+        {
+            *c += 1;
+        }
+    }
+    // Rank of the percentile, at least 1: ceil(n × percentile / 100).
+    let rank = (window.len() as u64 * u64::from(percentile))
+        .div_ceil(100)
+        .max(1);
+    let mut seen = 0u64;
+    for (size, &c) in count.iter().enumerate().take(top + 1) {
+        seen += u64::from(c);
+        if seen >= rank {
+            return (size as u32).saturating_add(margin).min(max_bytes);
+        }
+    }
+    max_bytes
 }
 
 /// `ln(1 + c)` for c = 0..=1024 (a default window's largest count), computed once per process.
@@ -361,4 +397,80 @@ pub fn histograms(
     window: &[TracePacket],
 ) -> Result<Vec<Hist2D>, FeatureError> {
     Ok(Extractor::new(cfg)?.histograms(space, window))
+}
+
+#[cfg(test)]
+mod ack_tests {
+    use super::*;
+    use crate::config::RELATIVE_ACK;
+    use tapir_capture::Timestamp;
+
+    fn window(sizes: &[u32]) -> Vec<TracePacket> {
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| TracePacket::new(Timestamp(i as i64 * 1000), s, Direction::Down))
+            .collect()
+    }
+
+    #[test]
+    fn relative_ack_limit_follows_the_tunnel_overhead() {
+        let ex = Extractor::new(&FeatureConfig::default()).unwrap();
+        assert_eq!(FeatureConfig::default().ack, RELATIVE_ACK);
+        // A download: a third of the packets are ACKs, the rest full size. Plain ACKs are 52
+        // bytes, IPsec's 132 here, WireGuard's 124: the limit is the ACK size + 32 each time.
+        for (ack, limit) in [(52, 84), (132, 164), (124, 156), (116, 148)] {
+            let sizes: Vec<u32> = (0..300)
+                .map(|i| if i % 3 == 0 { ack } else { 1500 })
+                .collect();
+            assert_eq!(ex.ack_limit(&window(&sizes)), Some(limit), "ACK {ack}");
+        }
+        // Never above max_bytes; a window without small packets gets max_bytes.
+        let sizes: Vec<u32> = (0..100)
+            .map(|i| if i % 2 == 0 { 180 } else { 1400 })
+            .collect();
+        assert_eq!(ex.ack_limit(&window(&sizes)), Some(192));
+        assert_eq!(ex.ack_limit(&window(&[1500; 50])), Some(192));
+        assert_eq!(ex.ack_limit(&[]), Some(192));
+        // The 5th percentile ignores a few stray tiny packets.
+        let mut sizes = vec![1500u32; 100];
+        sizes[..3].fill(40);
+        sizes[3..40].fill(120);
+        assert_eq!(ex.ack_limit(&window(&sizes)), Some(152));
+        let paper = Extractor::new(&FeatureConfig::paper()).unwrap();
+        assert_eq!(paper.ack_limit(&window(&sizes)), Some(128));
+    }
+
+    #[test]
+    fn relative_rule_counts_the_same_bursts_under_any_overhead() {
+        // The same up/down exchange with 0, 72 and 80 bytes of overhead on every packet: the
+        // fixed 128-byte rule changes its burst count as ACKs cross 128; the relative does not.
+        let base: Vec<(i64, u32, Direction)> = (0..200)
+            .map(|i| {
+                if i % 4 == 3 {
+                    (i * 1000, 52, Direction::Up)
+                } else {
+                    (i * 1000, 1400, Direction::Down)
+                }
+            })
+            .chain((200..240).map(|i| (i * 1000, 300, Direction::Up)))
+            .collect();
+        let count = |ex: &Extractor, o: u32| {
+            let w: Vec<TracePacket> = base
+                .iter()
+                .map(|&(t, s, d)| TracePacket::new(Timestamp(t), s + o, d))
+                .collect();
+            ex.histograms(FeatureSpace::Burst, &w)[0].total()
+        };
+        let rel = Extractor::new(&FeatureConfig::default()).unwrap();
+        let fixed = Extractor::new(&FeatureConfig::paper()).unwrap();
+        assert_eq!(count(&rel, 0), count(&rel, 72));
+        assert_eq!(count(&rel, 0), count(&rel, 80));
+        assert_eq!(count(&fixed, 0), count(&fixed, 72));
+        assert_ne!(
+            count(&fixed, 0),
+            count(&fixed, 80),
+            "132-byte ACKs cut bursts"
+        );
+    }
 }

@@ -37,6 +37,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod augment;
 mod bins;
 mod config;
 mod error;
@@ -45,8 +46,10 @@ mod hist;
 mod space;
 mod window;
 
+pub use augment::{window_seed, AugmentSpec, Transform, DEFAULT_AUGMENT, DEFAULT_RTT_MS};
 pub use config::{
-    AckFilter, Axis, FeatureConfig, Scale, DEFAULT_ACK_MAX_BYTES, DEFAULT_SURGE_GAP_NS, MAX_BINS,
+    AckFilter, Axis, Coalesced, FeatureConfig, Scale, DEFAULT_ACK_MAX_BYTES, DEFAULT_SURGE_GAP_NS,
+    MAX_BINS, MAX_RELATIVE_ACK_BYTES, RELATIVE_ACK,
 };
 pub use error::FeatureError;
 pub use extract::{dim, extract_into, feature_names, histograms, Extractor};

@@ -45,7 +45,7 @@ fn assert_cells(what: &str, hist: &[u32], expected: &[(usize, usize, u32)]) {
 
 #[test]
 fn size_iat_bin_by_bin() {
-    let ex = Extractor::new(&FeatureConfig::default()).unwrap();
+    let ex = Extractor::new(&FeatureConfig::paper()).unwrap();
     let h = ex.histograms(FeatureSpace::SizeIat, &window());
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].name, "size-iat");
@@ -68,7 +68,7 @@ fn size_iat_bin_by_bin() {
 
 #[test]
 fn burst_bin_by_bin() {
-    let ex = Extractor::new(&FeatureConfig::default()).unwrap();
+    let ex = Extractor::new(&FeatureConfig::paper()).unwrap();
     let h = ex.histograms(FeatureSpace::Burst, &window());
     // Surge A = packets 0..=4 (the 100 ms gap is not larger than the surge gap), period
     // 2000 + 10000 + 0 + 1e8 ns -> bin 20. Surge B = packets 5..=7, period 0 + 50000 -> bin 6.
@@ -89,7 +89,7 @@ fn burst_bin_by_bin() {
 fn burst_with_ack_filter_off() {
     let cfg = FeatureConfig {
         ack: AckFilter::Off,
-        ..FeatureConfig::default()
+        ..FeatureConfig::paper()
     };
     let ex = Extractor::new(&cfg).unwrap();
     let h = ex.histograms(FeatureSpace::Burst, &window());
@@ -110,7 +110,7 @@ fn burst_with_ack_filter_off() {
 
 #[test]
 fn features_are_log_counts_in_histogram_order() {
-    let ex = Extractor::new(&FeatureConfig::default()).unwrap();
+    let ex = Extractor::new(&FeatureConfig::paper()).unwrap();
     let w = window();
     let f = ex.extract(FeatureSpace::Combined, &w).unwrap();
     assert_eq!(f.len(), 2048);
@@ -131,7 +131,7 @@ fn features_are_log_counts_in_histogram_order() {
 
 #[test]
 fn surge_gap_is_inclusive() {
-    let ex = Extractor::new(&FeatureConfig::default()).unwrap();
+    let ex = Extractor::new(&FeatureConfig::paper()).unwrap();
     let gap = DEFAULT_SURGE_GAP_NS as i64;
     // Exactly the gap: one surge lasting 1e8 ns (bin 20); two bursts (direction change).
     let h = ex.histograms(FeatureSpace::Burst, &[p(0, 500, UP), p(gap, 500, DOWN)]);
@@ -149,7 +149,7 @@ fn surge_gap_is_inclusive() {
 
 #[test]
 fn direction_changes_and_acks_delimit_bursts() {
-    let ex = Extractor::new(&FeatureConfig::default()).unwrap();
+    let ex = Extractor::new(&FeatureConfig::paper()).unwrap();
     let t = |i: i64| i * 1_000_000; // 1 ms apart: one surge of (n-1) ms
                                     // up 500, up 500 | down 1000 | (up ACK 60) down 1000 | up 500
     let w = [
@@ -182,7 +182,7 @@ fn direction_changes_and_acks_delimit_bursts() {
 
 #[test]
 fn empty_and_single_packet_windows() {
-    let ex = Extractor::new(&FeatureConfig::default()).unwrap();
+    let ex = Extractor::new(&FeatureConfig::paper()).unwrap();
     let f = ex.extract(FeatureSpace::Combined, &[]).unwrap();
     assert!(f.iter().all(|&v| v == 0.0));
     let one = [p(0, 1500, DOWN)];
@@ -193,7 +193,7 @@ fn empty_and_single_packet_windows() {
 
 #[test]
 fn output_length_is_checked() {
-    let ex = Extractor::new(&FeatureConfig::default()).unwrap();
+    let ex = Extractor::new(&FeatureConfig::paper()).unwrap();
     let mut short = vec![0.0; 1023];
     let e = ex
         .extract_into(FeatureSpace::SizeIat, &window(), &mut short)
@@ -203,7 +203,7 @@ fn output_length_is_checked() {
 
 #[test]
 fn names_match_dimensions_and_edges() {
-    let cfg = FeatureConfig::default();
+    let cfg = FeatureConfig::paper();
     let names = tapir_features::feature_names(FeatureSpace::Combined, &cfg).unwrap();
     assert_eq!(
         names.len(),

@@ -83,10 +83,17 @@ proptest! {
         let ex = Extractor::new(&cfg).unwrap();
         let h = ex.histograms(FeatureSpace::Combined, &w);
         prop_assert_eq!(h[0].total(), w.len().saturating_sub(1) as u64);
-        let AckFilter::MaxSize { bytes } = cfg.ack else { unreachable!() };
+        // The relative rule's limit for this window, then the naive count with it; and the
+        // paper's fixed rule.
+        let bytes = ex.ack_limit(&w).unwrap();
         prop_assert_eq!(
             h[1].total(),
             count_bursts_naive(&w, bytes, cfg.surge_gap_ns as i64)
+        );
+        let paper = Extractor::new(&FeatureConfig::paper()).unwrap();
+        prop_assert_eq!(
+            paper.histograms(FeatureSpace::Burst, &w)[0].total(),
+            count_bursts_naive(&w, 128, cfg.surge_gap_ns as i64)
         );
         let f = ex.extract(FeatureSpace::Combined, &w).unwrap();
         prop_assert!(f.iter().all(|v| v.is_finite()));
@@ -96,12 +103,22 @@ proptest! {
     fn arbitrary_configs_never_panic(
         a in axis(), b in axis(), c in axis(), d in axis(),
         gap in any::<u64>(), ack in prop::option::of(any::<u32>()),
+        rel in prop::option::of((any::<u32>(), any::<u32>(), any::<u32>())),
         w in prop::collection::vec(packet(), 0..50),
     ) {
+        let ack = match (rel, ack) {
+            (Some((percentile, margin, max_bytes)), _) => AckFilter::Relative {
+                percentile: percentile % 60,
+                margin,
+                max_bytes: max_bytes % 2000,
+            },
+            (None, a) => a.map_or(AckFilter::Off, |bytes| AckFilter::MaxSize { bytes }),
+        };
         let cfg = FeatureConfig {
             size_axis: a, iat_axis: b, burst_axis: c, surge_axis: d,
-            ack: ack.map_or(AckFilter::Off, |bytes| AckFilter::MaxSize { bytes }),
+            ack,
             surge_gap_ns: gap,
+            coalesced: Default::default(),
         };
         if let Ok(ex) = Extractor::new(&cfg) {
             let f = ex.extract(FeatureSpace::Combined, &w).unwrap();

@@ -106,6 +106,8 @@ fn run() -> Result<(), String> {
         feature_config: serde_json::Value::Null,
         classes: train.classes.clone(),
         model: tapir_learn::Model::Rf(rf),
+        unknown_threshold: None,
+        training: serde_json::Value::Null,
     };
     let postcard_len = tapir_learn::to_bytes(&file)
         .map_err(|e| e.to_string())?

@@ -54,7 +54,7 @@ pub enum LearnError {
         path: PathBuf,
     },
     /// The model file's format version is not one this build reads.
-    #[error("model file {path}: format version {found} is not supported (this build reads version {supported}); retrain the model or upgrade tapir")]
+    #[error("model file {path}: model file version {found}, this tapir reads version {supported}: retrain it with `tapir train` (or use the tapir that wrote it)")]
     UnsupportedVersion {
         /// The file being read.
         path: PathBuf,

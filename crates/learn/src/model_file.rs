@@ -28,8 +28,9 @@ use crate::Model;
 
 /// First eight bytes of every model file.
 pub const MAGIC: [u8; 8] = *b"TAPIRMDL";
-/// Format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// Format version this build writes and reads. Version 2 added the "unknown" threshold and the
+/// training record; version 1 files are refused with a request to retrain.
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER: usize = 8 + 4 + 8;
 
 /// Everything needed to classify new traffic: the model, its class names and the feature
@@ -47,6 +48,12 @@ pub struct ModelFile<M = Model> {
     pub classes: Vec<String>,
     /// The fitted model.
     pub model: M,
+    /// A window whose highest class probability is below this is labelled `unknown`; `None`
+    /// when the model was not calibrated.
+    pub unknown_threshold: Option<f64>,
+    /// What the model was trained on and how (data, augmentation, calibration), as JSON.
+    #[serde(with = "json_text")]
+    pub training: serde_json::Value,
 }
 
 /// A fitted model that can say whether its tables are consistent after decoding.
@@ -269,6 +276,8 @@ mod tests {
             feature_config: serde_json::json!({"window": 1024, "space": "size-iat"}),
             classes: ds.classes.clone(),
             model: fit_model(kind, &params, &ds).unwrap(),
+            unknown_threshold: Some(0.5),
+            training: serde_json::json!({"data": ["tiny"]}),
         }
     }
 
@@ -338,6 +347,8 @@ mod tests {
             feature_config: serde_json::Value::Null,
             classes: ds.labels.clone(),
             model,
+            unknown_threshold: None,
+            training: serde_json::Value::Null,
         };
         let bytes = to_bytes(&file).unwrap();
         let back: ModelFile<crate::MultiLabelForest> = from_bytes(&bytes, Path::new("m")).unwrap();
@@ -363,6 +374,12 @@ mod tests {
             read(&version),
             LearnError::UnsupportedVersion { found: 9, .. }
         ));
+        // A version-1 file (before the unknown threshold): refused by its header, with advice.
+        let mut old = good.clone();
+        old[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let e = read(&old);
+        assert!(matches!(e, LearnError::UnsupportedVersion { found: 1, .. }));
+        assert!(e.to_string().contains("retrain"), "{e}");
 
         for cut in [0, 5, 8, 19, 20, good.len() - 1] {
             assert!(

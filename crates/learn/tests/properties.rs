@@ -58,6 +58,8 @@ fn small_file() -> Vec<u8> {
         feature_config: serde_json::json!({"bins": [1, 2, 3]}),
         classes: ds.classes.clone(),
         model: fit_model(ModelKind::Rf, &params, &ds).unwrap(),
+        unknown_threshold: None,
+        training: serde_json::Value::Null,
     })
     .unwrap()
 }

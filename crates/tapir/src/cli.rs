@@ -50,7 +50,9 @@ pub enum Command {
     )]
     Defend(DefendArgs),
     /// Label new traffic with a trained model, window by window (JSON lines).
-    #[command(after_help = "Example:\n  tapir classify -m ipsec.tapir capture.pcap --by flow")]
+    #[command(
+        after_help = "Example:\n  tapir classify capture.pcap\n  tapir classify -m ipsec.tapir capture.pcap --by flow --summary"
+    )]
     Classify(ClassifyArgs),
     /// Bidirectional flow records (NetFlow fields, both directions, tunnel kind) from captures,
     /// NetFlow/IPFIX exports inside them, or a UDP collector.
@@ -182,6 +184,24 @@ pub struct TrainArgs {
     /// Trees in the random forest.
     #[arg(long, default_value_t = 100)]
     pub trees: usize,
+    /// Augmentation of training windows: default, none, or e.g. scale:0.1-10,offset:0-80
+    /// (see docs/features.md).
+    #[arg(long, value_name = "SPEC", default_value = "default")]
+    pub augment: String,
+    /// Augmented copies per training window.
+    #[arg(long, value_name = "K", default_value_t = 4)]
+    pub augment_copies: u32,
+    /// Share of correctly labelled held-out windows that must keep their label; sets the
+    /// "unknown" threshold stored in the model (0 = no threshold).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.95)]
+    pub unknown_share: f64,
+    /// Write the training report (JSON) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Train the dataset's background captures (DNS, NTP, updates, polls) as a class of their
+    /// own, which `classify` reports as `unknown`.
+    #[arg(long)]
+    pub background_class: bool,
     #[command(flatten)]
     pub traffic: TrafficArgs,
     #[command(flatten)]
@@ -217,6 +237,13 @@ pub struct EvalArgs {
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Augmentation of training windows (test windows never): none, default, or a SPEC as for
+    /// `train`.
+    #[arg(long, value_name = "SPEC", default_value = "none")]
+    pub augment: String,
+    /// Augmented copies per training window.
+    #[arg(long, value_name = "K", default_value_t = 4)]
+    pub augment_copies: u32,
     #[command(flatten)]
     pub traffic: TrafficArgs,
     #[command(flatten)]
@@ -225,9 +252,16 @@ pub struct EvalArgs {
 
 #[derive(Args, Debug)]
 pub struct ClassifyArgs {
-    /// Model file written by `tapir train`.
+    /// Model file written by `tapir train` (default: the model shipped with tapir).
     #[arg(short, long, value_name = "FILE")]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
+    /// Label a window `unknown` when its highest probability is below P (default: the
+    /// model's calibrated threshold; 0 turns "unknown" off).
+    #[arg(long, value_name = "P")]
+    pub unknown_threshold: Option<f64>,
+    /// Only the summary line of each unit (majority label, share, mean probability).
+    #[arg(long)]
+    pub summary: bool,
     /// Capture or trace files (plain, gzip or zstd; `-` for standard input), or dataset folders.
     #[arg(required = true, value_name = "FILE")]
     pub inputs: Vec<PathBuf>,

@@ -4,8 +4,8 @@
 use crate::cli::{TrafficArgs, WindowArgs};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use tapir_dataset::ExtractSettings;
-use tapir_features::{FeatureConfig, FeatureSpace, MAX_WINDOW};
+use tapir_dataset::{Augmentation, ExtractSettings};
+use tapir_features::{AugmentSpec, FeatureConfig, FeatureSpace, MAX_WINDOW};
 use tapir_flow::{Cidr, ClientRule, Unit};
 
 /// A bad flag value: exit code 2.
@@ -88,7 +88,24 @@ pub fn extract_settings(
         space,
         features: feature_config(w.feature_config.as_deref())?,
         strict: t.strict,
+        augment: None,
     })
+}
+
+/// `--augment SPEC` and `--augment-copies K`: `None` for `none` or zero copies.
+pub fn augmentation(spec: &str, copies: u32, seed: u64) -> anyhow::Result<Option<Augmentation>> {
+    let spec: AugmentSpec = spec
+        .parse()
+        .map_err(|e| usage(format!("--augment {spec:?}: {e}")))?;
+    if copies > 64 {
+        return Err(usage(format!(
+            "--augment-copies {copies}: at most 64 copies per window"
+        )));
+    }
+    if spec.is_none() || copies == 0 {
+        return Ok(None);
+    }
+    Ok(Some(Augmentation { spec, copies, seed }))
 }
 
 /// The default feature configuration, or the one in a JSON file (every field required).

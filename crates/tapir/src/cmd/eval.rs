@@ -5,7 +5,7 @@ use crate::cmd::pct;
 use crate::load::{labelled, load};
 use crate::output::write_atomic;
 use crate::progress;
-use crate::settings::{extract_settings, parse_space, usage};
+use crate::settings::{augmentation, extract_settings, parse_space, usage};
 use serde::Serialize;
 use tapir_experiment::space_columns;
 use tapir_experiment::{evaluate_grid, GridCell};
@@ -82,13 +82,16 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     if a.trees == 0 {
         return Err(usage("--trees: need at least one tree"));
     }
-    let settings = extract_settings(&a.traffic, &a.window, FeatureSpace::Combined)?;
+    let mut settings = extract_settings(&a.traffic, &a.window, FeatureSpace::Combined)?;
+    settings.augment = augmentation(&a.augment, a.augment_copies, a.seed)?;
     let loaded = load(&a.inputs, &settings)?;
     let all = labelled(
         &loaded,
         space_columns(&settings.features, FeatureSpace::Combined)?,
     )?;
-    let mut ds = all.dataset;
+    // Folds are drawn on the windows as read, so that they are the same with and without
+    // augmentation; augmented copies then join the training side of their window.
+    let mut ds = all.originals()?;
     if window_split {
         // Every window its own group: folds and splits then ignore traces, as the paper did.
         ds.groups = (0..ds.n_rows() as u32).collect();
@@ -104,6 +107,12 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             vec![(s.train, s.test)]
         }
     };
+    let folds = all.with_copies(folds);
+    let n_original = ds.n_rows();
+    let class_windows = ds.class_counts();
+    if !all.original_of.is_empty() {
+        ds = all.dataset.clone();
+    }
     let mut params = ModelParams::default();
     params.rf.seed = a.seed;
     params.rf.n_trees = a.trees;
@@ -133,7 +142,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     let split_name = if window_split { "window" } else { "trace" };
     println!(
         "{} windows from {} traces ({} files), {} classes; {} split{}, {} test windows, seed {}",
-        ds.n_rows(),
+        n_original,
         all.traces,
         loaded.files.iter().flatten().count(),
         n_classes,
@@ -142,6 +151,12 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         test_rows,
         a.seed
     );
+    if let Some(aug) = &settings.augment {
+        println!(
+            "augmentation: {} copies of each training window ({}); test windows as read",
+            aug.copies, aug.spec
+        );
+    }
     if window_split {
         println!(
             "note: a window split puts windows of one trace on both sides; accuracy is optimistic"
@@ -225,11 +240,11 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     if let Some(path) = &a.json {
         let report = Report {
             results: &cells,
-            windows: ds.n_rows(),
+            windows: n_original,
             traces: all.traces,
             files: loaded.files.iter().flatten().count(),
             classes: &ds.classes,
-            class_windows: ds.class_counts(),
+            class_windows,
             split: split_name,
             folds: folds.len(),
             test_fraction: a.test_fraction,
