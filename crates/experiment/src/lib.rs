@@ -25,6 +25,7 @@
 mod corpus;
 mod error;
 mod grid;
+mod holdout;
 mod mix;
 pub mod paper;
 mod report;
@@ -34,6 +35,7 @@ mod summary;
 pub use corpus::{discover_traces, load_corpus, Corpus, Role, Trace, CONDITIONS};
 pub use error::{ExperimentError, Result};
 pub use grid::{evaluate_grid, select_columns, space_columns, Fold, GridCell};
+pub use holdout::{evaluate_hold_out, Comparison, HeldOutValue, HoldOut, HoldOutCell};
 pub use mix::{interleave, mix_background, play_together, SplitMix};
 pub use report::write_report;
 pub use run::{
