@@ -63,6 +63,9 @@ pub fn load(inputs: &[PathBuf], settings: &ExtractSettings) -> anyhow::Result<Lo
 pub struct Labelled {
     pub dataset: Dataset,
     pub traces: usize,
+    /// Index into `Loaded::sources` of each row: with [`tapir_dataset::Columns`] it gives the
+    /// row's manifest columns (condition, network profile, program, …).
+    pub row_source: Vec<u32>,
 }
 
 /// The label of background-traffic captures (the lab's DNS, NTP, polls and updates): traffic to
@@ -117,7 +120,8 @@ pub fn labelled(loaded: &Loaded, cols: std::ops::Range<usize>) -> anyhow::Result
         .collect();
     let mut group_ids: BTreeMap<&str, u32> = BTreeMap::new();
     let width = cols.len();
-    let (mut x, mut y, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut x, mut y, mut groups, mut row_source) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut traces = BTreeSet::new();
     for (si, (s, f)) in loaded.sources.iter().zip(&loaded.files).enumerate() {
         let (Some(f), [label]) = (f, s.labels.as_slice()) else {
@@ -133,6 +137,7 @@ pub fn labelled(loaded: &Loaded, cols: std::ops::Range<usize>) -> anyhow::Result
             x.extend_from_slice(&r.features[cols.clone()]);
             y.push(class);
             groups.push(g);
+            row_source.push(si as u32);
             traces.insert((si, r.unit));
         }
     }
@@ -145,5 +150,6 @@ pub fn labelled(loaded: &Loaded, cols: std::ops::Range<usize>) -> anyhow::Result
     Ok(Labelled {
         dataset,
         traces: traces.len(),
+        row_source,
     })
 }
