@@ -64,6 +64,8 @@ pub struct HoldOutCell {
 /// A paired comparison of two cells on the same held-out folds.
 #[derive(Clone, Debug, Serialize)]
 pub struct Comparison {
+    /// The folds both were scored on (`hold-out wan_profile`).
+    pub on: String,
     /// Setting A, `space model`.
     pub a: String,
     /// Setting B, `space model`.
@@ -116,6 +118,7 @@ impl HoldOut {
         Some(
             paired_bootstrap(&ca.outcomes, &cb.outcomes, BOOTSTRAP_RESAMPLES, seed)
                 .map(|result| Comparison {
+                    on: format!("hold-out {}", self.column),
                     a: format!("{} {}", a.0, a.1),
                     b: format!("{} {}", b.0, b.1),
                     result,

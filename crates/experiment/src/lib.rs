@@ -3,7 +3,8 @@
 //!
 //! * [`load_corpus`] reads every trace of every condition (`plain`, `ipsec`, `wireguard`, `tor`)
 //!   once into memory, with background and concurrent (multi-label) captures marked.
-//! * [`run`] computes, per condition, the 3 × 3 accuracy table (Tables I–III) with the
+//! * [`run`] computes, per condition, the leave-one-value-out accuracy of every held-out
+//!   manifest column (network profile, program: [`evaluate_hold_out`]), the 3 × 3 accuracy table (Tables I–III) with the
 //!   paper's window split and a trace split side by side over several seeds, the background
 //!   sweep (Figure 3), the multi-label table (Table IV), accuracy against window size, and across
 //!   conditions the train-here/test-there transfer matrix.
@@ -41,6 +42,6 @@ pub use report::write_report;
 pub use run::{
     run, AccuracyTable, BackgroundSeries, BackgroundSweep, ConditionResults, Example, LabelScore,
     MultiLabelTable, MultiRow, MultiScore, Progress, Results, Settings, Silent, Skipped, Stat,
-    TableCell, Transfer, WindowSweep,
+    TableCell, Transfer, WindowSweep, DEFAULT_HOLD_OUT,
 };
 pub use summary::summary;

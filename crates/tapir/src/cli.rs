@@ -37,10 +37,11 @@ pub enum Command {
         after_help = "Example:\n  tapir eval data/sample/ipsec --split trace --seed 1 --json results.json\n  tapir eval data/sample/tor --folds 5\n  tapir eval data/sample/ipsec --hold-out profile --compare size-iat:rf combined:rf"
     )]
     Eval(EvalArgs),
-    /// Every table and figure of the paper on a dataset, ours beside the paper's, and beyond:
-    /// background traffic, multi-label windows, window size, splits, transfer. Writes a report.
+    /// Every table and figure of the paper on a dataset, ours beside the paper's, led by the
+    /// accuracy with each network profile (or program) held out; and beyond: background
+    /// traffic, multi-label windows, window size, splits, transfer. Writes a report.
     #[command(
-        after_help = "Example:\n  tapir experiment\n  tapir experiment data/sample --out report --seeds 1,2,3,4,5"
+        after_help = "Example:\n  tapir experiment\n  tapir experiment data/sample --out report --seeds 1,2,3,4,5\n  tapir experiment --hold-out profile,condition"
     )]
     Experiment(crate::cmd::experiment::ExperimentArgs),
     /// Label new traffic with a trained model, window by window (JSON lines).
