@@ -126,7 +126,14 @@ fn page(r: &Results, figs: &mut Figs<'_>) -> Result<Page> {
     }
     let mut sections = Vec::new();
     for column in &r.hold_out_columns {
-        sections.push(hold_out_section(r, column, figs)?);
+        // A column with one value per condition (the condition itself) ran nowhere; the skip
+        // list says why.
+        if r.conditions
+            .iter()
+            .any(|c| c.hold_out.iter().any(|h| &h.column == column))
+        {
+            sections.push(hold_out_section(r, column, figs)?);
+        }
     }
     sections.push(dataset_section(r));
     sections.push(examples_section(r, figs)?);

@@ -85,6 +85,13 @@ pub(crate) fn expectation(r: &Results, column: &str) -> Option<String> {
 fn hold_out_text(o: &mut String, r: &Results) {
     let seeds = r.settings.seeds.len();
     for column in &r.hold_out_columns {
+        if !r
+            .conditions
+            .iter()
+            .any(|c| c.hold_out.iter().any(|h| &h.column == column))
+        {
+            continue;
+        }
         let _ = writeln!(
             o,
             "== what to expect on a {} tapir has not trained on: hold out each {column} ==\n",
