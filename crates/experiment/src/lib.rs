@@ -44,4 +44,4 @@ pub use run::{
     MultiLabelTable, MultiRow, MultiScore, Progress, Results, Settings, Silent, Skipped, Stat,
     TableCell, Transfer, WindowSweep, DEFAULT_HOLD_OUT,
 };
-pub use summary::summary;
+pub use summary::{column_kind, summary};

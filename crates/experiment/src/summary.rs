@@ -29,8 +29,9 @@ pub(crate) fn model_title(m: &str) -> &str {
     }
 }
 
-/// What a held-out column stands for, in words.
-pub(crate) fn column_kind(column: &str) -> String {
+/// What a held-out column stands for, in words: `wan_profile` → "network", `program` →
+/// "program", `condition` → "tunnel", anything else "COLUMN value".
+pub fn column_kind(column: &str) -> String {
     match column {
         c if c.contains("profile") => "network".into(),
         "program" => "program".into(),

@@ -454,7 +454,7 @@ fn print_hold_out(h: &HoldOut, cells: &[GridCell], split_name: &str) {
         h.values.len(),
         ran,
         h.column,
-        if h.column.contains("profile") { "network" } else { "value" }
+        tapir_experiment::column_kind(&h.column)
     );
     if h.untested_traces > 0 {
         println!(
