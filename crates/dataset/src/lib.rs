@@ -23,4 +23,4 @@ pub use extract::{
     extract_all, extract_file, visit_packets, visit_windows, Augmentation, Event, ExtractSettings,
     FileWindows, ReadStats, SourceResult, Visit, WindowRef, WindowRow,
 };
-pub use source::{discover, read_manifest, split_labels, Source};
+pub use source::{discover, read_manifest, split_labels, Columns, Source};

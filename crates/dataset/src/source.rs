@@ -18,6 +18,114 @@ pub struct Source {
     pub extra: BTreeMap<String, String>,
 }
 
+/// The manifest columns of a list of sources as one table, so that a window needs only its
+/// source index to know its trace's condition, network profile, program or any other column.
+/// Each distinct string is stored once; a cell is an index into that pool. Ids follow the
+/// strings' sorted order, so anything ordered by id is ordered by name.
+///
+/// The columns are every extra manifest column (all but `path` and `label`) and `group`.
+/// Folders without a manifest have only `group`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Columns {
+    names: Vec<String>,
+    strings: Vec<String>,
+    /// `cells[source * names.len() + column]`; `None` for an empty or missing value.
+    cells: Vec<Option<u32>>,
+}
+
+impl Columns {
+    /// The table of `sources`' columns.
+    pub fn new(sources: &[Source]) -> Self {
+        let mut names: std::collections::BTreeSet<&str> = sources
+            .iter()
+            .flat_map(|s| s.extra.keys().map(String::as_str))
+            .collect();
+        names.insert("group");
+        let names: Vec<String> = names.into_iter().map(str::to_string).collect();
+        let value = |s: &Source, name: &str| -> Option<String> {
+            let v = if name == "group" {
+                Some(s.group.as_str())
+            } else {
+                s.extra.get(name).map(String::as_str)
+            };
+            v.map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let pool: std::collections::BTreeSet<String> = sources
+            .iter()
+            .flat_map(|s| names.iter().filter_map(move |n| value(s, n)))
+            .collect();
+        let strings: Vec<String> = pool.into_iter().collect();
+        let mut cells = Vec::with_capacity(sources.len() * names.len());
+        for s in sources {
+            for n in &names {
+                cells.push(value(s, n).and_then(|v| {
+                    strings
+                        .binary_search(&v)
+                        .ok()
+                        .and_then(|i| u32::try_from(i).ok())
+                }));
+            }
+        }
+        Columns {
+            names,
+            strings,
+            cells,
+        }
+    }
+
+    /// Column names, sorted.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The column called `name` (case-insensitive). `profile` is an alias of `wan_profile`, the
+    /// lab's column for the emulated network, when no column is called `profile` itself.
+    pub fn find(&self, name: &str) -> Option<usize> {
+        let pos = |n: &str| self.names.iter().position(|c| c.eq_ignore_ascii_case(n));
+        pos(name).or_else(|| {
+            name.eq_ignore_ascii_case("profile")
+                .then(|| pos("wan_profile"))
+                .flatten()
+        })
+    }
+
+    /// The column's name as stored.
+    pub fn name(&self, column: usize) -> &str {
+        self.names.get(column).map_or("", String::as_str)
+    }
+
+    /// Id of source `source`'s value in column `column`; `None` when it is empty or missing.
+    pub fn id(&self, source: usize, column: usize) -> Option<u32> {
+        if column >= self.names.len() {
+            return None;
+        }
+        self.cells
+            .get(source.checked_mul(self.names.len())?.checked_add(column)?)
+            .copied()
+            .flatten()
+    }
+
+    /// Source `source`'s value in column `column`.
+    pub fn get(&self, source: usize, column: usize) -> Option<&str> {
+        self.id(source, column).map(|i| self.string(i))
+    }
+
+    /// The string of a value id ("" for an unknown id).
+    pub fn string(&self, id: u32) -> &str {
+        self.strings.get(id as usize).map_or("", String::as_str)
+    }
+
+    /// Distinct values of column `column` over all sources, as sorted ids.
+    pub fn values(&self, column: usize) -> Vec<u32> {
+        let n = self.cells.len() / self.names.len().max(1);
+        let set: std::collections::BTreeSet<u32> =
+            (0..n).filter_map(|s| self.id(s, column)).collect();
+        set.into_iter().collect()
+    }
+}
+
 /// Whether tapir reads a file it meets walking a folder: `.pcap`, `.pcapng`, `.cap`, `.trace`,
 /// `.txt`, each plain or with `.gz` / `.zst` after it (see [`tapir_capture::kind_from_name`]).
 fn is_input_file(p: &Path) -> bool {
@@ -299,6 +407,38 @@ mod tests {
     }
 
     #[test]
+    fn columns_intern_values_and_alias_profile() {
+        let src = |group: &str, extra: &[(&str, &str)]| Source {
+            path: PathBuf::from(group),
+            labels: vec!["web".into()],
+            group: group.into(),
+            extra: extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let sources = [
+            src("a", &[("wan_profile", "mobile"), ("program", "curl")]),
+            src("b", &[("wan_profile", "lan"), ("program", " ")]),
+            src("c", &[("wan_profile", "mobile")]),
+        ];
+        let cols = Columns::new(&sources);
+        assert_eq!(cols.names(), ["group", "program", "wan_profile"]);
+        let p = cols.find("profile").unwrap();
+        assert_eq!(cols.name(p), "wan_profile");
+        assert_eq!(cols.get(0, p), Some("mobile"));
+        // One string per distinct value: both "mobile" cells share an id.
+        assert_eq!(cols.id(0, p), cols.id(2, p));
+        assert_eq!(cols.values(p).len(), 2);
+        assert!(cols.string(cols.values(p)[0]) < cols.string(cols.values(p)[1]));
+        let prog = cols.find("PROGRAM").unwrap();
+        assert_eq!(cols.get(1, prog), None, "blank is no value");
+        assert_eq!(cols.get(2, prog), None, "missing is no value");
+        assert_eq!(cols.get(9, prog), None);
+        assert_eq!(cols.get(0, 99), None);
+    }
+
+    #[test]
     fn folder_and_manifest() {
         let dir = std::env::temp_dir().join(format!("tapir-ds-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
@@ -339,6 +479,13 @@ mod tests {
             s[0].extra.get("condition").map(String::as_str),
             Some("plain")
         );
+        let cols = Columns::new(&s);
+        assert_eq!(cols.names(), ["condition", "group"]);
+        let c = cols.find("Condition").unwrap();
+        assert_eq!(cols.get(0, c), Some("plain"));
+        assert_eq!(cols.get(0, cols.find("group").unwrap()), Some("g1"));
+        assert!(cols.find("profile").is_none());
+        assert_eq!(cols.get(1, c), None);
         // A folder inside the dataset takes its rows from the manifest above it.
         let s = discover(&[dir.join("web")]).unwrap();
         assert_eq!(s.len(), 1);

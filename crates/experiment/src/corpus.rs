@@ -3,7 +3,7 @@
 
 use crate::{ExperimentError, Result};
 use rayon::prelude::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use tapir_capture::TracePacket;
 use tapir_dataset::{discover, split_labels, visit_packets, Event, ExtractSettings, Source, Visit};
@@ -37,8 +37,37 @@ pub struct Trace {
     pub group: String,
     /// What the trace is for.
     pub role: Role,
+    /// The manifest's other columns for this trace (`wan_profile`, `program`, …), by name;
+    /// windows reach them through their trace index.
+    pub extra: BTreeMap<String, String>,
     /// Every packet, in capture order, direction seen from the client.
     pub packets: Vec<TracePacket>,
+}
+
+impl Trace {
+    /// The trace's value in manifest column `column` (case-insensitive; `group` is the group;
+    /// `profile` means `wan_profile` when there is no `profile` column); `None` when empty or
+    /// missing.
+    pub fn column(&self, column: &str) -> Option<&str> {
+        let get = |name: &str| {
+            if name.eq_ignore_ascii_case("group") {
+                return Some(self.group.as_str());
+            }
+            self.extra
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        get(column)
+            .or_else(|| {
+                column
+                    .eq_ignore_ascii_case("profile")
+                    .then(|| get("wan_profile"))
+                    .flatten()
+            })
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
 }
 
 /// Every readable trace under a root, and what could not be read.
@@ -252,6 +281,7 @@ pub fn load_corpus(root: &Path, progress: &(dyn Fn() + Sync)) -> Result<Corpus> 
                         condition,
                         group: s.group,
                         role,
+                        extra: s.extra,
                         packets,
                     })
                 }

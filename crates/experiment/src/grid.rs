@@ -7,7 +7,9 @@ use std::ops::Range;
 use std::time::Instant;
 use tapir_features::{Extractor, FeatureConfig, FeatureSpace};
 use tapir_learn::metrics::ConfusionMatrix;
-use tapir_learn::{fit_model, predict_rows, Dataset, ModelKind, ModelParams};
+use tapir_learn::{
+    fit_model, predict_rows, trace_outcomes, Dataset, ModelKind, ModelParams, TraceOutcome,
+};
 
 /// Train and test row indices of one fold.
 pub type Fold = (Vec<usize>, Vec<usize>);
@@ -30,6 +32,10 @@ pub struct GridCell {
     /// Pooled confusion matrix (true × predicted).
     #[serde(skip)]
     pub confusion: ConfusionMatrix,
+    /// Windows right / windows tested per test trace (group), by ascending group id: two cells
+    /// run on the same folds pair up index by index for [`tapir_learn::paired_bootstrap`].
+    #[serde(skip)]
+    pub outcomes: Vec<TraceOutcome>,
 }
 
 /// Columns of each feature space inside a `combined` row (combined = size-iat then burst, see
@@ -80,6 +86,7 @@ pub fn evaluate_grid(
         let sds = select_columns(ds, cols.clone())?;
         for &kind in models {
             let (mut y_true, mut y_pred, mut fold_acc) = (Vec::new(), Vec::new(), Vec::new());
+            let mut groups = Vec::new();
             let t0 = Instant::now();
             for (train_idx, test_idx) in folds {
                 let train = sds.subset(train_idx)?;
@@ -88,6 +95,7 @@ pub fn evaluate_grid(
                 let pred = predict_rows(&model, &test.x, test.n_features);
                 fold_acc.push(tapir_learn::metrics::accuracy(&test.y, &pred));
                 y_true.extend_from_slice(&test.y);
+                groups.extend_from_slice(&test.groups);
                 y_pred.extend(pred);
                 on_fit(*space, kind);
             }
@@ -100,6 +108,7 @@ pub fn evaluate_grid(
                 fold_accuracy: fold_acc,
                 fit_seconds: t0.elapsed().as_secs_f64(),
                 confusion: cm,
+                outcomes: trace_outcomes(&groups, &y_true, &y_pred),
             });
         }
     }
@@ -155,5 +164,11 @@ mod tests {
         assert!(cells[1].accuracy < 0.9, "{}", cells[1].accuracy);
         assert_eq!(cells[0].fold_accuracy.len(), 4);
         assert_eq!(cells[0].confusion.get(1, 1), 20);
+        // 20 traces of two windows, each tested once.
+        assert_eq!(cells[0].outcomes.len(), 20);
+        assert!(cells[0]
+            .outcomes
+            .iter()
+            .all(|o| o.windows == 2 && o.correct == 2));
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! * [`load_corpus`] reads every trace of every condition (`plain`, `ipsec`, `wireguard`, `tor`)
 //!   once into memory, with background and concurrent (multi-label) captures marked.
-//! * [`run`] computes, per condition, the 3 × 3 accuracy table (Tables I–III) with the
+//! * [`run`] computes, per condition, the leave-one-value-out accuracy of every held-out
+//!   manifest column (network profile, program: [`evaluate_hold_out`]), the 3 × 3 accuracy table (Tables I–III) with the
 //!   paper's window split and a trace split side by side over several seeds, the background
 //!   sweep (Figure 3), the multi-label table (Table IV), accuracy against window size, and across
 //!   conditions the train-here/test-there transfer matrix.
@@ -25,6 +26,7 @@
 mod corpus;
 mod error;
 mod grid;
+mod holdout;
 mod mix;
 pub mod paper;
 mod report;
@@ -34,11 +36,12 @@ mod summary;
 pub use corpus::{discover_traces, load_corpus, Corpus, Role, Trace, CONDITIONS};
 pub use error::{ExperimentError, Result};
 pub use grid::{evaluate_grid, select_columns, space_columns, Fold, GridCell};
+pub use holdout::{evaluate_hold_out, Comparison, HeldOutValue, HoldOut, HoldOutCell};
 pub use mix::{interleave, mix_background, play_together, SplitMix};
 pub use report::write_report;
 pub use run::{
     run, AccuracyTable, BackgroundSeries, BackgroundSweep, ConditionResults, Example, LabelScore,
     MultiLabelTable, MultiRow, MultiScore, Progress, Results, Settings, Silent, Skipped, Stat,
-    TableCell, Transfer, WindowSweep,
+    TableCell, Transfer, WindowSweep, DEFAULT_HOLD_OUT,
 };
-pub use summary::summary;
+pub use summary::{column_kind, summary};

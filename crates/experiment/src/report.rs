@@ -3,7 +3,7 @@
 
 use crate::paper;
 use crate::run::{ConditionResults, Results};
-use crate::summary::{model_title, pct, pct_ci};
+use crate::summary::{column_kind, expectation, model_title, pct, pct_ci};
 use crate::{ExperimentError, Result};
 use std::path::{Path, PathBuf};
 use tapir_features::{Extractor, FeatureSpace};
@@ -108,6 +108,15 @@ fn page(r: &Results, figs: &mut Figs<'_>) -> Result<Page> {
                 .collect(),
         ));
     }
+    if r.hold_out_columns.is_empty() {
+        intro.push(Block::Note(
+            "The dataset has no manifest column to hold out (program, wan_profile): every figure \
+             below is measured on networks and programs that are also in the training data, and \
+             overstates what to expect elsewhere. Give the lab's manifest.csv, or name a column \
+             with --hold-out."
+                .into(),
+        ));
+    }
     if !r.warnings.is_empty() {
         intro.push(Block::Note(format!(
             "{} file(s) left out: {}",
@@ -115,7 +124,18 @@ fn page(r: &Results, figs: &mut Figs<'_>) -> Result<Page> {
             r.warnings.join("; ")
         )));
     }
-    let mut sections = vec![dataset_section(r)];
+    let mut sections = Vec::new();
+    for column in &r.hold_out_columns {
+        // A column with one value per condition (the condition itself) ran nowhere; the skip
+        // list says why.
+        if r.conditions
+            .iter()
+            .any(|c| c.hold_out.iter().any(|h| &h.column == column))
+        {
+            sections.push(hold_out_section(r, column, figs)?);
+        }
+    }
+    sections.push(dataset_section(r));
     sections.push(examples_section(r, figs)?);
     for c in &r.conditions {
         if c.table.is_some() {
@@ -139,6 +159,220 @@ fn page(r: &Results, figs: &mut Figs<'_>) -> Result<Page> {
         title: "tapir experiment: traffic type inside encrypted tunnels".into(),
         intro,
         sections,
+    })
+}
+
+/// The report's first section: accuracy with one value of `column` held out per fold, beside
+/// the within-lab trace split, the paper's window split and the paper, and which to expect.
+fn hold_out_section(r: &Results, column: &str, figs: &mut Figs<'_>) -> Result<Section> {
+    let kind = column_kind(column);
+    // Column names come from a CSV header; keep file names and ids plain.
+    let slug: String = column
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut blocks = vec![Block::Text(format!(
+        "Each fold tests on every window of one {column} value and trains on all the others, \
+         so no test trace shares its {kind} with any training trace. That is the situation of \
+         a user running tapir on their own traffic. Held out: mean accuracy over the {column} \
+         values (each counts the same) and the pooled, window-weighted accuracy with a 95% \
+         bootstrap interval over test traces (2,000 resamples of traces, not windows; forests \
+         of the first seed). Beside it the within-lab trace split (test traces unseen, but \
+         their {kind}s are in training), the paper's window split and the paper's figures."
+    ))];
+    if let Some(sentence) = expectation(r, column) {
+        blocks.push(Block::Note(sentence));
+    }
+    let mut rows = Vec::new();
+    let mut values: Vec<String> = Vec::new();
+    let mut conds = Vec::new();
+    for c in &r.conditions {
+        let Some(h) = c.hold_out.iter().find(|h| h.column == column) else {
+            continue;
+        };
+        conds.push((c, h));
+        for v in &h.values {
+            if !values.contains(&v.value) {
+                values.push(v.value.clone());
+            }
+        }
+        let best = h.best().map(|b| (b.features.clone(), b.model.clone()));
+        for cell in &h.cells {
+            let t = c.table.as_ref().and_then(|t| {
+                t.cells
+                    .iter()
+                    .find(|x| x.features == cell.features && x.model == cell.model)
+            });
+            let held = format!(
+                "{} (pooled {} [{:.1}, {:.1}])",
+                pct(cell.mean),
+                pct(cell.pooled),
+                100.0 * cell.pooled_ci95[0],
+                100.0 * cell.pooled_ci95[1]
+            );
+            let is_best = best.as_ref() == Some(&(cell.features.clone(), cell.model.clone()));
+            rows.push(vec![
+                Cell::new(c.condition.clone()),
+                Cell::new(cell.features.clone()),
+                Cell::new(model_title(&cell.model)),
+                if is_best {
+                    Cell::strong(held)
+                } else {
+                    Cell::new(held)
+                },
+                Cell::new(
+                    t.map(|t| pct_ci(&t.trace_split))
+                        .unwrap_or_else(|| "-".into()),
+                ),
+                Cell::new(
+                    t.map(|t| pct_ci(&t.window_split))
+                        .unwrap_or_else(|| "-".into()),
+                ),
+                t.and_then(|t| t.paper)
+                    .map(|p| Cell::reference(pct(p)))
+                    .unwrap_or_else(|| Cell::reference("-")),
+            ]);
+        }
+    }
+    blocks.push(Block::Table(Table {
+        caption: format!(
+            "Accuracy with each {column} held out, beside the within-lab trace split and the paper"
+        ),
+        headers: vec![
+            "condition".into(),
+            "features".into(),
+            "model".into(),
+            format!("{column} held out (ours)"),
+            "trace split (within lab)".into(),
+            "window split (paper's)".into(),
+            "paper".into(),
+        ],
+        rows,
+    }));
+    values.sort();
+    let mut headers = vec!["condition".to_string(), "best held-out cell".to_string()];
+    headers.extend(values.iter().cloned());
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    for (c, h) in &conds {
+        let Some(best) = h.best() else { continue };
+        let mut row = vec![
+            Cell::new(c.condition.clone()),
+            Cell::new(format!("{} {}", best.features, model_title(&best.model))),
+        ];
+        for v in &values {
+            let i = h.values.iter().position(|x| &x.value == v);
+            row.push(Cell::new(
+                i.and_then(|i| best.per_value[i].map(|a| (a, &h.values[i])))
+                    .map(|(a, x)| format!("{} ({} traces)", pct(a), x.traces))
+                    .unwrap_or_else(|| "-".into()),
+            ));
+        }
+        rows.push(row);
+        for v in &h.values {
+            if let Some(n) = &v.note {
+                notes.push(format!("{} / {}: {n}", c.condition, v.value));
+            }
+        }
+    }
+    blocks.push(Block::Table(Table {
+        caption: format!("Accuracy on each held-out {column}"),
+        headers,
+        rows,
+    }));
+    if !notes.is_empty() {
+        blocks.push(Block::List(notes));
+    }
+    let cmp: Vec<String> = conds
+        .iter()
+        .flat_map(|(c, _)| {
+            c.comparisons
+                .iter()
+                .filter(|x| x.on.ends_with(column))
+                .map(|x| {
+                    let d = &x.result;
+                    format!(
+                        "{}: {} − {} = {:+.1} points, 95% interval [{:+.1}, {:+.1}] over {} test \
+                         traces ({})",
+                        c.condition,
+                        x.b,
+                        x.a,
+                        100.0 * d.difference,
+                        100.0 * d.ci95[0],
+                        100.0 * d.ci95[1],
+                        d.traces,
+                        if d.ci95[0] > 0.0 || d.ci95[1] < 0.0 {
+                            "a measured difference"
+                        } else {
+                            "no measurable difference"
+                        }
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if !cmp.is_empty() {
+        blocks.push(Block::Text(format!(
+            "Paired comparisons on the same {column} folds (random forest; bootstrap over test \
+             traces): does combining the two feature spaces gain over each half?"
+        )));
+        blocks.push(Block::List(cmp));
+    }
+    let pick = |c: &ConditionResults, f: &dyn Fn(&crate::run::TableCell) -> Option<f64>| {
+        c.table
+            .as_ref()
+            .and_then(|t| {
+                t.cells
+                    .iter()
+                    .find(|x| x.features == "combined" && x.model == "rf")
+            })
+            .and_then(f)
+    };
+    let chart = BarChart {
+        title: format!("Random forest, combined: {column} held out against within-lab"),
+        y_label: "accuracy".into(),
+        categories: conds.iter().map(|(c, _)| c.condition.clone()).collect(),
+        series: vec![
+            (
+                format!("{column} held out"),
+                conds
+                    .iter()
+                    .map(|(_, h)| h.cell("combined", "rf").map(|x| x.mean))
+                    .collect(),
+            ),
+            (
+                "trace split".into(),
+                conds
+                    .iter()
+                    .map(|(c, _)| pick(c, &|x| Some(x.trace_split.mean)))
+                    .collect(),
+            ),
+            (
+                "paper".into(),
+                conds.iter().map(|(c, _)| pick(c, &|x| x.paper)).collect(),
+            ),
+        ],
+        y_range: None,
+        y_percent: true,
+    };
+    blocks.push(Block::Figures(vec![figs.bar(
+        &format!("hold-out-{slug}"),
+        format!(
+            "Random forest on combined features: mean accuracy with each {column} held out, the \
+             within-lab trace split and the paper."
+        ),
+        &chart,
+    )?]));
+    Ok(Section {
+        id: format!("hold-out-{slug}"),
+        title: format!("What to expect on a new {kind}: {column} held out"),
+        blocks,
     })
 }
 

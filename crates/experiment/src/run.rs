@@ -3,6 +3,7 @@
 
 use crate::corpus::{Corpus, Role, Trace};
 use crate::grid::{evaluate_grid, space_columns, GridCell};
+use crate::holdout::{evaluate_hold_out, Comparison, HoldOut};
 use crate::mix::{mix_background, play_together, SplitMix};
 use crate::{paper, ExperimentError, Result};
 use serde::Serialize;
@@ -33,6 +34,9 @@ pub struct Settings {
     pub window_sizes: Vec<usize>,
     /// Synthetic multi-application mixes per number of applications and per split side.
     pub mixes: usize,
+    /// Manifest columns to hold out, one leave-one-value-out evaluation each, in every
+    /// condition. `None`: whichever of [`DEFAULT_HOLD_OUT`] the dataset has.
+    pub hold_out: Option<Vec<String>>,
     /// Bin edges and thresholds of the features.
     #[serde(skip)]
     pub features: FeatureConfig,
@@ -48,10 +52,15 @@ impl Default for Settings {
             rates: vec![0.0, 50.0, 100.0, 150.0, 200.0, 250.0, 300.0, 400.0, 600.0],
             window_sizes: vec![64, 128, 256, 512, 1024, 2048],
             mixes: 8,
+            hold_out: None,
             features: FeatureConfig::default(),
         }
     }
 }
+
+/// The columns held out by default when the manifest has them: the program that made the
+/// traffic and the emulated network, the two things a user's traffic is sure to differ in.
+pub const DEFAULT_HOLD_OUT: [&str; 2] = ["program", "wan_profile"];
 
 impl Settings {
     /// Checks ranges; the messages name the setting.
@@ -304,6 +313,12 @@ pub struct ConditionResults {
     pub class_windows: Vec<usize>,
     /// Tables I–III.
     pub table: Option<AccuracyTable>,
+    /// Leave-one-value-out accuracy, one per held-out column (first seed's forests; intervals
+    /// are bootstrap intervals over test traces).
+    pub hold_out: Vec<HoldOut>,
+    /// Paired comparisons on the hold-out folds (random forest: each half of the features
+    /// against the combined space).
+    pub comparisons: Vec<Comparison>,
     /// Figure 3.
     pub background: Option<BackgroundSweep>,
     /// Table IV.
@@ -331,6 +346,9 @@ pub struct Results {
     pub root: String,
     /// What was run.
     pub settings: Settings,
+    /// Columns held out (resolved: `profile` becomes `wan_profile`); empty when the dataset has
+    /// none of them.
+    pub hold_out_columns: Vec<String>,
     /// One entry per condition found.
     pub conditions: Vec<ConditionResults>,
     /// Cross-condition transfer, with two or more conditions.
@@ -417,6 +435,7 @@ struct Ctx<'a> {
     combined: std::ops::Range<usize>,
     progress: &'a dyn Progress,
     skipped: Vec<Skipped>,
+    hold_out: Vec<String>,
 }
 
 impl Ctx<'_> {
@@ -441,12 +460,22 @@ impl Ctx<'_> {
 }
 
 /// Steps [`run`] will report for a corpus, for the progress bar.
-fn plan(corpus: &Corpus, s: &Settings) -> u64 {
+fn plan(corpus: &Corpus, s: &Settings, hold_out: &[String]) -> u64 {
     let seeds = s.seeds.len() as u64;
     let conds = corpus.conditions();
     let mut total = 0u64;
     for c in &conds {
         total += 9 * 2 * seeds;
+        for col in hold_out {
+            let values: BTreeSet<&str> = corpus
+                .select(c, Role::Single)
+                .into_iter()
+                .filter_map(|t| corpus.traces[t].column(col))
+                .collect();
+            if values.len() >= 2 {
+                total += 9 * values.len() as u64;
+            }
+        }
         if !corpus.select(c, Role::Background).is_empty() {
             let nonzero = s.rates.iter().filter(|r| **r > 0.0).count() as u64;
             total += 3 + s.rates.len() as u64 + 3 * nonzero;
@@ -471,6 +500,7 @@ pub fn run(corpus: &Corpus, root: &str, s: &Settings, progress: &dyn Progress) -
         .map(|&sp| Ok((sp, space_columns(&s.features, sp)?)))
         .collect::<Result<Vec<_>>>()?;
     let combined = space_columns(&s.features, FeatureSpace::Combined)?;
+    let hold_out = hold_out_columns(corpus, s)?;
     let mut ctx = Ctx {
         s,
         ex,
@@ -478,8 +508,9 @@ pub fn run(corpus: &Corpus, root: &str, s: &Settings, progress: &dyn Progress) -
         combined,
         progress,
         skipped: Vec::new(),
+        hold_out: hold_out.clone(),
     };
-    progress.begin(plan(corpus, s));
+    progress.begin(plan(corpus, s, &hold_out));
     let mut conditions = Vec::new();
     let mut diag = BTreeMap::new();
     for cond in corpus.conditions() {
@@ -510,12 +541,119 @@ pub fn run(corpus: &Corpus, root: &str, s: &Settings, progress: &dyn Progress) -
     Ok(Results {
         root: root.to_string(),
         settings: s.clone(),
+        hold_out_columns: hold_out,
         conditions,
         transfer,
         skipped: ctx.skipped,
         warnings: corpus.warnings.clone(),
         seconds: t0.elapsed().as_secs_f64(),
     })
+}
+
+/// The columns to hold out: those asked for (each must be a column of some trace), or by
+/// default those of [`DEFAULT_HOLD_OUT`] the single-application traces have.
+fn hold_out_columns(corpus: &Corpus, s: &Settings) -> Result<Vec<String>> {
+    let singles = || corpus.traces.iter().filter(|t| t.role == Role::Single);
+    // The stored spelling of a column, so `profile` and `Wan_Profile` report as `wan_profile`.
+    let canonical = |name: &str| -> Option<String> {
+        if name.eq_ignore_ascii_case("group") {
+            return Some("group".into());
+        }
+        let find = |n: &str| {
+            singles().find_map(|t| {
+                t.extra
+                    .iter()
+                    .find(|(k, v)| k.eq_ignore_ascii_case(n) && !v.trim().is_empty())
+                    .map(|(k, _)| k.clone())
+            })
+        };
+        find(name).or_else(|| {
+            name.eq_ignore_ascii_case("profile")
+                .then(|| find("wan_profile"))
+                .flatten()
+        })
+    };
+    let mut out: Vec<String> = Vec::new();
+    match &s.hold_out {
+        None => {
+            out.extend(DEFAULT_HOLD_OUT.iter().filter_map(|c| canonical(c)));
+        }
+        Some(list) => {
+            for c in list {
+                let Some(name) = canonical(c) else {
+                    let mut have: BTreeSet<&str> = singles()
+                        .flat_map(|t| t.extra.keys().map(String::as_str))
+                        .collect();
+                    have.insert("group");
+                    return Err(ExperimentError::Setting {
+                        name: "hold-out",
+                        why: format!(
+                            "no trace has a {c} column (columns: {}); holding out needs the \
+                             lab's manifest.csv with that column",
+                            have.into_iter().collect::<Vec<_>>().join(", ")
+                        ),
+                    });
+                };
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Leave-one-value-out of `column` on a condition's windows (first seed), and the paired
+/// comparisons of the feature spaces on its folds.
+fn hold_out(
+    ctx: &mut Ctx<'_>,
+    corpus: &Corpus,
+    cond: &str,
+    built: &Built,
+    column: &str,
+) -> Result<(HoldOut, Vec<Comparison>)> {
+    let names: Vec<&str> = {
+        let set: BTreeSet<&str> = built
+            .trace_of
+            .iter()
+            .filter_map(|&t| corpus.traces[t].column(column))
+            .collect();
+        set.into_iter().collect()
+    };
+    let values: Vec<Option<u32>> = built
+        .trace_of
+        .iter()
+        .map(|&t| {
+            let v = corpus.traces[t].column(column)?;
+            names.binary_search(&v).ok().map(|i| i as u32)
+        })
+        .collect();
+    let seed = ctx.s.seeds[0];
+    let what = format!("{cond}: hold out {column}");
+    let progress = ctx.progress;
+    let h = evaluate_hold_out(
+        &built.ds,
+        &[],
+        column,
+        &values,
+        &|id| {
+            names
+                .get(id as usize)
+                .map_or_else(String::new, |n| n.to_string())
+        },
+        &ctx.spaces,
+        &ModelKind::ALL,
+        &ctx.params(seed),
+        seed,
+        &mut |_, _| progress.step(&what),
+    )?;
+    let mut comparisons = Vec::new();
+    for part in ["size-iat", "burst"] {
+        if let Some(c) = h.compare((part, "rf"), ("combined", "rf"), seed) {
+            comparisons.push(c?);
+        }
+    }
+    Ok((h, comparisons))
 }
 
 fn condition(ctx: &mut Ctx<'_>, corpus: &Corpus, cond: &str) -> Result<ConditionResults> {
@@ -532,6 +670,8 @@ fn condition(ctx: &mut Ctx<'_>, corpus: &Corpus, cond: &str) -> Result<Condition
         classes: classes.clone(),
         class_windows: Vec::new(),
         table: None,
+        hold_out: Vec::new(),
+        comparisons: Vec::new(),
         background: None,
         multi_label: None,
         window_sweep: None,
@@ -569,6 +709,15 @@ fn condition(ctx: &mut Ctx<'_>, corpus: &Corpus, cond: &str) -> Result<Condition
         Err(e) => {
             ctx.skip(cond, "accuracy tables", e.to_string());
             return Ok(out);
+        }
+    }
+    for column in ctx.hold_out.clone() {
+        match hold_out(ctx, corpus, cond, &built, &column) {
+            Ok((h, c)) => {
+                out.hold_out.push(h);
+                out.comparisons.extend(c);
+            }
+            Err(e) => ctx.skip(cond, &format!("hold-out {column}"), e.to_string()),
         }
     }
     let split = split_grouped_stratified(&built.ds, s.test_fraction, s.seeds[0])?;

@@ -29,17 +29,210 @@ pub(crate) fn model_title(m: &str) -> &str {
     }
 }
 
+/// What a held-out column stands for, in words: `wan_profile` → "network", `program` →
+/// "program", `condition` → "tunnel", anything else "COLUMN value".
+pub fn column_kind(column: &str) -> String {
+    match column {
+        c if c.contains("profile") => "network".into(),
+        "program" => "program".into(),
+        "condition" => "tunnel".into(),
+        c => format!("{c} value"),
+    }
+}
+
+/// One sentence per held-out column saying which figure to expect on new traffic, with the
+/// numbers: each condition's best held-out cell beside the trace split of the same cell.
+pub(crate) fn expectation(r: &Results, column: &str) -> Option<String> {
+    let mut held = Vec::new();
+    let mut within = Vec::new();
+    for c in &r.conditions {
+        let Some(h) = c.hold_out.iter().find(|h| h.column == column) else {
+            continue;
+        };
+        let Some(best) = h.best() else { continue };
+        held.push(format!(
+            "{} {} ({} × {})",
+            c.condition,
+            pct(best.mean),
+            best.features,
+            model_title(&best.model)
+        ));
+        if let Some(cell) = c.table.as_ref().and_then(|t| {
+            t.cells
+                .iter()
+                .find(|x| x.features == best.features && x.model == best.model)
+        }) {
+            within.push(format!("{} {}", c.condition, pct(cell.trace_split.mean)));
+        }
+    }
+    if held.is_empty() {
+        return None;
+    }
+    let kind = column_kind(column);
+    Some(format!(
+        "On a {kind} tapir has not trained on, expect the held-out figure, not the within-lab \
+         one: with each {column} held out in turn, the best cell scores {} (mean over the \
+         {column} values), where the same cell reads {} on the within-lab trace split, whose \
+         test traces share their {kind} with the training traces.",
+        held.join(", "),
+        if within.is_empty() {
+            "-".to_string()
+        } else {
+            within.join(", ")
+        }
+    ))
+}
+
+fn hold_out_text(o: &mut String, r: &Results) {
+    let seeds = r.settings.seeds.len();
+    for column in &r.hold_out_columns {
+        if !r
+            .conditions
+            .iter()
+            .any(|c| c.hold_out.iter().any(|h| &h.column == column))
+        {
+            continue;
+        }
+        let _ = writeln!(
+            o,
+            "== what to expect on a {} tapir has not trained on: hold out each {column} ==\n",
+            column_kind(column)
+        );
+        let _ = writeln!(
+            o,
+            "accuracy with one {column} held out per fold (mean over values; pooled windows [95% CI over traces]) / trace split (mean ±95% CI over {seeds} seed(s)) / window split / paper"
+        );
+        let mut rows = Vec::new();
+        let mut values: Vec<String> = Vec::new();
+        for c in &r.conditions {
+            let Some(h) = c.hold_out.iter().find(|h| &h.column == column) else {
+                continue;
+            };
+            for v in &h.values {
+                if !values.contains(&v.value) {
+                    values.push(v.value.clone());
+                }
+            }
+            for cell in &h.cells {
+                let t = c.table.as_ref().and_then(|t| {
+                    t.cells
+                        .iter()
+                        .find(|x| x.features == cell.features && x.model == cell.model)
+                });
+                rows.push(vec![
+                    c.condition.clone(),
+                    cell.features.clone(),
+                    model_title(&cell.model).to_string(),
+                    pct(cell.mean),
+                    format!(
+                        "{} [{:.1}, {:.1}]",
+                        pct(cell.pooled),
+                        100.0 * cell.pooled_ci95[0],
+                        100.0 * cell.pooled_ci95[1]
+                    ),
+                    t.map(|t| pct_ci(&t.trace_split))
+                        .unwrap_or_else(|| "-".into()),
+                    t.map(|t| pct_ci(&t.window_split))
+                        .unwrap_or_else(|| "-".into()),
+                    t.and_then(|t| t.paper)
+                        .map(pct)
+                        .unwrap_or_else(|| "-".into()),
+                ]);
+            }
+        }
+        table(
+            o,
+            &[
+                "condition",
+                "features",
+                "model",
+                "held out",
+                "pooled [95% CI]",
+                "trace split",
+                "window split",
+                "paper",
+            ],
+            &rows,
+        );
+        values.sort();
+        let _ = writeln!(
+            o,
+            "per held-out {column}: each condition's best held-out cell"
+        );
+        let mut headers = vec!["condition".to_string(), "cell".to_string()];
+        headers.extend(values.iter().cloned());
+        let mut rows = Vec::new();
+        let mut notes = Vec::new();
+        for c in &r.conditions {
+            let Some(h) = c.hold_out.iter().find(|h| &h.column == column) else {
+                continue;
+            };
+            let Some(best) = h.best() else { continue };
+            let mut row = vec![
+                c.condition.clone(),
+                format!("{} {}", best.features, best.model),
+            ];
+            for v in &values {
+                row.push(
+                    h.values
+                        .iter()
+                        .position(|x| &x.value == v)
+                        .and_then(|i| best.per_value[i])
+                        .map(pct)
+                        .unwrap_or_else(|| "-".into()),
+                );
+            }
+            rows.push(row);
+            for v in &h.values {
+                if let Some(n) = &v.note {
+                    notes.push(format!("{} / {}: {n}", c.condition, v.value));
+                }
+            }
+        }
+        let h: Vec<&str> = headers.iter().map(String::as_str).collect();
+        table(o, &h, &rows);
+        for n in notes {
+            let _ = writeln!(o, "note: {n}");
+        }
+        for c in &r.conditions {
+            for cmp in c
+                .comparisons
+                .iter()
+                .filter(|x| x.on.ends_with(column.as_str()))
+            {
+                let d = &cmp.result;
+                let _ = writeln!(
+                    o,
+                    "paired, {}: {} − {} = {:+.1} points, 95% CI [{:+.1}, {:+.1}] over {} traces",
+                    c.condition,
+                    cmp.b,
+                    cmp.a,
+                    100.0 * d.difference,
+                    100.0 * d.ci95[0],
+                    100.0 * d.ci95[1],
+                    d.traces
+                );
+            }
+        }
+        if let Some(sentence) = expectation(r, column) {
+            let _ = writeln!(o, "\n{sentence}\n");
+        }
+    }
+}
+
 fn table(o: &mut String, headers: &[&str], rows: &[Vec<String>]) {
     o.push_str(&text_table(headers, rows));
     o.push('\n');
 }
 
-/// Every table of the report as aligned text: per condition the accuracy table (trace split,
-/// window split, paper), the background sweep, the multi-label table and the window-size sweep;
+/// Every table of the report as aligned text: first the held-out tables (one column of the
+/// manifest held out per fold, the figure to expect on new traffic), then per condition the
+/// accuracy table (trace split, window split, paper), the background sweep, the multi-label table and the window-size sweep;
 /// then the transfer matrix and what was skipped.
 pub fn summary(r: &Results) -> String {
     let mut o = String::new();
     let seeds = r.settings.seeds.len();
+    hold_out_text(&mut o, r);
     for c in &r.conditions {
         let _ = writeln!(
             o,

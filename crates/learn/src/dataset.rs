@@ -4,7 +4,8 @@
 //! of one trace are strongly correlated (same session, same server, same codec), so a split that
 //! puts some on each side measures memory rather than generalisation. [`split_grouped_stratified`]
 //! and [`grouped_kfold`] keep groups whole; [`split_windows`] reproduces the paper's random window
-//! split for comparison.
+//! split for comparison. [`hold_out_folds`] goes further: each fold tests on every row of one
+//! value of a trace attribute (a network profile, a program, a tunnel) that training never saw.
 
 use std::collections::BTreeMap;
 
@@ -451,6 +452,80 @@ pub fn grouped_kfold(ds: &Dataset, k: usize, seed: u64) -> Result<Vec<(Vec<usize
     Ok(folds)
 }
 
+/// One fold of a leave-one-value-out evaluation ([`hold_out_folds`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldOutFold {
+    /// The value held out: every test row has it, no training row does.
+    pub value: u32,
+    /// Training rows, sorted ascending.
+    pub train: Vec<usize>,
+    /// Test rows, sorted ascending.
+    pub test: Vec<usize>,
+}
+
+/// Leave-one-value-out folds: `values[row]` is the row's value of an attribute of its trace
+/// (its network profile, the program that made it, …), `None` when the trace has none. Each
+/// distinct value gives one fold that tests on all rows of that value and trains on all others,
+/// so the test measures what happens on traffic of a value the model has never seen. Rows
+/// without a value train in every fold and are never tested. Folds come in ascending value
+/// order.
+///
+/// Groups stay whole: a group (trace) whose rows carry two different values is an error, since
+/// it would be on both sides of some fold. Fewer than two distinct values is an error too
+/// (nothing would be left to train on).
+pub fn hold_out_folds(ds: &Dataset, values: &[Option<u32>]) -> Result<Vec<HoldOutFold>> {
+    if values.len() != ds.n_rows() || ds.groups.len() != ds.n_rows() {
+        return Err(LearnError::InvalidDataset(format!(
+            "{} hold-out values for {} rows ({} group ids)",
+            values.len(),
+            ds.n_rows(),
+            ds.groups.len()
+        )));
+    }
+    let mut value_of_group: BTreeMap<u32, Option<u32>> = BTreeMap::new();
+    for (&g, &v) in ds.groups.iter().zip(values) {
+        match value_of_group.insert(g, v) {
+            Some(before) if before != v => {
+                return Err(LearnError::InvalidSplit(format!(
+                    "group {g} has rows of two hold-out values ({} and {}); a group must have one \
+                     value so that it stays on one side",
+                    show_value(before),
+                    show_value(v)
+                )))
+            }
+            _ => {}
+        }
+    }
+    let mut rows_of: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (i, v) in values.iter().enumerate() {
+        if let Some(v) = v {
+            rows_of.entry(*v).or_default().push(i);
+        }
+    }
+    if rows_of.len() < 2 {
+        return Err(LearnError::InvalidSplit(format!(
+            "{} distinct hold-out value(s); need two or more to hold one out",
+            rows_of.len()
+        )));
+    }
+    Ok(rows_of
+        .into_iter()
+        .map(|(value, test)| {
+            let train = values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| **v != Some(value))
+                .map(|(i, _)| i)
+                .collect();
+            HoldOutFold { value, train, test }
+        })
+        .collect())
+}
+
+fn show_value(v: Option<u32>) -> String {
+    v.map_or_else(|| "none".to_string(), |v| v.to_string())
+}
+
 fn validate_labels(ds: &Dataset) -> Result<()> {
     if ds.y.is_empty() || ds.y.len() != ds.groups.len() {
         return Err(LearnError::InvalidDataset(format!(
@@ -551,6 +626,79 @@ mod tests {
         assert!(seen.iter().all(|&s| s == 1));
         assert!(grouped_kfold(&ds, 1, 0).is_err());
         assert!(grouped_kfold(&ds, 17, 0).is_err());
+    }
+
+    #[test]
+    fn hold_out_folds_test_each_value_once() {
+        let ds = toy();
+        // Groups 0..16; value = group % 3, group 15 without a value.
+        let values: Vec<Option<u32>> = ds
+            .groups
+            .iter()
+            .map(|&g| (g != 15).then_some(g % 3))
+            .collect();
+        let folds = hold_out_folds(&ds, &values).unwrap();
+        assert_eq!(folds.iter().map(|f| f.value).collect::<Vec<_>>(), [0, 1, 2]);
+        for f in &folds {
+            assert!(f.test.iter().all(|&i| values[i] == Some(f.value)));
+            assert!(f.train.iter().all(|&i| values[i] != Some(f.value)));
+            assert_eq!(f.train.len() + f.test.len(), ds.n_rows());
+            // Group 15 has no value: always trains.
+            assert!(f.train.iter().any(|&i| ds.groups[i] == 15));
+        }
+        // A group with two values would straddle; one value leaves nothing to train on.
+        let mut mixed = values.clone();
+        mixed[0] = Some(1);
+        let e = hold_out_folds(&ds, &mixed).unwrap_err().to_string();
+        assert!(e.contains("group 0"), "{e}");
+        assert!(hold_out_folds(&ds, &vec![Some(4); ds.n_rows()]).is_err());
+        assert!(hold_out_folds(&ds, &values[1..]).is_err());
+    }
+
+    proptest::proptest! {
+        /// Whatever the assignment of values to groups, no fold puts a value or a group on both
+        /// sides, and every row with a value is tested exactly once.
+        #[test]
+        fn hold_out_never_puts_a_value_or_group_on_both_sides(
+            group_values in proptest::collection::vec(proptest::option::weighted(0.9, 0u32..6), 2..40),
+            rows_per_group in proptest::collection::vec(1usize..5, 40),
+        ) {
+            let (mut y, mut groups, mut values) = (Vec::new(), Vec::new(), Vec::new());
+            for (g, v) in group_values.iter().enumerate() {
+                for _ in 0..rows_per_group[g] {
+                    y.push(g % 2);
+                    groups.push(g as u32);
+                    values.push(*v);
+                }
+            }
+            let n = y.len();
+            let ds = Dataset::new(vec![0.0; n], 1, y, vec!["a".into(), "b".into()], groups)
+                .unwrap();
+            let distinct: BTreeSet<u32> = values.iter().flatten().copied().collect();
+            match hold_out_folds(&ds, &values) {
+                Err(_) => proptest::prop_assert!(distinct.len() < 2),
+                Ok(folds) => {
+                    proptest::prop_assert_eq!(folds.len(), distinct.len());
+                    let mut tested = vec![0usize; n];
+                    for f in &folds {
+                        let train_values: BTreeSet<Option<u32>> =
+                            f.train.iter().map(|&i| values[i]).collect();
+                        proptest::prop_assert!(!train_values.contains(&Some(f.value)));
+                        proptest::prop_assert!(f.test.iter().all(|&i| values[i] == Some(f.value)));
+                        proptest::prop_assert!(
+                            groups_of(&ds, &f.train).is_disjoint(&groups_of(&ds, &f.test))
+                        );
+                        proptest::prop_assert_eq!(f.train.len() + f.test.len(), n);
+                        for &i in &f.test {
+                            tested[i] += 1;
+                        }
+                    }
+                    for (i, t) in tested.iter().enumerate() {
+                        proptest::prop_assert_eq!(*t, usize::from(values[i].is_some()));
+                    }
+                }
+            }
+        }
     }
 
     #[test]

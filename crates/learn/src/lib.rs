@@ -3,8 +3,10 @@
 //! whole, metrics, and a checked, versioned model file.
 //!
 //! Entry points:
-//! - [`Dataset`] / [`MultiLabelDataset`] with [`split_grouped_stratified`], [`split_windows`] and
-//!   [`grouped_kfold`];
+//! - [`Dataset`] / [`MultiLabelDataset`] with [`split_grouped_stratified`], [`split_windows`],
+//!   [`grouped_kfold`] and [`hold_out_folds`] (leave one network, program or tunnel out);
+//! - [`paired_bootstrap`]: the accuracy difference of two settings on the same test traces, with
+//!   a bootstrap interval over traces (not windows);
 //! - hyper-parameters [`NbParams`], [`LrParams`], [`RfParams`] → `validate()` → `fit(&Dataset)` →
 //!   a model implementing [`Classifier`]; or [`fit_model`] with a [`ModelKind`] for a [`Model`];
 //! - [`metrics`] for accuracy, confusion matrix, P/R/F1, subset accuracy and Hamming loss;
@@ -45,6 +47,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod compare;
 mod dataset;
 mod error;
 mod forest;
@@ -57,8 +60,13 @@ mod rng;
 
 use serde::{Deserialize, Serialize};
 
+pub use compare::{
+    bootstrap_accuracy, paired_bootstrap, trace_outcomes, AccuracyInterval, PairedDifference,
+    TraceOutcome, BOOTSTRAP_RESAMPLES,
+};
 pub use dataset::{
-    grouped_kfold, split_grouped_stratified, split_windows, Dataset, MultiLabelDataset, Split,
+    grouped_kfold, hold_out_folds, split_grouped_stratified, split_windows, Dataset, HoldOutFold,
+    MultiLabelDataset, Split,
 };
 pub use error::{LearnError, Result};
 pub use forest::{MaxFeatures, MultiLabelForest, RandomForest, RfParams};

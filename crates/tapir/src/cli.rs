@@ -34,13 +34,14 @@ pub enum Command {
     Train(TrainArgs),
     /// Accuracy of every feature space × model on a labelled dataset (the paper's Tables I–III).
     #[command(
-        after_help = "Example:\n  tapir eval data/sample/ipsec --split trace --seed 1 --json results.json\n  tapir eval data/sample/tor --folds 5"
+        after_help = "Example:\n  tapir eval data/sample/ipsec --split trace --seed 1 --json results.json\n  tapir eval data/sample/tor --folds 5\n  tapir eval data/sample/ipsec --hold-out profile --compare size-iat:rf combined:rf"
     )]
     Eval(EvalArgs),
-    /// Every table and figure of the paper on a dataset, ours beside the paper's, and beyond:
-    /// background traffic, multi-label windows, window size, splits, transfer. Writes a report.
+    /// Every table and figure of the paper on a dataset, ours beside the paper's, led by the
+    /// accuracy with each network profile (or program) held out; and beyond: background
+    /// traffic, multi-label windows, window size, splits, transfer. Writes a report.
     #[command(
-        after_help = "Example:\n  tapir experiment\n  tapir experiment data/sample --out report --seeds 1,2,3,4,5"
+        after_help = "Example:\n  tapir experiment\n  tapir experiment data/sample --out report --seeds 1,2,3,4,5\n  tapir experiment --hold-out profile,condition"
     )]
     Experiment(crate::cmd::experiment::ExperimentArgs),
     /// Run a capture or trace through countermeasures (padding, constant volume, cover traffic,
@@ -234,6 +235,14 @@ pub struct EvalArgs {
     /// Trees in the random forest.
     #[arg(long, default_value_t = 100)]
     pub trees: usize,
+    /// Leave one value of a manifest column out per fold (program, profile = wan_profile,
+    /// condition, or any column): the accuracy to expect on traffic of a kind never trained on.
+    #[arg(long, value_name = "COLUMN")]
+    pub hold_out: Option<String>,
+    /// Paired bootstrap of two cells (SPACE:MODEL) on the same test traces: B minus A with a 95%
+    /// interval over traces (on the hold-out folds with --hold-out).
+    #[arg(long, num_args = 2, value_names = ["A", "B"])]
+    pub compare: Vec<String>,
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,

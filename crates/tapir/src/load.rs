@@ -65,6 +65,9 @@ pub fn load(inputs: &[PathBuf], settings: &ExtractSettings) -> anyhow::Result<Lo
 pub struct Labelled {
     pub dataset: Dataset,
     pub traces: usize,
+    /// Index into `Loaded::sources` of each row: with [`tapir_dataset::Columns`] it gives the
+    /// row's manifest columns (condition, network profile, program, …).
+    pub row_source: Vec<u32>,
     pub n_original: usize,
     pub original_of: Vec<usize>,
 }
@@ -171,7 +174,8 @@ pub fn labelled_with(
         .collect();
     let mut group_ids: BTreeMap<&str, u32> = BTreeMap::new();
     let width = cols.len();
-    let (mut x, mut y, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut x, mut y, mut groups, mut row_source) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut traces = BTreeSet::new();
     // (source, unit, window) → row of the window as read, for its augmented copies.
     let mut row_of: BTreeMap<(usize, u64, u32), usize> = BTreeMap::new();
@@ -199,6 +203,7 @@ pub fn labelled_with(
                 x.extend_from_slice(&r.features[cols.clone()]);
                 y.push(class);
                 groups.push(g);
+                row_source.push(si as u32);
                 traces.insert((si, r.unit));
             }
         }
@@ -215,5 +220,6 @@ pub fn labelled_with(
         traces: traces.len(),
         n_original,
         original_of,
+        row_source,
     })
 }

@@ -105,6 +105,93 @@ fn help_has_examples_and_usage_errors_exit_2() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// The bundled sample's folder for one condition.
+fn sample(cond: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/sample")
+        .join(cond)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn eval_hold_out_profile_on_the_sample_gives_one_fold_per_profile() {
+    let dir = temp_dir("holdout");
+    let json = dir.join("h.json");
+    let o = tapir(&[
+        "eval",
+        &sample("ipsec"),
+        "--hold-out",
+        "profile",
+        "--models",
+        "nb,lr",
+        "--features",
+        "size-iat,combined",
+        "--compare",
+        "size-iat:nb",
+        "combined:lr",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("hold out wan_profile: 4 folds"), "{out}");
+    assert!(out.contains("paired comparison") && out.contains("95% interval"));
+    // The hold-out table comes before the within-lab one.
+    assert!(out.find("held-out mean").unwrap() < out.find("within-lab trace split").unwrap());
+    let v: serde_json::Value = serde_json::from_slice(&fs::read(&json).unwrap()).unwrap();
+    let h = &v["hold_out"];
+    assert_eq!(h["column"], "wan_profile");
+    let values: Vec<&str> = h["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["broadband", "intercontinental", "lan", "mobile"]);
+    // 40 traces of the sample's ipsec condition, each tested in exactly one fold.
+    let traces: u64 = h["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["traces"].as_u64().unwrap())
+        .sum();
+    assert_eq!(traces, 40);
+    let cells = h["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 4);
+    for c in cells {
+        assert_eq!(c["per_value"].as_array().unwrap().len(), 4);
+        let (lo, hi) = (
+            c["pooled_ci95"][0].as_f64().unwrap(),
+            c["pooled_ci95"][1].as_f64().unwrap(),
+        );
+        let pooled = c["pooled"].as_f64().unwrap();
+        assert!(lo <= pooled && pooled <= hi, "{c}");
+    }
+    assert_eq!(v["compare"]["traces"], 40);
+    assert_eq!(v["compare"]["resamples"], 2000);
+
+    // No manifest, no column: a usage error naming it.
+    let data = dir.join("data");
+    write_dataset(&data, 3, 600);
+    let o = tapir(&["eval", data.to_str().unwrap(), "--hold-out", "program"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no program column") && stderr(&o).contains("manifest"),
+        "{}",
+        stderr(&o)
+    );
+    let o = tapir(&[
+        "eval",
+        data.to_str().unwrap(),
+        "--compare",
+        "combined:rf",
+        "x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn eval_train_classify_extract_round_trip() {
     let dir = temp_dir("roundtrip");

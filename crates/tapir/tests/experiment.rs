@@ -231,7 +231,127 @@ fn experiment_writes_tables_json_and_a_self_contained_report() {
         assert_eq!(&png[1..4], b"PNG");
     }
     assert!(!html.contains("<script") && !html.contains(" src=") && !html.contains("<link"));
+    // Folders without a manifest have no column to hold out; the report says what that means.
+    assert_eq!(json["hold_out_columns"], serde_json::json!([]));
+    assert!(html.contains("no manifest column to hold out"));
     assert!(html.contains("Table IV") && html.contains("87.5%"));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The dataset of [`write_dataset`] with a lab-style `manifest.csv`: condition, group and a
+/// `wan_profile` column (`lan` for traces 0–2, `mobile` for 3–4).
+fn write_manifest(root: &Path) {
+    let mut csv = String::from("path,label,condition,group,wan_profile\n");
+    for cond in ["plain", "ipsec"] {
+        for class in ["voip", "bulk", "web"] {
+            for t in 0..5u64 {
+                let profile = if t < 3 { "lan" } else { "mobile" };
+                csv.push_str(&format!(
+                    "{cond}/{class}/{class}-{t}.trace,{class},{cond},{cond}-{class}-{t},{profile}\n"
+                ));
+            }
+        }
+    }
+    for b in 0..2 {
+        csv.push_str(&format!(
+            "plain/background/bg-{b}.trace,background,plain,bg-{b},lan\n"
+        ));
+    }
+    for m in 0..3 {
+        csv.push_str(&format!(
+            "plain/multi/bulk+voip/m-{m}.trace,bulk+voip,plain,m-{m},mobile\n"
+        ));
+    }
+    fs::write(root.join("manifest.csv"), csv).unwrap();
+}
+
+#[test]
+fn experiment_report_leads_with_the_held_out_profiles() {
+    let dir = temp_dir("holdout");
+    let root = dir.join("data");
+    write_dataset(&root);
+    write_manifest(&root);
+    let out = dir.join("report");
+    let mut args = vec![
+        "experiment",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(QUICK);
+    let o = tapir(&args);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The terminal shows the held-out table first, then the per-condition tables.
+    assert!(
+        stdout.starts_with(
+            "== what to expect on a network tapir has not trained on: hold out each wan_profile =="
+        ),
+        "{stdout}"
+    );
+    let held = stdout.find("held out").unwrap();
+    assert!(held < stdout.find("== plain:").unwrap());
+    assert!(stdout.contains("expect the held-out figure"), "{stdout}");
+    assert!(stdout.contains("paired, plain: combined rf − size-iat rf"));
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["hold_out_columns"], serde_json::json!(["wan_profile"]));
+    for c in json["conditions"].as_array().unwrap() {
+        let h = &c["hold_out"][0];
+        assert_eq!(h["column"], "wan_profile");
+        let values = h["values"].as_array().unwrap();
+        assert_eq!(values.len(), 2);
+        assert_eq!(values[0]["value"], "lan");
+        // 3 of 5 traces per class are lan: 9 traces, 2 × 3 mobile = 6; every trace tested once.
+        assert_eq!(values[0]["traces"], 9);
+        assert_eq!(values[1]["traces"], 6);
+        let cells = h["cells"].as_array().unwrap();
+        assert_eq!(cells.len(), 9);
+        for cell in cells {
+            let m = cell["mean"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&m), "{cell}");
+            assert_eq!(cell["per_value"].as_array().unwrap().len(), 2);
+        }
+        assert_eq!(c["comparisons"].as_array().unwrap().len(), 2);
+    }
+
+    // The report's first table is the held-out one, with the within-lab split and the paper
+    // beside it, and the figure to expect said in words.
+    let html = fs::read_to_string(out.join("index.html")).unwrap();
+    let first = html.find("<caption>").unwrap();
+    assert!(
+        html[first..].starts_with("<caption>Accuracy with each wan_profile held out, beside"),
+        "{}",
+        &html[first..first + 120]
+    );
+    let header = &html[first..html[first..].find("</tr>").unwrap() + first];
+    for col in ["trace split (within lab)", "window split (paper", "paper"] {
+        assert!(header.contains(col), "{col} in {header}");
+    }
+    assert!(html.find("expect the held-out figure").unwrap() < first);
+    assert!(html.contains("href=\"figures/hold-out-wan_profile.png\""));
+    assert!(out.join("figures/hold-out-wan_profile.png").exists());
+
+    // A column no trace has is an error naming it.
+    let o = tapir(&[
+        "experiment",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--hold-out",
+        "program",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no trace has a program column"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -1,5 +1,5 @@
-//! `tapir experiment`: every table and figure of the paper on a dataset, ours beside the
-//! paper's, plus background, multi-label, window-size, split and transfer studies; a report
+//! `tapir experiment`: accuracy with each network profile or program held out first, then every
+//! table and figure of the paper on a dataset, ours beside the paper's, plus background, multi-label, window-size, split and transfer studies; a report
 //! folder with `index.html`, `results.json` and PNG figures.
 
 use crate::progress;
@@ -47,6 +47,10 @@ pub struct ExperimentArgs {
     /// Interleaved multi-application mixes per number of applications and split side.
     #[arg(long, default_value_t = 8)]
     pub mixes: usize,
+    /// Manifest columns to hold out, one value per fold (comma-separated; profile = wan_profile;
+    /// `none` for none). Default: program and wan_profile, those the manifest has.
+    #[arg(long, value_name = "COLUMN[,COLUMN]", value_delimiter = ',')]
+    pub hold_out: Option<Vec<String>>,
     /// Print the results as JSON on stdout instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -76,6 +80,12 @@ pub fn run(a: ExperimentArgs) -> anyhow::Result<()> {
         rates: a.rates,
         window_sizes: a.window_sizes,
         mixes: a.mixes,
+        hold_out: a.hold_out.map(|cols| {
+            cols.into_iter()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("none"))
+                .collect()
+        }),
         ..Settings::default()
     };
     // Bad values are usage errors (exit 2), caught before any file is read.
