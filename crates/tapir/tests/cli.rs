@@ -544,13 +544,6 @@ fn feature_config_file_is_used_and_checked() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
-fn sample(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/sample")
-        .join(rel)
-        .display()
-        .to_string()
-}
 
 #[test]
 fn bundled_default_model_labels_a_sample_capture() {
