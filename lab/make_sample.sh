@@ -19,7 +19,10 @@ src, dst, here = sys.argv[1:4]
 KEEP_PCAP = {"ipsec": 54, "tor": 66}  # condition -> snaplen kept
 rows_out = []
 with open(os.path.join(src, "manifest.csv"), newline="") as f:
-    rows = list(csv.DictReader(f))
+    reader = csv.DictReader(f)
+    rows = list(reader)
+    # The source's own columns, so that newer ones (tunnel, tunnel_mtu) carry over.
+    fields = reader.fieldnames or []
 for r in rows:
     inp = os.path.join(src, r["path"])
     if not os.path.exists(inp):
@@ -41,7 +44,6 @@ for r in rows:
             n = sum(1 for line in t if line.strip() and not line.startswith("#"))
     r = dict(r, path=rel, packets=str(n))
     rows_out.append(r)
-fields = ["path", "label", "condition", "group", "app_details", "wan_profile", "seed", "packets", "duration_s"]
 with open(os.path.join(dst, "manifest.csv"), "w", newline="") as f:
     w = csv.DictWriter(f, fieldnames=fields)
     w.writeheader()

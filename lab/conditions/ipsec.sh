@@ -13,8 +13,14 @@
 # the namespaces' lo; charon routes 10.79.$k.2 through the tunnel (table 220).
 # Server services bind 10.79.$k.2 or 0.0.0.0.
 #
-# stdout: KEY=VALUE lines only (SERVER_ADDR, PROXY). Diagnostics: stderr.
-# Environment: TAPIR_IPSEC_ESP (default aes128-sha256; aes128gcm16 for GCM).
+# stdout: KEY=VALUE lines only (SERVER_ADDR, PROXY, TUNNEL, TUNNEL_MTU). Diagnostics: stderr.
+# Environment: TAPIR_IPSEC_ESP (ESP proposal: aes128-sha256 (default), aes256-sha256,
+# aes128gcm16 or aes256gcm16); TAPIR_TUNNEL_MTU (MTU of ipsec0 on both sides, 1280..1400,
+# default 1400, libipsec's own).
+#
+# Always NAT-T: strongSwan 5.9.8 (Debian 12) kernel-libipsec has no raw ESP socket (that came
+# with 5.9.11, and only as an option); it declares that it needs UDP encapsulation, so charon
+# encapsulates whether or not a NAT is found. See README.md.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -98,7 +104,8 @@ cmd_up() {
 	for ns in tapir-c$k tapir-w$k tapir-s$k; do
 		ip netns list | grep -qw "$ns" || die "namespace $ns does not exist: create slot $k's namespaces first"
 	done
-	ensure_pkgs strongswan-charon strongswan-swanctl libcharon-extra-plugins
+	# GCM comes from the gcm (or openssl) plugin in libstrongswan-standard-plugins.
+	ensure_pkgs strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
 	[[ -x $CHARON ]] || die "$CHARON missing after installing strongswan-charon"
 	[[ -f /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ]] ||
 		die "kernel-libipsec plugin missing (package libcharon-extra-plugins)"
@@ -114,8 +121,15 @@ cmd_up() {
 	trap "cmd_down $k >/dev/null 2>&1" EXIT
 	chmod 700 "$st"
 
-	local esp=${TAPIR_IPSEC_ESP:-aes128-sha256} psk
-	[[ $esp =~ ^[a-z0-9-]+$ ]] || die "TAPIR_IPSEC_ESP='$esp' is not an ESP proposal"
+	local esp=${TAPIR_IPSEC_ESP:-aes128-sha256} mtu=${TAPIR_TUNNEL_MTU:-1400} psk
+	case $esp in
+	aes128-sha256 | aes256-sha256 | aes128gcm16 | aes256gcm16) ;;
+	*) die "TAPIR_IPSEC_ESP='$esp': use aes128-sha256, aes256-sha256, aes128gcm16 or aes256gcm16" ;;
+	esac
+	# libipsec reads at most 1400 bytes from its tun device (TUN_DEFAULT_MTU; its tun object
+	# keeps that size when the interface MTU is raised), so a larger MTU would truncate packets.
+	[[ $mtu =~ ^[0-9]+$ ]] && ((mtu >= 1280 && mtu <= 1400)) ||
+		die "TAPIR_TUNNEL_MTU='$mtu': ipsec0's MTU must be 1280..1400 (libipsec reads 1400-byte packets at most)"
 	# A fresh random pre-shared key per slot and run, base64 for swanctl's 0s form.
 	psk=$(head -c 32 /dev/urandom | base64 -w0)
 
@@ -156,10 +170,18 @@ cmd_up() {
 		sleep 0.1
 	done
 	[[ $dev == ipsec* ]] || die "route to 10.79.$k.2 in tapir-c$k goes via '${dev:-nothing}', not the tunnel"
-	log "slot $k: ESP ($esp) in UDP 4500 between 10.77.$k.1 and 10.78.$k.2, inner 10.79.$k.1 <-> 10.79.$k.2"
+	# Both ends: the client's TCP MSS and the server's follow the interface MTU.
+	ip -n tapir-c"$k" link set "$dev" mtu "$mtu" || die "could not set $dev's MTU to $mtu in tapir-c$k"
+	local sdev
+	sdev=$(ip -n tapir-s"$k" route get 10.79."$k".1 2>/dev/null | grep -o 'dev [^ ]*' | cut -d' ' -f2 || true)
+	[[ $sdev == ipsec* ]] || die "route to 10.79.$k.1 in tapir-s$k goes via '${sdev:-nothing}', not the tunnel"
+	ip -n tapir-s"$k" link set "$sdev" mtu "$mtu" || die "could not set $sdev's MTU to $mtu in tapir-s$k"
+	log "slot $k: ESP ($esp) in UDP 4500 between 10.77.$k.1 and 10.78.$k.2, inner 10.79.$k.1 <-> 10.79.$k.2, MTU $mtu"
 	trap - EXIT
 	echo "SERVER_ADDR=10.79.$k.2"
 	echo "PROXY="
+	echo "TUNNEL=ipsec/$esp/natt"
+	echo "TUNNEL_MTU=$mtu"
 }
 
 main() {
