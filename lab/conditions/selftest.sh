@@ -438,6 +438,65 @@ print(got)
 	check "VOIP_MODE=tcp: ${echoed:-0} of 50 UDP datagrams echoed through socat UDP->SOCKS4A->TCP->UDP" test "${echoed:-0}" = 50
 fi
 
+# --- tor: the circuit's round-trip time matches the delays of its links ---------
+# A circuit's one-way path is slot + guard, guard + middle, middle + exit, exit + slot
+# (each node sits d_i from the hub, the slot TAPIR_TOR_SLOT_DELAY_MS): its RTT is
+# 4 (slot + d_guard + d_middle + d_exit). The three relays are distinct, so the RTT lies
+# between the sums over the three nearest and the three farthest nodes.
+if [[ $COND == tor ]]; then
+	ip netns exec tapir-s$K python3 -c '
+import socket, sys, threading
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 8081))
+s.listen(4)
+def echo(c):
+    while True:
+        d = c.recv(4096)
+        if not d:
+            return
+        c.sendall(d)
+while True:
+    threading.Thread(target=echo, args=(s.accept()[0],), daemon=True).start()
+' "$SERVER_ADDR" >/dev/null 2>&1 &
+	ECHO_PID=$!
+	sleep 0.5
+	socks=${PROXY#socks5h://}
+	ip netns exec tapir-c$K timeout 90 python3 -c '
+import socket, struct, sys, time, statistics
+host, port, dst = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.create_connection((host, port), timeout=60)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.sendall(b"\x05\x01\x00")
+assert s.recv(2) == b"\x05\x00"
+t0 = time.monotonic()
+s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton(dst) + struct.pack(">H", 8081))
+rep = s.recv(10)
+t_conn = time.monotonic() - t0
+assert rep[1] == 0, "SOCKS CONNECT refused"
+rtts = []
+for i in range(20):
+    t0 = time.monotonic()
+    s.sendall(b"x")
+    assert s.recv(1) == b"x"
+    rtts.append((time.monotonic() - t0) * 1000)
+    time.sleep(0.05)
+print(f"connect_ms {t_conn * 1000:.1f}")
+print(f"rtt_ms min {min(rtts):.1f} median {statistics.median(rtts):.1f} max {max(rtts):.1f}")
+' "${socks%:*}" "${socks##*:}" "$SERVER_ADDR" >"$WORK/rtt.txt" 2>&1
+	kill "$ECHO_PID" 2>/dev/null
+	wait "$ECHO_PID" 2>/dev/null
+	sed 's/^/      circuit: /' "$WORK/rtt.txt"
+	slot_d=$(sed -n 's|^tor/access-\(.*\)ms$|\1|p' <<<"$TUNNEL")
+	read -r lo hi < <(sort -k2n /run/tapir-lab/tor/net/delays | awk -v s="${slot_d:-0}" '{d[NR] = $2}
+		END {n = NR; printf "%.1f %.1f\n", 4 * (s + d[1] + d[2] + d[3]), 4 * (s + d[n] + d[n - 1] + d[n - 2])}')
+	med=$(awk '$1 == "rtt_ms" {print $5}' "$WORK/rtt.txt")
+	info "expected circuit RTT from the link delays: $lo .. $hi ms (+ relay processing)"
+	# Lower bound with 3 % slack for jitter; 60 ms of relay and client processing allowed above.
+	check "tor: circuit RTT ${med:-none} ms lies in $lo .. $hi ms (+60)" \
+		awk -v m="${med:-0}" -v lo="$lo" -v hi="$hi" 'BEGIN {exit !(m >= lo * 0.97 && m <= hi + 60)}'
+fi
+
 # --- down and leftovers -------------------------------------------------------
 kill "$HTTP_PID" 2>/dev/null
 wait "$HTTP_PID" 2>/dev/null
@@ -468,6 +527,8 @@ if ((TOR_STARTED_NET)); then
 	TOR_STARTED_NET=0
 	check "tor: namespace tapir-tor removed" bash -c '! ip netns list | grep -qw tapir-tor'
 	check "tor: no tor process of the lab left" bash -c '! pgrep -f "^tor .*/run/tapir-lab/tor/" >/dev/null'
+	check "tor: no delay line left" bash -c '! pgrep -f "tor/[d]elayline.py" >/dev/null'
+	check "tor: no node namespace tapir-tor-* left" bash -c '! ip netns list | grep -q "^tapir-tor-"'
 	check "tor: no runtime state left in /run/tapir-lab/tor" bash -c '! ls -A /run/tapir-lab/tor 2>/dev/null | grep -q .'
 fi
 slot_delete "$K"
