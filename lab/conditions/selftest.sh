@@ -390,7 +390,9 @@ openvpn)
 tor)
 	guard=$(grep '^flow tcp/' "$WORK/observer.txt" | grep ' 10.81.0.' | head -1)
 	check "tor: TCP to a relay's ORPort in 10.81.0.0/24 ($guard)" test -n "$guard"
-	check "tor: TLS application-data records seen ($(val tls_records))" test "$(val tls_records)" -gt 50
+	# Counted only where a TCP segment starts with a record header: 48-60 in a 256 KiB fetch
+	# (cells of one record span segments), so 20 says TLS without depending on segmentation.
+	check "tor: TLS application-data records seen ($(val tls_records))" test "$(val tls_records)" -ge 20
 	direct=$(grep -c '^flow .* 10.78.'"$K"'.2 ' "$WORK/observer.txt" || true)
 	check "tor: no packet between the client and the server's own address ($direct flows)" test "$direct" = 0
 	;;
