@@ -302,20 +302,30 @@ else
 fi
 case $COND in
 ipsec)
-	n=$(grep -c '^flow udp/4500 10.78.'"$K"'.2 ' "$WORK/observer.txt")
-	esp=$(val esp_in_udp)
-	check "ipsec: ESP-in-UDP 4500 to 10.78.$K.2 ($esp ESP packets)" test "${esp:-0}" -gt 100
-	other=$(grep '^flow ' "$WORK/observer.txt" | grep -v ' udp/4500 \| udp/500 ' | grep -c . || true)
-	check "ipsec: every captured packet is IKE/ESP on UDP 500/4500 ($n flow(s), $other other)" test "$other" = 0
-	# tshark decodes UDP 4500 as ESP: one SPI per direction, sequence numbers rising, and
-	# the outer sizes the suite gives (README.md): CBC 20+8+8+16 IV+pad16(n+2)+16 ICV,
-	# GCM 20+8+8+8 IV+pad4(n+2)+16; a full inner packet (the MTU) gives the largest.
+	if [[ ${TUNNEL##*/} == raw ]]; then
+		raw=$(grep "^flow proto50/0 10.78.$K.2 " "$WORK/observer.txt" | awk '{print $5}')
+		check "ipsec: raw ESP (IP protocol 50) to 10.78.$K.2 (${raw:-0} packets)" test "${raw:-0}" -gt 100
+		check "ipsec: no ESP in UDP 4500 ($(val esp_in_udp) packets)" test "$(val esp_in_udp)" = 0
+		other=$(grep '^flow ' "$WORK/observer.txt" | grep -v ' proto50/0 \| udp/4500 \| udp/500 ' | grep -c . || true)
+		check "ipsec: every captured packet is ESP or IKE on UDP 500/4500 ($other other)" test "$other" = 0
+	else
+		n=$(grep -c '^flow udp/4500 10.78.'"$K"'.2 ' "$WORK/observer.txt")
+		esp=$(val esp_in_udp)
+		check "ipsec: ESP-in-UDP 4500 to 10.78.$K.2 ($esp ESP packets)" test "${esp:-0}" -gt 100
+		other=$(grep '^flow ' "$WORK/observer.txt" | grep -v ' udp/4500 \| udp/500 ' | grep -c . || true)
+		check "ipsec: every captured packet is IKE/ESP on UDP 500/4500 ($n flow(s), $other other)" test "$other" = 0
+	fi
+	# tshark decodes UDP 4500 and protocol 50 as ESP: one SPI per direction, sequence
+	# numbers rising, and the outer sizes the suite gives (README.md): CBC
+	# 20+8 (UDP, natt only)+8+16 IV+pad16(n+2)+16 ICV, GCM 20+8+8+8 IV+pad4(n+2)+16; a full
+	# inner packet (the MTU) gives the largest.
 	tshark -r "$WORK/c.pcap" -Y esp -T fields -e ip.src -e esp.spi -e esp.sequence -e ip.len \
 		>"$WORK/esp.tsv" 2>/dev/null
 	python3 - "$WORK/esp.tsv" "$K" "$TUNNEL" "$TUNNEL_MTU" >"$WORK/esp.txt" <<'PY'
 import sys
 path, k, tunnel, mtu = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 gcm = "gcm" in tunnel
+udp = 0 if tunnel.endswith("/raw") else 8
 spis, seq_ok, quant_bad, lens = {}, True, 0, []
 last = {}
 for line in open(path):
@@ -327,11 +337,11 @@ for line in open(path):
     if spi in last and seq <= last[spi]:
         seq_ok = False
     last[spi] = seq
-    body = iplen - (20 + 8 + 8 + (8 if gcm else 16) + 16)
+    body = iplen - (20 + udp + 8 + (8 if gcm else 16) + 16)
     quant_bad += body % (4 if gcm else 16) != 0
     lens.append(iplen)
 pad = (lambda n: -(-n // 4) * 4) if gcm else (lambda n: -(-n // 16) * 16)
-full = 20 + 8 + 8 + (8 if gcm else 16) + pad(mtu + 2) + 16
+full = 20 + udp + 8 + (8 if gcm else 16) + pad(mtu + 2) + 16
 per_dir = {s: len(v) for s, v in spis.items()}
 all_spis = set().union(*spis.values()) if spis else set()
 print(f"spis_per_direction {' '.join(f'{s}:{n}' for s, n in sorted(per_dir.items()))}")
@@ -536,7 +546,7 @@ fi
 slot_delete "$K"
 left_ns=$(ip netns list | awk '{print $1}' | grep -x "tapir-[cws]$K" | tr '\n' ' ')
 check "slot namespaces removed ${left_ns:+($left_ns)}" test -z "$left_ns"
-left_if=$(ip -o link show | awk '{print $2}' | sed 's/[:@].*//' | grep -xE "c$K|w$K-[cst]|s$K|wg[cs]$K|ovpn[cs]$K|ipsec[0-9]+" | tr '\n' ' ')
+left_if=$(ip -o link show | awk '{print $2}' | sed 's/[:@].*//' | grep -xE "c$K|w$K-[cst]|s$K|wg[cs]$K|ovpn[cs]$K|esp[cs]$K|ipsec[0-9]+" | tr '\n' ' ')
 check "no lab interface left in the host namespace ${left_if:+($left_if)}" test -z "$left_if"
 
 echo "selftest $COND: $PASS passed, $FAIL failed"
