@@ -499,7 +499,7 @@ print(f"rtt_ms min {min(rtts):.1f} median {statistics.median(rtts):.1f} max {max
 	kill "$ECHO_PID" 2>/dev/null
 	wait "$ECHO_PID" 2>/dev/null
 	sed 's/^/      circuit: /' "$WORK/rtt.txt"
-	slot_d=$(sed -n 's|^tor/access-\(.*\)ms$|\1|p' <<<"$TUNNEL")
+	slot_d=$(sed -n 's|^tor/access-\([0-9.]*\)ms/.*$|\1|p' <<<"$TUNNEL")
 	read -r lo hi < <(sort -k2n /run/tapir-lab/tor/net/delays | awk -v s="${slot_d:-0}" '{d[NR] = $2}
 		END {n = NR; printf "%.1f %.1f\n", 4 * (s + d[1] + d[2] + d[3]), 4 * (s + d[n] + d[n - 1] + d[n - 2])}')
 	med=$(awk '$1 == "rtt_ms" {print $5}' "$WORK/rtt.txt")

@@ -25,7 +25,7 @@
 #
 # stdout of `up`: SERVER_ADDR=10.78.$k.2, PROXY=socks5h://127.0.0.1:9050,
 # VOIP_MODE=tcp (Tor carries TCP only; see README.md for RTP over Tor),
-# TUNNEL=tor/access-<ms>ms.
+# TUNNEL=tor/access-<ms>ms/net-seed-<TAPIR_TOR_SEED of the running network>.
 # Environment: TAPIR_TOR_SLOT_DELAY_MS (up, default 20, 0-200); TAPIR_TOR_SEED
 # (network-up, default 1: the relays' delays); TAPIR_TOR_CONFLUX (default 0; 1 lets the client split circuits
 # over two guards as Tor >= 0.4.8 does by default); TAPIR_TOR_VOTING_INTERVAL
@@ -168,6 +168,7 @@ cmd_network_up() {
 r = random.Random(int(sys.argv[1]))
 for nick in sys.argv[2:]:
     print(nick, f"{r.uniform(2.5, 40.0):.1f}")' "$seed" "${NODES[@]%%:*}" >"$NET/delays"
+	echo "$seed" >"$NET/seed"
 	for n in "${NODES[@]}"; do
 		IFS=: read -r nick role addr <<<"$n"
 		mkdir -p "$NET/$nick"
@@ -380,7 +381,7 @@ cmd_up() {
 	echo "SERVER_ADDR=10.78.$k.2"
 	echo "PROXY=socks5h://127.0.0.1:9050"
 	echo "VOIP_MODE=tcp"
-	echo "TUNNEL=tor/access-${delay}ms"
+	echo "TUNNEL=tor/access-${delay}ms/net-seed-$(cat "$NET/seed" 2>/dev/null || echo unknown)"
 }
 
 cmd_status() {
