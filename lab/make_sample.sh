@@ -29,7 +29,10 @@ KEEP_PCAP = {"ipsec": 54, "tor": 66, "openvpn": 66}  # condition -> snaplen kept
 FLOWS = {"background", "multi"}  # folders whose captures keep their flows
 rows_out = []
 with open(os.path.join(src, "manifest.csv"), newline="") as f:
-    rows = list(csv.DictReader(f))
+    reader = csv.DictReader(f)
+    rows = list(reader)
+    # The source's own columns, so that newer ones (tunnel, tunnel_mtu) carry over.
+    fields = reader.fieldnames or []
 for r in rows:
     inp = os.path.join(src, r["path"])
     if not os.path.exists(inp):

@@ -13,8 +13,17 @@
 # the namespaces' lo; charon routes 10.79.$k.2 through the tunnel (table 220).
 # Server services bind 10.79.$k.2 or 0.0.0.0.
 #
-# stdout: KEY=VALUE lines only (SERVER_ADDR, PROXY). Diagnostics: stderr.
-# Environment: TAPIR_IPSEC_ESP (default aes128-sha256; aes128gcm16 for GCM).
+# stdout: KEY=VALUE lines only (SERVER_ADDR, PROXY, TUNNEL, TUNNEL_MTU). Diagnostics: stderr.
+# Environment: TAPIR_IPSEC_ESP (ESP proposal: aes128-sha256 (default), aes256-sha256,
+# aes128gcm16 or aes256gcm16); TAPIR_TUNNEL_MTU (MTU of ipsec0 on both sides, 1280..1400,
+# default 1400, libipsec's own).
+#
+# TAPIR_IPSEC_ENCAP: natt (default) or raw. strongSwan 5.9.8 (Debian 12) kernel-libipsec has
+# no raw ESP socket (that came with 5.9.11, as an option); it declares that it needs UDP
+# encapsulation, so charon encapsulates whether or not a NAT is found. For `raw`, each side
+# runs ipsec/espshim.py, which takes charon's ESP-in-UDP off a tun device and sends the same
+# ESP bytes as IP protocol 50 (and the reverse), so the wire carries raw ESP as a kernel
+# stack without NAT-T would send it. See README.md.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -69,6 +78,37 @@ start_charon() { # side ns dir
 	die "charon ($side, $ns) did not open its vici socket within 10 s; log: $dir/charon.log"
 }
 
+# Raw ESP for one side: charon's UDP from port 4500 to the peer goes into the shim's tun
+# device (table 221); the shim's own packets carry fwmark SHIM_MARK and take the main table.
+SHIM_MARK=0x7e50
+start_shim() { # side ns local peer tun dir
+	local side=$1 ns=$2 local=$3 peer=$4 tun=$5 dir=$6 pid i
+	ip netns exec "$ns" python3 "$HERE/ipsec/espshim.py" --tun "$tun" --local "$local" \
+		--peer "$peer" --mark $((SHIM_MARK)) >"$dir/espshim.log" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$dir/espshim.pid"
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || {
+			cat "$dir/espshim.log" >&2
+			die "espshim ($side, $ns) exited at start; log: $dir/espshim.log"
+		}
+		grep -q ready "$dir/espshim.log" && break
+		sleep 0.1
+	done
+	ip -n "$ns" link set "$tun" up || die "espshim's tun $tun did not appear in $ns"
+	ip -n "$ns" route add default dev "$tun" table 221
+	ip -n "$ns" rule add pref 89 fwmark $SHIM_MARK lookup main
+	ip -n "$ns" rule add pref 90 to "$peer"/32 ipproto udp sport 4500 lookup 221
+}
+
+stop_shim() { # ns dir
+	stop_pid "$2/espshim.pid"
+	ip netns list | grep -qw "$1" || return 0
+	while ip -n "$1" rule del pref 89 2>/dev/null; do :; done
+	while ip -n "$1" rule del pref 90 2>/dev/null; do :; done
+	ip -n "$1" route flush table 221 2>/dev/null || true
+}
+
 cmd_down() {
 	local k=$1 st=$STATE_ROOT/$1 side ns addr
 	# Without state this slot was never brought up by this script: leave the
@@ -80,6 +120,8 @@ cmd_down() {
 	for side in client server; do
 		stop_pid "$st/$side/charon.pid"
 	done
+	stop_shim tapir-c"$k" "$st/client"
+	stop_shim tapir-s"$k" "$st/server"
 	for side in client server; do
 		if [[ $side == client ]]; then ns=tapir-c$k addr=10.79.$k.1/32; else ns=tapir-s$k addr=10.79.$k.2/32; fi
 		ip netns list | grep -qw "$ns" || continue
@@ -98,7 +140,8 @@ cmd_up() {
 	for ns in tapir-c$k tapir-w$k tapir-s$k; do
 		ip netns list | grep -qw "$ns" || die "namespace $ns does not exist: create slot $k's namespaces first"
 	done
-	ensure_pkgs strongswan-charon strongswan-swanctl libcharon-extra-plugins
+	# GCM comes from the gcm (or openssl) plugin in libstrongswan-standard-plugins.
+	ensure_pkgs strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
 	[[ -x $CHARON ]] || die "$CHARON missing after installing strongswan-charon"
 	[[ -f /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ]] ||
 		die "kernel-libipsec plugin missing (package libcharon-extra-plugins)"
@@ -114,8 +157,16 @@ cmd_up() {
 	trap "cmd_down $k >/dev/null 2>&1" EXIT
 	chmod 700 "$st"
 
-	local esp=${TAPIR_IPSEC_ESP:-aes128-sha256} psk
-	[[ $esp =~ ^[a-z0-9-]+$ ]] || die "TAPIR_IPSEC_ESP='$esp' is not an ESP proposal"
+	local esp=${TAPIR_IPSEC_ESP:-aes128-sha256} mtu=${TAPIR_TUNNEL_MTU:-1400} encap=${TAPIR_IPSEC_ENCAP:-natt} psk
+	[[ $encap == natt || $encap == raw ]] || die "TAPIR_IPSEC_ENCAP='$encap': use natt or raw"
+	case $esp in
+	aes128-sha256 | aes256-sha256 | aes128gcm16 | aes256gcm16) ;;
+	*) die "TAPIR_IPSEC_ESP='$esp': use aes128-sha256, aes256-sha256, aes128gcm16 or aes256gcm16" ;;
+	esac
+	# libipsec reads at most 1400 bytes from its tun device (TUN_DEFAULT_MTU; its tun object
+	# keeps that size when the interface MTU is raised), so a larger MTU would truncate packets.
+	[[ $mtu =~ ^[0-9]+$ ]] && ((mtu >= 1280 && mtu <= 1400)) ||
+		die "TAPIR_TUNNEL_MTU='$mtu': ipsec0's MTU must be 1280..1400 (libipsec reads 1400-byte packets at most)"
 	# A fresh random pre-shared key per slot and run, base64 for swanctl's 0s form.
 	psk=$(head -c 32 /dev/urandom | base64 -w0)
 
@@ -135,6 +186,10 @@ cmd_up() {
 	ip -n tapir-c"$k" addr replace 10.79."$k".1/32 dev lo
 	ip -n tapir-s"$k" addr replace 10.79."$k".2/32 dev lo
 
+	if [[ $encap == raw ]]; then
+		start_shim server tapir-s"$k" 10.78."$k".2 10.77."$k".1 esps"$k" "$st/server"
+		start_shim client tapir-c"$k" 10.77."$k".1 10.78."$k".2 espc"$k" "$st/client"
+	fi
 	start_charon server tapir-s"$k" "$st/server"
 	start_charon client tapir-c"$k" "$st/client"
 	local spid cpid
@@ -156,10 +211,20 @@ cmd_up() {
 		sleep 0.1
 	done
 	[[ $dev == ipsec* ]] || die "route to 10.79.$k.2 in tapir-c$k goes via '${dev:-nothing}', not the tunnel"
-	log "slot $k: ESP ($esp) in UDP 4500 between 10.77.$k.1 and 10.78.$k.2, inner 10.79.$k.1 <-> 10.79.$k.2"
+	# Both ends: the client's TCP MSS and the server's follow the interface MTU.
+	ip -n tapir-c"$k" link set "$dev" mtu "$mtu" || die "could not set $dev's MTU to $mtu in tapir-c$k"
+	local sdev
+	sdev=$(ip -n tapir-s"$k" route get 10.79."$k".1 2>/dev/null | grep -o 'dev [^ ]*' | cut -d' ' -f2 || true)
+	[[ $sdev == ipsec* ]] || die "route to 10.79.$k.1 in tapir-s$k goes via '${sdev:-nothing}', not the tunnel"
+	ip -n tapir-s"$k" link set "$sdev" mtu "$mtu" || die "could not set $sdev's MTU to $mtu in tapir-s$k"
+	local how="in UDP 4500"
+	[[ $encap == raw ]] && how="as IP protocol 50 (espshim)"
+	log "slot $k: ESP ($esp) $how between 10.77.$k.1 and 10.78.$k.2, inner 10.79.$k.1 <-> 10.79.$k.2, MTU $mtu"
 	trap - EXIT
 	echo "SERVER_ADDR=10.79.$k.2"
 	echo "PROXY="
+	echo "TUNNEL=ipsec/$esp/$encap"
+	echo "TUNNEL_MTU=$mtu"
 }
 
 main() {

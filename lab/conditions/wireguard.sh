@@ -10,7 +10,9 @@
 # sees only UDP to port 51820.
 #
 # Inner addresses: 10.79.$k.1/30 on wgc$k, 10.79.$k.2/30 on wgs$k.
-# stdout: KEY=VALUE lines only (SERVER_ADDR, PROXY). Diagnostics: stderr.
+# stdout: KEY=VALUE lines only (SERVER_ADDR, PROXY, TUNNEL, TUNNEL_MTU). Diagnostics: stderr.
+# Environment: TAPIR_TUNNEL_MTU (both interfaces, 1280..1440, default 1420 as wg-quick
+# sets; above 1440 the 60 bytes of outer headers no longer fit a 1500-byte link).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -76,6 +78,9 @@ cmd_up() {
 		ip netns list | grep -qw "$ns" || die "namespace $ns does not exist: create slot $k's namespaces first"
 	done
 	ensure_pkgs wireguard-go wireguard-tools
+	local mtu=${TAPIR_TUNNEL_MTU:-1420}
+	[[ $mtu =~ ^[0-9]+$ ]] && ((mtu >= 1280 && mtu <= 1440)) ||
+		die "TAPIR_TUNNEL_MTU='$mtu': the WireGuard MTU must be 1280..1440"
 	[[ -c /dev/net/tun ]] || die "/dev/net/tun missing: wireguard-go needs a tun device"
 	[[ -d $st ]] && {
 		log "slot $k was up; tearing it down first"
@@ -106,8 +111,8 @@ cmd_up() {
 	wg setconf wgc"$k" "$st/client.conf" || die "wg setconf wgc$k failed"
 	ip -n tapir-s"$k" addr add 10.79."$k".2/30 dev wgs"$k"
 	ip -n tapir-c"$k" addr add 10.79."$k".1/30 dev wgc"$k"
-	ip -n tapir-s"$k" link set wgs"$k" up
-	ip -n tapir-c"$k" link set wgc"$k" up
+	ip -n tapir-s"$k" link set wgs"$k" mtu "$mtu" up
+	ip -n tapir-c"$k" link set wgc"$k" mtu "$mtu" up
 
 	# The first packet triggers the handshake; wait for it so that `up`
 	# returns a working tunnel and the capture starts after the handshake.
@@ -117,10 +122,12 @@ cmd_up() {
 	done
 	hs=$(wg show wgc"$k" latest-handshakes | awk '{print $2}')
 	[[ ${hs:-0} -gt 0 ]] || die "no WireGuard handshake between wgc$k and wgs$k (logs: $st/*.log)"
-	log "slot $k: WireGuard UDP 10.77.$k.1 -> 10.78.$k.2:51820, inner 10.79.$k.1 <-> 10.79.$k.2"
+	log "slot $k: WireGuard UDP 10.77.$k.1 -> 10.78.$k.2:51820, inner 10.79.$k.1 <-> 10.79.$k.2, MTU $mtu"
 	trap - EXIT
 	echo "SERVER_ADDR=10.79.$k.2"
 	echo "PROXY="
+	echo "TUNNEL=wireguard"
+	echo "TUNNEL_MTU=$mtu"
 }
 
 main() {
