@@ -544,7 +544,6 @@ fn feature_config_file_is_used_and_checked() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
-
 #[test]
 fn bundled_default_model_labels_a_sample_capture() {
     let web = sample("ipsec/web/web-051b7dc8.pcap");
