@@ -82,6 +82,15 @@ slot_down() {
 # crosses the emulated link, while routing stays with the kernel.
 linkem_up() {
     local k=$1 profile=$2 seed=$3 bin=$4 log=$5
+    lab_linkem_start "$k" "$log" "$bin" --profile "$profile" --seed "$seed"
+}
+
+# lab_linkem_start k log bin ARGS...: moves the router address 10.77.$k.2 from
+# w$k-c to a new veth end w$k-r and starts linkem bridging w$k-c and its peer
+# w$k-l with ARGS (a profile or specs).
+lab_linkem_start() {
+    local k=$1 log=$2 bin=$3
+    shift 3
     local w=tapir-w$k
     ip -n "$w" link add "w$k-l" type veth peer name "w$k-r" || return 1
     ip -n "$w" addr del "10.77.$k.2/30" dev "w$k-c"
@@ -96,8 +105,7 @@ linkem_up() {
     for i in "w$k-c" "w$k-l"; do
         ip -n "$w" link set "$i" promisc on arp off
     done
-    ip netns exec "$w" "$bin" --client-side "w$k-c" --router-side "w$k-l" \
-        --profile "$profile" --seed "$seed" >"$log" 2>&1 &
+    ip netns exec "$w" "$bin" --client-side "w$k-c" --router-side "w$k-l" "$@" >"$log" 2>&1 &
     # Give the sockets time to bind before the first frames are sent.
     sleep 0.3
     kill -0 $! 2>/dev/null || { echo "linkem failed to start, see $log" >&2; return 1; }
@@ -124,22 +132,8 @@ access_link_up() {
     local w=tapir-w$k c=tapir-c$k
     lab_tbf "$w" "w$k-c" "$down" "$queue" || return 1
     lab_tbf "$c" "c$k" "$up" "$queue" || return 1
-    ip -n "$w" link add "w$k-l" type veth peer name "w$k-r" || return 1
-    ip -n "$w" addr del "10.77.$k.2/30" dev "w$k-c"
-    ip -n "$w" addr add "10.77.$k.2/30" dev "w$k-r"
-    local i
-    for i in "w$k-l" "w$k-r"; do
-        ip -n "$w" link set "$i" up
-        lab_offloads_off "$w" "$i"
-    done
-    for i in "w$k-c" "w$k-l"; do
-        ip -n "$w" link set "$i" promisc on arp off
-    done
     local spec="delay=$delay,jitter=$jitter,loss=$loss"
-    ip netns exec "$w" "$bin" --client-side "w$k-c" --router-side "w$k-l" \
-        --up "$spec" --down "$spec" --seed "$seed" >"$log" 2>&1 &
-    sleep 0.3
-    kill -0 $! 2>/dev/null || { echo "linkem failed to start, see $log" >&2; return 1; }
+    lab_linkem_start "$k" "$log" "$bin" --up "$spec" --down "$spec" --seed "$seed"
 }
 
 # lab_tbf NS IFACE MBIT QUEUE_MS: serialise IFACE's egress at MBIT with a

@@ -28,7 +28,6 @@
 
 mod error;
 pub mod profile;
-pub mod rng;
 pub mod sched;
 pub mod sock;
 

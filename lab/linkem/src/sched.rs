@@ -26,7 +26,7 @@
 use std::collections::BTreeMap;
 
 use crate::profile::DirectionParams;
-use crate::rng::SplitMix64;
+use tapir_capture::SplitMix64;
 
 /// Nanoseconds on a monotonic clock.
 pub type Nanos = u64;
@@ -145,7 +145,7 @@ impl<T> Direction<T> {
         if self.jitter_ns <= 0.0 {
             return 0.0;
         }
-        let z = self.rng.next_normal();
+        let z = self.rng.normal();
         self.jitter_now = match self.jitter_at {
             // Start from the stationary distribution.
             None => z * self.jitter_ns,
