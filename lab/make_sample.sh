@@ -60,7 +60,21 @@ for r in rows:
         subprocess.run(["zstd", "-q", "-19", "-f", "--rm", plain, "-o", out], check=True)
     r = dict(r, path=rel, packets=str(n))
     rows_out.append(r)
+# Rows DST already holds (an earlier packaging) stay, unless SRC has the same job again.
+done_jobs = {r.get("job") for r in rows_out if r.get("job")}
+old_manifest = os.path.join(dst, "manifest.csv")
+if os.path.exists(old_manifest):
+    with open(old_manifest, newline="") as f:
+        for r in csv.DictReader(f):
+            if r.get("job") and r["job"] in done_jobs:
+                continue
+            if any(o["path"] == r["path"] for o in rows_out):
+                continue
+            if os.path.exists(os.path.join(dst, r["path"])):
+                rows_out.append(r)
 fields = list(rows[0].keys()) if rows else ["path", "label"]
+for r in rows_out:
+    fields += [k for k in r if k not in fields]
 with open(os.path.join(dst, "manifest.csv"), "w", newline="") as f:
     w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
     w.writeheader()
