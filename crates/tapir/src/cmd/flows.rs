@@ -295,6 +295,10 @@ fn collect(a: &FlowsArgs, addr: SocketAddr, sink: &mut Sink) -> anyhow::Result<(
         };
         if let Some(recs) = c.recv(wait)? {
             for rec in recs {
+                // Exact: an export packet holding more records than are still wanted is cut.
+                if a.max_records.is_some_and(|m| n >= m) {
+                    break;
+                }
                 sink.push(rec)?;
                 n += 1;
             }

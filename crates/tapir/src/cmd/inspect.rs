@@ -177,7 +177,11 @@ fn print_summary(out: &mut impl Write, s: &FileSummary) -> std::io::Result<()> {
 
 /// `2026-11-22 02:17:31.123456` (UTC) from Unix seconds.
 fn utc(secs: f64) -> String {
-    Timestamp::from_secs_f64(secs).utc().format(6)
+    // Rounded to the microsecond shown: an f64 of seconds since 1970 holds a capture's
+    // microseconds only to within a few hundred nanoseconds, and truncation would print 1 µs low.
+    Timestamp::from_nanos((secs * 1e6).round() as i64 * 1000)
+        .utc()
+        .format(6)
 }
 
 fn indent(s: &str) -> String {
@@ -407,5 +411,8 @@ mod tests {
         assert_eq!(super::utc(0.0), "1970-01-01 00:00:00.000000");
         assert_eq!(super::utc(1_795_314_586.5), "2026-11-22 02:29:46.500000");
         assert_eq!(super::utc(951_782_400.0), "2000-02-29 00:00:00.000000");
+        // 1795317148.000002 is 1795317148.0000017… as an f64: truncation printed .000001.
+        assert_eq!(super::utc(1_795_317_148.359_246), "2026-11-22 03:12:28.359246");
+        assert_eq!(super::utc(1_795_317_148.000_002), "2026-11-22 03:12:28.000002");
     }
 }
