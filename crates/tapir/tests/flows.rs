@@ -329,3 +329,68 @@ fn parquet_folder_is_partitioned_by_date_and_complete() {
     ]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// One NetFlow v5 export packet of `n` records (10.0.0.i → 10.0.1.1, TCP, 3 packets each).
+fn v5_packet(n: u16) -> Vec<u8> {
+    let mut p = Vec::new();
+    for v in [5u16, n] {
+        p.extend_from_slice(&v.to_be_bytes());
+    }
+    for v in [60_000u32, 1_795_314_586, 0, 1] {
+        p.extend_from_slice(&v.to_be_bytes()); // uptime, secs, nsecs, sequence
+    }
+    p.extend_from_slice(&[0, 0, 0, 0]); // engine type, id, sampling
+    for i in 0..n {
+        p.extend_from_slice(&[10, 0, 0, (i % 250) as u8 + 1]);
+        p.extend_from_slice(&[10, 0, 1, 1]);
+        p.extend_from_slice(&[0; 4]); // next hop
+        p.extend_from_slice(&[0; 4]); // input, output
+        p.extend_from_slice(&3u32.to_be_bytes());
+        p.extend_from_slice(&180u32.to_be_bytes());
+        p.extend_from_slice(&50_000u32.to_be_bytes());
+        p.extend_from_slice(&59_000u32.to_be_bytes());
+        p.extend_from_slice(&(40_000 + i).to_be_bytes());
+        p.extend_from_slice(&443u16.to_be_bytes());
+        p.extend_from_slice(&[0, 0x12, 6, 0]); // pad, flags, proto, tos
+        p.extend_from_slice(&[0; 8]); // AS numbers, masks, pad
+    }
+    p
+}
+
+/// `--max-records N` stops at exactly N records, even when one export packet holds more.
+#[test]
+fn max_records_is_exact() {
+    let port = 30_000 + std::process::id() % 20_000;
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tapir"))
+        .args([
+            "flows",
+            "--listen",
+            &addr,
+            "--max-records",
+            "4",
+            "--json",
+            "--listen-seconds",
+            "20",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Send until the collector is up (it answers nothing; it ends after 4 records).
+    for _ in 0..50 {
+        sock.send_to(&v5_packet(10), &addr).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .count();
+    assert_eq!(lines, 4);
+}
