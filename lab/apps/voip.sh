@@ -1,16 +1,87 @@
 #!/usr/bin/env bash
-# voip: SIP calls between SIPp caller (client ns) and callee (server ns), with
-# RTP both ways at 20 ms packetisation played from generated pcaps. Codec and
-# call lengths come from the seed; calls follow one another with short gaps.
+# voip: calls from a caller in the client namespace to a callee in the server
+# namespace, one after the other with short gaps; codec, packetisation and call
+# lengths come from the seed. The program is drawn too (lab/run --programs):
+#   sipp     SIPp caller and callee with RTP both ways at 20 ms packetisation
+#            played from generated pcaps (make_rtp_pcap.py), every codec
+#            including G.729 and an Opus-like VBR stream;
+#   baresip  two baresip user agents, the callee answering automatically, each
+#            sending a speech-like signal (make_speech_wav.py, talk spurts and
+#            pauses) through its real encoder: G.711, G.722 or Opus (VBR, with
+#            or without DTX, i.e. silence suppression), 20-60 ms packetisation;
 #
 # VOIP_MODE=tcp (tor): Tor carries only TCP, so SIP runs over TCP and each RTP
 # direction is carried over its own TCP connection: socat relays turn the
 # datagrams into a byte stream through SOCKS4A on the client side and back into
-# datagrams on the server side (see docs/lab.md).
+# datagrams on the server side (see docs/lab.md). Only SIPp is drawn then.
 source "$(dirname "$0")/common.sh"
 
+prog=$(pick voip sipp baresip)
+[[ $VOIP_MODE == tcp ]] && prog=sipp
+program "$prog"
+call_lo=$(rnd 15 40)
+call_hi=$((call_lo + $(rnd 10 60)))
+client_addr=$(inc ip -o route get "$SERVER_ADDR" | grep -o 'src [0-9.]*' | cut -d' ' -f2)
+
+if [[ $prog == baresip ]]; then
+    codecs=(pcmu pcma g722 opus)
+    codec=${codecs[$(rnd 0 3)]}
+    ptimes=(20 30 40 60)
+    ptime=${ptimes[$(rnd 0 3)]}
+    dtx=no opus_kbps=32
+    case $codec in
+    pcmu) sdp=PCMU/8000/1 rate=8000 ch=1 ;;
+    pcma) sdp=PCMA/8000/1 rate=8000 ch=1 ;;
+    g722) sdp=G722/8000/1 rate=8000 ch=1 ;; # baresip 1.0 runs G.722 from an 8 kHz source
+    opus)
+        sdp=opus/48000/2 rate=48000 ch=2
+        (($(rnd 0 1))) && dtx=yes
+        opus_kbps=$(rnd 12 64)
+        ;;
+    esac
+    details "baresip codec=$codec ptime=${ptime}ms$([[ $codec == opus ]] && echo " opus_kbps=$opus_kbps dtx=$dtx") call_s=$call_lo-$call_hi"
+    # ua_config DIR ADDR USER WAV: one user agent; aufile needs the codec's rate and channels.
+    ua_config() {
+        local d=$1 addr=$2 user=$3 wav=$4
+        mkdir -p "$d"
+        python3 "$LAB_DIR/apps/make_speech_wav.py" "$d/talk8k.wav" $((call_hi + 10)) "$5"
+        ffmpeg -nostdin -loglevel error -y -i "$d/talk8k.wav" -ar "$rate" -ac "$ch" "$wav" || exit 1
+        cat >"$d/config" <<CONF
+poll_method epoll
+sip_listen $addr:5060
+audio_player alsa,null
+audio_alert alsa,null
+audio_source aufile,$wav
+audio_level no
+module_path /usr/lib/baresip/modules
+module g711.so
+module g722.so
+module opus.so
+module aufile.so
+module alsa.so
+module_app account.so
+module_app menu.so
+opus_bitrate $((opus_kbps * 1000))
+opus_vbr yes
+opus_dtx $dtx
+rtp_ports 16000-16998
+CONF
+        echo "<sip:$user@$addr>;regint=0;ptime=$ptime;audio_codecs=$sdp;answermode=auto" >"$d/accounts"
+    }
+    ua_config "$WORK/callee" "$SERVER_ADDR" callee "$WORK/callee/talk.wav" $((SEED * 2 + 1))
+    ua_config "$WORK/caller" "$client_addr" caller "$WORK/caller/talk.wav" $((SEED * 2))
+    ins baresip -f "$WORK/callee" </dev/null >"$WORK/callee.log" 2>&1 &
+    sleep 1
+    while :; do
+        call_s=$(rnd "$call_lo" "$call_hi")
+        inc timeout $((call_s + 30)) baresip -f "$WORK/caller" -e "/dial sip:callee@$SERVER_ADDR" \
+            -t "$call_s" </dev/null >"$WORK/caller.log" 2>&1
+        think 1000 5000
+    done
+fi
+
 codecs=(pcmu pcma g722 g729 opus)
-codec=${codecs[$((RANDOM % ${#codecs[@]}))]}
+codec=${codecs[$(rnd 0 $((${#codecs[@]} - 1)))]}
 case $codec in
 pcmu) pt=0 rtpmap=PCMU/8000 ;;
 pcma) pt=8 rtpmap=PCMA/8000 ;;
@@ -18,8 +89,6 @@ g722) pt=9 rtpmap=G722/8000 ;;
 g729) pt=18 rtpmap=G729/8000 ;;
 opus) pt=111 rtpmap=opus/48000/2 ;;
 esac
-call_lo=$(rnd 15 40)
-call_hi=$((call_lo + $(rnd 10 60)))
 details "sipp codec=$codec ptime=20ms call_s=$call_lo-$call_hi mode=$VOIP_MODE"
 
 # Each side plays its own pcap, long enough for the longest call.
@@ -30,7 +99,6 @@ for side in uac uas; do
         "$LAB_DIR/apps/sipp/$side.xml" >"$WORK/$side.xml"
 done
 
-client_addr=$(inc ip -o route get "$SERVER_ADDR" | grep -o 'src [0-9.]*' | cut -d' ' -f2)
 sipp_common=(-nostdin -trace_err)
 
 if [[ $VOIP_MODE == tcp ]]; then
