@@ -86,7 +86,7 @@ error_log $d/error.log warn;
 events { worker_connections 256; }
 http {
     include /etc/nginx/mime.types;
-    log_format lab '\$remote_addr \$server_port \$server_protocol \$status \$body_bytes_sent \$request_uri';
+    log_format lab '\$msec \$remote_addr \$server_port \$server_protocol \$status \$body_bytes_sent \$request_uri';
     access_log $d/access.log lab;
     sendfile on;
     keepalive_timeout 30;

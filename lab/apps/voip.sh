@@ -9,6 +9,10 @@
 #            sending a speech-like signal (make_speech_wav.py, talk spurts and
 #            pauses) through its real encoder: G.711, G.722 or Opus (VBR, with
 #            or without DTX, i.e. silence suppression), 20-60 ms packetisation;
+#   webrtc   two headless Chromium pages in a WebRTC call (ICE, DTLS-SRTP, RTCP
+#            multiplexed on one UDP port pair), signalled over HTTP by
+#            webrtc_signal.py in the server namespace, the same speech-like
+#            signal as the fake microphone; Opus (DTX on or off), G.711 or G.722.
 #
 # VOIP_MODE=tcp (tor): Tor carries only TCP, so SIP runs over TCP and each RTP
 # direction is carried over its own TCP connection: socat relays turn the
@@ -16,13 +20,44 @@
 # datagrams on the server side (see docs/lab.md). Only SIPp is drawn then.
 source "$(dirname "$0")/common.sh"
 
-prog=$(pick voip sipp baresip)
+prog=$(pick voip sipp baresip webrtc)
 [[ $VOIP_MODE == tcp ]] && prog=sipp
 program "$prog"
 call_lo=$(rnd 15 40)
 call_hi=$((call_lo + $(rnd 10 60)))
 client_addr=$(inc ip -o route get "$SERVER_ADDR" | grep -o 'src [0-9.]*' | cut -d' ' -f2)
 
+if [[ $prog == webrtc ]]; then
+    codecs=(opus pcmu pcma g722)
+    codec=${codecs[$(rnd 0 3)]}
+    ptimes=(20 40 60)
+    ptime=${ptimes[$(rnd 0 2)]}
+    dtx=$(rnd 0 1)
+    details "webrtc chromium codec=$codec ptime=${ptime}ms$([[ $codec == opus ]] && echo " dtx=$dtx") call_s=$call_lo-$call_hi"
+    for side in caller callee; do
+        python3 "$LAB_DIR/apps/make_speech_wav.py" "$WORK/$side.wav" $((call_hi + 10)) $((SEED * 2 + ${#side} - 6)) 48000
+    done
+    origin=http://$SERVER_ADDR:8088
+    chrome=(chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking
+        --disable-component-update --disable-sync --disable-dev-shm-usage --use-fake-ui-for-media-stream
+        --use-fake-device-for-media-stream --disable-features=WebRtcHideLocalIpsWithMdns
+        --unsafely-treat-insecure-origin-as-secure="$origin" --remote-debugging-port=0)
+    ins python3 "$LAB_DIR/apps/webrtc_signal.py" "$SERVER_ADDR" 8088 >"$WORK/signal.log" 2>&1 &
+    sleep 0.5
+    q="codec=$codec&ptime=$ptime&dtx=$dtx"
+    ins "${chrome[@]}" --user-data-dir="$WORK/callee-profile" --use-file-for-fake-audio-capture="$WORK/callee.wav" \
+        "$origin/callee.html?$q" >"$WORK/callee.log" 2>&1 &
+    sleep 2
+    # One caller page per call: it hangs up after the call length, the page is
+    # closed and a new one opens after a pause.
+    while :; do
+        call_s=$(rnd "$call_lo" "$call_hi")
+        inc timeout $((call_s + 8)) "${chrome[@]}" --user-data-dir="$WORK/caller-profile" \
+            --use-file-for-fake-audio-capture="$WORK/caller.wav" "$origin/caller.html?$q&call=$call_s" \
+            >"$WORK/caller.log" 2>&1
+        think 1000 5000
+    done
+fi
 if [[ $prog == baresip ]]; then
     codecs=(pcmu pcma g722 opus)
     codec=${codecs[$(rnd 0 3)]}
