@@ -38,8 +38,11 @@ if not os.path.exists(manifest):
     sys.exit(f"manifest_check: no {manifest}")
 with open(manifest, newline="") as f:
     rows = list(csv.DictReader(f))
-expected = ["path", "label", "condition", "group", "app_details", "wan_profile", "seed", "packets", "duration_s"]
-if rows and list(rows[0].keys()) != expected:
+expected = ["path", "label", "condition", "group", "program", "app_details", "wan_profile", "seed", "packets",
+            "duration_s"]
+# Manifests written before the program column existed are still valid.
+older = [c for c in expected if c != "program"]
+if rows and list(rows[0].keys()) not in (expected, older):
     problems.append(f"header is {list(rows[0].keys())}, expected {expected}")
 listed = set()
 for r in rows:
