@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # p2p: a BitTorrent swarm. In the server namespace: opentracker (whitelisting
 # the one info-hash), 3-5 aria2c seeders with upload caps on distinct ports, and
-# one aria2c leecher that joins late with a download cap, so that the client
-# uploads to it as well as downloading. The client's BitTorrent program, drawn
-# from the seed (lab/run --programs), leeches through the condition, seeds for
-# a while, then deletes the file and joins again:
+# one aria2c leecher that joins 1-4 s after the client with a download cap and
+# gets its pieces from the client alone, so that the client uploads as well. The
+# client's BitTorrent program, drawn from the seed (lab/run --programs), leeches
+# through the condition, seeds for a while, then deletes the file and joins
+# again:
 #   aria2c        TCP only, plain BitTorrent handshake;
 #   transmission  transmission-daemon driven by transmission-remote, uTP on or
-#                 off, message stream encryption preferred or not;
+#                 off, message stream encryption preferred or not; it keeps one
+#                 connection per IP address, and every lab peer has the
+#                 server's, so it downloads from one seeder and gets no leecher;
 #   qbittorrent   qbittorrent-nox (libtorrent-rasterbar) driven by its Web API,
 #                 TCP, uTP or both, encryption preferred or off.
 # Download and upload caps are drawn from 50 kB/s to unlimited. DHT, peer
@@ -28,6 +31,7 @@ dl_kb=${caps_kb[$(rnd 0 5)]}
 ul_kb=${caps_kb[$(rnd 0 5)]}
 seed_s=$(rnd 0 60)
 peer_dl_kb=$(rnd 100 3000)
+join_s=$(rnd 1 4)
 crypto=$(rnd 0 1)
 utp=$(rnd 0 2) # transmission: 0 off, else on; qbittorrent: 0 TCP, 1 uTP, 2 both
 mkdir -p "$WORK/seed" "$WORK/leech" "$WORK/peer"
@@ -73,19 +77,33 @@ qbittorrent)
     opts="protocol=${protos[$utp]} encryption=$([[ $crypto == 1 ]] && echo preferred || echo off)"
     ;;
 esac
-details "$prog+$([[ -n $PROXY ]] && echo static-tracker || echo opentracker) size_mb=$size_mb piece_kb=$piece_kb seeds=$n_seeds seed_caps=${caps[*]} dl_cap=$(kb "$dl_kb") ul_cap=$(kb "$ul_kb") seed_s=$seed_s $opts$([[ -z $PROXY ]] && echo " peer_leecher_dl=${peer_dl_kb}kB/s")"
+details "$prog+$([[ -n $PROXY ]] && echo static-tracker || echo opentracker) size_mb=$size_mb piece_kb=$piece_kb seeds=$n_seeds seed_caps=${caps[*]} dl_cap=$(kb "$dl_kb") ul_cap=$(kb "$ul_kb") seed_s=$seed_s $opts$([[ -z $PROXY && $prog != transmission ]] && echo " peer_leecher_dl=${peer_dl_kb}kB/s peer_join_s=$join_s")"
 sleep 1
 
-# A leecher in the server namespace that joins after the client: it gets
-# pieces from the seeders and from the client, which thereby uploads.
-if [[ -z $PROXY ]]; then
+# A leecher in the server namespace that joins after the client and gets its
+# pieces from the client alone, which thereby uploads: its copy of the torrent
+# (same info-hash) announces to a static tracker on 6970 that lists only the
+# client's listening ports.
+if [[ -z $PROXY && $prog != transmission ]]; then
+    client_addr=$(inc ip -o route get "$SERVER_ADDR" | grep -o 'src [0-9.]*' | cut -d' ' -f2)
+    python3 - "$WORK/content.torrent" "$WORK/peer.torrent" "http://$announce_host/announce" \
+        "http://$SERVER_ADDR:6970/announce" <<'PY'
+import sys
+src, dst, old, new = sys.argv[1:5]
+data = open(src, "rb").read()
+key = lambda url: b"8:announce%d:%s" % (len(url), url.encode())
+assert data.startswith(b"d" + key(old)), "announce is not the torrent's first key"
+open(dst, "wb").write(b"d" + key(new) + data[1 + len(key(old)):])
+PY
+    ins python3 "$LAB_DIR/apps/static_tracker.py" 0.0.0.0 6970 \
+        $(for p in 6890 6891 6892 6893 6894 6895; do echo "$client_addr:$p"; done) >/dev/null 2>&1 &
     (
-        sleep "$(rnd 3 15)"
+        sleep "$join_s"
         while :; do
             rm -rf "$WORK/peer" && mkdir -p "$WORK/peer"
             ins aria2c "${aria_common[@]}" --dir="$WORK/peer" --listen-port=6880 --seed-time=0 \
                 --max-download-limit="${peer_dl_kb}K" --bt-external-ip="$SERVER_ADDR" \
-                "$WORK/content.torrent" >"$WORK/peer.log" 2>&1
+                "$WORK/peer.torrent" >"$WORK/peer.log" 2>&1
             sleep 5
         done
     ) &

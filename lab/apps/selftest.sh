@@ -64,7 +64,7 @@ for t in "${targets[@]}"; do
     out=$OUT/$cls-$prog
     packets=3000
     [[ $cls == video ]] && packets=15000
-    [[ $cls == p2p ]] && packets=20000
+    [[ $cls == p2p ]] && packets=40000
     echo "== $cls=$prog ($(date -u +%H:%M:%S) UTC)"
     TMPDIR=$OUT "$LAB/run" --out "$out" --first-slot "$SLOT" --jobs 1 --conditions "$COND" --classes "$cls" \
         --traces 1 --packets "$packets" --seed $((SEED * 100 + n)) --no-linkem --retries 0 --keep-work --programs "$t" >"$out.log" 2>&1
