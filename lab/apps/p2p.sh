@@ -153,10 +153,10 @@ transmission)
 JSON
     inc transmission-daemon -f -g "$cfg" >"$WORK/transmission.log" 2>&1 &
     trm() { inc transmission-remote 127.0.0.1:9091 "$@"; }
-    for ((i = 0; i < 50; i++)); do trm -l >/dev/null 2>&1 && break; sleep 0.2; done
     while :; do
         rm -rf "$WORK/leech" && mkdir -p "$WORK/leech"
-        trm -a "$WORK/content.torrent" -w "$WORK/leech" >/dev/null 2>&1
+        # The daemon may take a while to start on a loaded machine.
+        until trm -a "$WORK/content.torrent" -w "$WORK/leech" >/dev/null 2>&1; do sleep 0.5; done
         wait_done bash -c "ip netns exec $NS_C transmission-remote 127.0.0.1:9091 -t all -i | grep -q 'Percent Done: 100%'"
         sleep "$seed_s"
         trm -t all --remove-and-delete >/dev/null 2>&1
@@ -198,10 +198,11 @@ CONF
     inc env HOME="$WORK" qbittorrent-nox --profile="$prof" >"$WORK/qbt.log" 2>&1 &
     api=http://127.0.0.1:8080/api/v2
     q() { inc curl -s --max-time 10 "$@"; }
-    for ((i = 0; i < 100; i++)); do q "$api/app/version" >/dev/null 2>&1 && break; sleep 0.2; done
     while :; do
         rm -rf "$WORK/leech" && mkdir -p "$WORK/leech"
-        q -F "torrents=@$WORK/content.torrent" -F "savepath=$WORK/leech" "$api/torrents/add" >/dev/null
+        until q -f -F "torrents=@$WORK/content.torrent" -F "savepath=$WORK/leech" "$api/torrents/add" >/dev/null; do
+            sleep 0.5
+        done
         wait_done bash -c "ip netns exec $NS_C curl -s '$api/torrents/info' | grep -q '\"progress\":1[,}]'"
         sleep "$seed_s"
         q -d "hashes=$hash&deleteFiles=true" "$api/torrents/delete" >/dev/null

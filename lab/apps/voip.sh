@@ -44,16 +44,18 @@ if [[ $prog == webrtc ]]; then
         --unsafely-treat-insecure-origin-as-secure="$origin" --remote-debugging-port=0)
     ins python3 "$LAB_DIR/apps/webrtc_signal.py" "$SERVER_ADDR" 8088 >"$WORK/signal.log" 2>&1 &
     sleep 0.5
+    # Each page offers only its condition address as ICE candidate: the
+    # browsers would otherwise find a direct path outside a tunnel.
     q="codec=$codec&ptime=$ptime&dtx=$dtx"
     ins "${chrome[@]}" --user-data-dir="$WORK/callee-profile" --use-file-for-fake-audio-capture="$WORK/callee.wav" \
-        "$origin/callee.html?$q" >"$WORK/callee.log" 2>&1 &
+        "$origin/callee.html?$q&ip=$SERVER_ADDR" >"$WORK/callee.log" 2>&1 &
     sleep 2
     # One caller page per call: it hangs up after the call length, the page is
     # closed and a new one opens after a pause.
     while :; do
         call_s=$(rnd "$call_lo" "$call_hi")
         inc timeout $((call_s + 8)) "${chrome[@]}" --user-data-dir="$WORK/caller-profile" \
-            --use-file-for-fake-audio-capture="$WORK/caller.wav" "$origin/caller.html?$q&call=$call_s" \
+            --use-file-for-fake-audio-capture="$WORK/caller.wav" "$origin/caller.html?$q&call=$call_s&ip=$client_addr" \
             >"$WORK/caller.log" 2>&1
         think 1000 5000
     done
@@ -81,9 +83,14 @@ if [[ $prog == baresip ]]; then
         mkdir -p "$d"
         python3 "$LAB_DIR/apps/make_speech_wav.py" "$d/talk8k.wav" $((call_hi + 10)) "$5"
         ffmpeg -nostdin -loglevel error -y -i "$d/talk8k.wav" -ar "$rate" -ac "$ch" "$wav" || exit 1
+        # Media from the condition's address too (baresip would take the
+        # default route's, outside a tunnel).
+        local ifc
+        ifc=$(ip netns exec "$6" ip -o -4 addr show | awk -v a="$addr" '$4 ~ "^" a "/" {print $2}')
         cat >"$d/config" <<CONF
 poll_method epoll
 sip_listen $addr:5060
+net_interface $ifc
 audio_player alsa,null
 audio_alert alsa,null
 audio_source aufile,$wav
@@ -103,8 +110,8 @@ rtp_ports 16000-16998
 CONF
         echo "<sip:$user@$addr>;regint=0;ptime=$ptime;audio_codecs=$sdp;answermode=auto" >"$d/accounts"
     }
-    ua_config "$WORK/callee" "$SERVER_ADDR" callee "$WORK/callee/talk.wav" $((SEED * 2 + 1))
-    ua_config "$WORK/caller" "$client_addr" caller "$WORK/caller/talk.wav" $((SEED * 2))
+    ua_config "$WORK/callee" "$SERVER_ADDR" callee "$WORK/callee/talk.wav" $((SEED * 2 + 1)) "$NS_S"
+    ua_config "$WORK/caller" "$client_addr" caller "$WORK/caller/talk.wav" $((SEED * 2)) "$NS_C"
     ins baresip -f "$WORK/callee" </dev/null >"$WORK/callee.log" 2>&1 &
     sleep 1
     while :; do
