@@ -29,7 +29,7 @@ async function poll(path) {
 function munge(sdp) {
   // Only the candidate of the page's own address (the condition's), no other path.
   const ip = q.get("ip");
-  if (ip) sdp = sdp.split("\r\n").filter((l) => !l.startsWith("a=candidate:") || l.split(" ")[4] === ip).join("\r\n");
+  if (ip) sdp = sdp.split("\\r\\n").filter((l) => !l.startsWith("a=candidate:") || l.split(" ")[4] === ip).join("\\r\\n");
   // Packetisation and discontinuous transmission are SDP parameters.
   sdp = sdp.replace(/a=ptime:\\d+\\r\\n/g, "").replace(/(m=audio[^\\r]*\\r\\n)/, "$1a=ptime:" + ptime + "\\r\\na=maxptime:" + ptime + "\\r\\n");
   if (dtx) sdp = sdp.replace(/(a=fmtp:\\d+ minptime=\\d+;useinbandfec=1)/, "$1;usedtx=1");
