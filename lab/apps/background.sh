@@ -21,6 +21,7 @@ fi
 poll_s=$(rnd 3 20)
 update_at=$(rnd 10 60)
 rate_k=$(rnd 200 2000)
+program background
 details "background dns+ntp+https-polls poll_s=$poll_s update_mb=$update_mb update_at_s=$update_at rate_kB=$rate_k"
 sleep 0.5
 

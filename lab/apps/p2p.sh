@@ -1,16 +1,40 @@
 #!/usr/bin/env bash
-# p2p: a BitTorrent swarm. opentracker (whitelisting the one info-hash) and
-# 3-5 aria2c seeders with upload caps run in the server namespace on distinct
-# ports; the client's aria2c leeches through the condition, then deletes the
-# file and joins again. DHT, peer exchange and local peer discovery are off:
-# the lab is closed and the tracker is the only way peers find each other.
+# p2p: a BitTorrent swarm. In the server namespace: opentracker (whitelisting
+# the one info-hash), 3-5 aria2c seeders with upload caps on distinct ports, and
+# one aria2c leecher that joins 1-4 s after the client with a download cap and
+# gets its pieces from the client alone, so that the client uploads as well. The
+# client's BitTorrent program, drawn from the seed (lab/run --programs), leeches
+# through the condition, seeds for a while, then deletes the file and joins
+# again:
+#   aria2c        TCP only, plain BitTorrent handshake;
+#   transmission  transmission-daemon driven by transmission-remote, uTP on or
+#                 off, message stream encryption preferred or not; it keeps one
+#                 connection per IP address, and every lab peer has the
+#                 server's, so it downloads from one seeder and gets no leecher;
+#   qbittorrent   qbittorrent-nox (libtorrent-rasterbar) driven by its Web API,
+#                 TCP, uTP or both, encryption preferred or off.
+# Download and upload caps are drawn from 50 kB/s to unlimited. DHT, peer
+# exchange and local peer discovery are off: the lab is closed and the tracker
+# is the only way peers find each other.
 source "$(dirname "$0")/common.sh"
 
+prog=$(pick p2p aria2c transmission qbittorrent)
+# Under Tor the client only connects out, through per-peer socat relays, which
+# only the aria2c setup below knows how to use.
+[[ -n $PROXY ]] && prog=aria2c
+program "$prog"
 size_mb=$(rnd 16 64)
 piece_kb=$((256 << $(rnd 0 2)))
 n_seeds=$(rnd 3 5)
-dl_cap=$(rnd 4 40)
-mkdir -p "$WORK/seed" "$WORK/leech"
+caps_kb=(50 200 1000 5000 20000 0) # 0: unlimited
+dl_kb=${caps_kb[$(rnd 0 5)]}
+ul_kb=${caps_kb[$(rnd 0 5)]}
+seed_s=$(rnd 0 60)
+peer_dl_kb=$(rnd 100 3000)
+join_s=$(rnd 1 4)
+crypto=$(rnd 0 1)
+utp=$(rnd 0 2) # transmission: 0 off, else on; qbittorrent: 0 TCP, 1 uTP, 2 both
+mkdir -p "$WORK/seed" "$WORK/leech" "$WORK/peer"
 if [[ -n $PROXY ]]; then
     # Tor carries only outgoing TCP and aria2c speaks no SOCKS: the leecher
     # reaches the tracker and each seeder through a local SOCKS relay, and a
@@ -44,15 +68,145 @@ for ((i = 0; i < n_seeds; i++)); do
         --bt-seed-unverified=true --max-upload-limit="${cap}M" \
         --bt-external-ip="$SERVER_ADDR" "$WORK/content.torrent" >"$WORK/seed$i.log" 2>&1 &
 done
-details "aria2c+$([[ -n $PROXY ]] && echo static-tracker || echo opentracker) size_mb=$size_mb piece_kb=$piece_kb seeds=$n_seeds seed_caps=${caps[*]} dl_cap=${dl_cap}M"
+kb() { (($1)) && echo "${1}kB/s" || echo unlimited; }
+case $prog in
+aria2c) opts="" ;;
+transmission) opts="utp=$((utp > 0 ? 1 : 0)) encryption=$([[ $crypto == 1 ]] && echo preferred || echo tolerated)" ;;
+qbittorrent)
+    protos=(TCP UTP Both)
+    opts="protocol=${protos[$utp]} encryption=$([[ $crypto == 1 ]] && echo preferred || echo off)"
+    ;;
+esac
+details "$prog+$([[ -n $PROXY ]] && echo static-tracker || echo opentracker) size_mb=$size_mb piece_kb=$piece_kb seeds=$n_seeds seed_caps=${caps[*]} dl_cap=$(kb "$dl_kb") ul_cap=$(kb "$ul_kb") seed_s=$seed_s $opts$([[ -z $PROXY && $prog != transmission ]] && echo " peer_leecher_dl=${peer_dl_kb}kB/s peer_join_s=$join_s")"
 sleep 1
 
+# A leecher in the server namespace that joins after the client and gets its
+# pieces from the client alone, which thereby uploads: its copy of the torrent
+# (same info-hash) announces to a static tracker on 6970 that lists only the
+# client's listening ports.
+if [[ -z $PROXY && $prog != transmission ]]; then
+    client_addr=$(inc ip -o route get "$SERVER_ADDR" | grep -o 'src [0-9.]*' | cut -d' ' -f2)
+    python3 - "$WORK/content.torrent" "$WORK/peer.torrent" "http://$announce_host/announce" \
+        "http://$SERVER_ADDR:6970/announce" <<'PY'
+import sys
+src, dst, old, new = sys.argv[1:5]
+data = open(src, "rb").read()
+key = lambda url: b"8:announce%d:%s" % (len(url), url.encode())
+assert data.startswith(b"d" + key(old)), "announce is not the torrent's first key"
+open(dst, "wb").write(b"d" + key(new) + data[1 + len(key(old)):])
+PY
+    ins python3 "$LAB_DIR/apps/static_tracker.py" 0.0.0.0 6970 \
+        $(for p in 6890 6891 6892 6893 6894 6895; do echo "$client_addr:$p"; done) >/dev/null 2>&1 &
+    (
+        sleep "$join_s"
+        while :; do
+            rm -rf "$WORK/peer" && mkdir -p "$WORK/peer"
+            ins aria2c "${aria_common[@]}" --dir="$WORK/peer" --listen-port=6880 --seed-time=0 \
+                --max-download-limit="${peer_dl_kb}K" --bt-external-ip="$SERVER_ADDR" \
+                "$WORK/peer.torrent" >"$WORK/peer.log" 2>&1
+            sleep 5
+        done
+    ) &
+fi
+
+# wait_done CMD...: poll until CMD succeeds (the download is complete), at most 20 min.
+wait_done() {
+    local i
+    for ((i = 0; i < 1200; i++)); do
+        "$@" && return 0
+        sleep 1
+    done
+    return 1
+}
+
 round=0
-while :; do
-    rm -rf "$WORK/leech" && mkdir -p "$WORK/leech"
-    inc aria2c "${aria_common[@]}" --dir="$WORK/leech" --listen-port=$((6890 + round % 5)) \
-        --seed-time=0 --max-download-limit="${dl_cap}M" --bt-stop-timeout=120 \
-        "$WORK/content.torrent" >"$WORK/leech.log" 2>&1
-    round=$((round + 1))
-    think 2000 8000
-done
+case $prog in
+aria2c)
+    lim=()
+    ((dl_kb)) && lim+=(--max-download-limit="${dl_kb}K")
+    ((ul_kb)) && lim+=(--max-upload-limit="${ul_kb}K")
+    while :; do
+        rm -rf "$WORK/leech" && mkdir -p "$WORK/leech"
+        inc aria2c "${aria_common[@]}" --dir="$WORK/leech" --listen-port=$((6890 + round % 5)) \
+            --seed-time=$((seed_s / 60)) --seed-ratio=0.0 "${lim[@]}" --bt-stop-timeout=120 \
+            "$WORK/content.torrent" >"$WORK/leech.log" 2>&1
+        round=$((round + 1))
+        think 2000 8000
+    done
+    ;;
+transmission)
+    cfg=$WORK/transmission
+    mkdir -p "$cfg"
+    cat >"$cfg/settings.json" <<JSON
+{
+    "dht-enabled": false, "lpd-enabled": false, "pex-enabled": false,
+    "utp-enabled": $( ((utp > 0)) && echo true || echo false),
+    "encryption": $crypto, "port-forwarding-enabled": false, "peer-port": 6895,
+    "peer-port-random-on-start": false, "download-dir": "$WORK/leech", "incomplete-dir-enabled": false,
+    "rpc-enabled": true, "rpc-bind-address": "127.0.0.1", "rpc-port": 9091,
+    "rpc-authentication-required": false, "rpc-whitelist-enabled": false, "rpc-host-whitelist-enabled": false,
+    "speed-limit-down-enabled": $( ((dl_kb)) && echo true || echo false), "speed-limit-down": $((dl_kb ? dl_kb : 1)),
+    "speed-limit-up-enabled": $( ((ul_kb)) && echo true || echo false), "speed-limit-up": $((ul_kb ? ul_kb : 1)),
+    "ratio-limit-enabled": false, "idle-seeding-limit-enabled": false, "blocklist-enabled": false,
+    "start-added-torrents": true, "scrape-paused-torrents-enabled": false, "message-level": 1
+}
+JSON
+    inc transmission-daemon -f -g "$cfg" >"$WORK/transmission.log" 2>&1 &
+    trm() { inc transmission-remote 127.0.0.1:9091 "$@"; }
+    while :; do
+        rm -rf "$WORK/leech" && mkdir -p "$WORK/leech"
+        # The daemon may take a while to start on a loaded machine.
+        until trm -a "$WORK/content.torrent" -w "$WORK/leech" >/dev/null 2>&1; do sleep 0.5; done
+        wait_done bash -c "ip netns exec $NS_C transmission-remote 127.0.0.1:9091 -t all -i | grep -q 'Percent Done: 100%'"
+        sleep "$seed_s"
+        trm -t all --remove-and-delete >/dev/null 2>&1
+        think 2000 8000
+    done
+    ;;
+qbittorrent)
+    prof=$WORK/qbt
+    mkdir -p "$prof/qBittorrent/config"
+    cat >"$prof/qBittorrent/config/qBittorrent.conf" <<CONF
+[LegalNotice]
+Accepted=true
+
+[BitTorrent]
+Session\\DHTEnabled=false
+Session\\PeXEnabled=false
+Session\\LSDEnabled=false
+Session\\BTProtocol=${protos[$utp]}
+Session\\Encryption=$((crypto ? 0 : 2))
+Session\\GlobalDLSpeedLimit=$dl_kb
+Session\\GlobalUPSpeedLimit=$ul_kb
+Session\\Port=6895
+Session\\DefaultSavePath=$WORK/leech
+Session\\QueueingSystemEnabled=false
+Session\\MultiConnectionsPerIp=true
+Session\\AnonymousModeEnabled=false
+Session\\IgnoreLimitsOnLAN=false
+Session\\IncludeOverheadInLimits=false
+
+[Preferences]
+WebUI\\Address=127.0.0.1
+WebUI\\Port=8080
+WebUI\\LocalHostAuth=false
+WebUI\\CSRFProtection=false
+WebUI\\HostHeaderValidation=false
+Connection\\UPnP=false
+General\\Locale=en
+CONF
+    inc env HOME="$WORK" qbittorrent-nox --profile="$prof" >"$WORK/qbt.log" 2>&1 &
+    api=http://127.0.0.1:8080/api/v2
+    q() { inc curl -s --max-time 10 "$@"; }
+    while :; do
+        rm -rf "$WORK/leech" && mkdir -p "$WORK/leech"
+        until q -f -F "torrents=@$WORK/content.torrent" -F "savepath=$WORK/leech" "$api/torrents/add" >/dev/null; do
+            sleep 0.5
+        done
+        wait_done bash -c "ip netns exec $NS_C curl -s '$api/torrents/info' | grep -q '\"progress\":1[,}]'"
+        sleep "$seed_s"
+        q -d "hashes=$hash&deleteFiles=true" "$api/torrents/delete" >/dev/null
+        think 2000 8000
+    done
+    ;;
+esac
