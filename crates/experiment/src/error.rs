@@ -15,6 +15,9 @@ pub enum ExperimentError {
     /// A model, split or dataset was rejected by the learning crate.
     #[error(transparent)]
     Learn(#[from] tapir_learn::LearnError),
+    /// A defence spec was rejected.
+    #[error("defence: {0}")]
+    Defense(#[from] tapir_defense::DefenseError),
     /// A figure could not be drawn.
     #[error(transparent)]
     Report(#[from] tapir_report::ReportError),

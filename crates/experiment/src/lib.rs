@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 mod corpus;
+mod defenses;
 mod error;
 mod grid;
 mod holdout;
@@ -34,6 +35,10 @@ mod run;
 mod summary;
 
 pub use corpus::{discover_traces, load_corpus, Corpus, Role, Trace, CONDITIONS};
+pub use defenses::{
+    defend_trace, defense_matrix, DefenseMatrix, DefenseRow, LiteratureFigure, DEFENSE_SETTINGS,
+    LITERATURE,
+};
 pub use error::{ExperimentError, Result};
 pub use grid::{evaluate_grid, select_columns, space_columns, Fold, GridCell};
 pub use holdout::{evaluate_hold_out, Comparison, HeldOutValue, HoldOut, HoldOutCell};

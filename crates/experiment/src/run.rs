@@ -2,6 +2,7 @@
 //! multi-label table and the window-size sweep; across conditions the transfer matrix.
 
 use crate::corpus::{Corpus, Role, Trace};
+use crate::defenses::{defense_matrix, DefenseMatrix, DEFENSE_SETTINGS};
 use crate::grid::{evaluate_grid, space_columns, GridCell};
 use crate::holdout::{evaluate_hold_out, Comparison, HoldOut};
 use crate::mix::{mix_background, play_together, SplitMix};
@@ -37,6 +38,11 @@ pub struct Settings {
     /// Manifest columns to hold out, one leave-one-value-out evaluation each, in every
     /// condition. `None`: whichever of [`DEFAULT_HOLD_OUT`] the dataset has.
     pub hold_out: Option<Vec<String>>,
+    /// Conditions the defence matrix runs on ([`crate::defense_matrix`]); empty: none (the
+    /// default, as the matrix refits three forests per defence setting).
+    pub defense_conditions: Vec<String>,
+    /// Trees per random forest in the defence matrix (fewer than `trees` to keep it quick).
+    pub defense_trees: usize,
     /// Bin edges and thresholds of the features.
     #[serde(skip)]
     pub features: FeatureConfig,
@@ -53,6 +59,8 @@ impl Default for Settings {
             window_sizes: vec![64, 128, 256, 512, 1024, 2048],
             mixes: 8,
             hold_out: None,
+            defense_conditions: Vec::new(),
+            defense_trees: 30,
             features: FeatureConfig::default(),
         }
     }
@@ -80,6 +88,9 @@ impl Settings {
         }
         if self.seeds.is_empty() {
             return bad("seeds", "need at least one seed".into());
+        }
+        if self.defense_trees == 0 {
+            return bad("defense trees", "need at least one tree".into());
         }
         if self.trees == 0 {
             return bad("trees", "need at least one tree".into());
@@ -357,6 +368,8 @@ pub struct Results {
     pub skipped: Vec<Skipped>,
     /// Files left out.
     pub warnings: Vec<String>,
+    /// The defence matrix, one per condition of [`Settings::defense_conditions`] the corpus has.
+    pub defenses: Vec<DefenseMatrix>,
     /// Wall time of the run.
     pub seconds: f64,
 }
@@ -486,6 +499,7 @@ fn plan(corpus: &Corpus, s: &Settings, hold_out: &[String]) -> u64 {
     if conds.len() >= 2 {
         total += conds.len() as u64;
     }
+    total += s.defense_conditions.len() as u64;
     total
 }
 
@@ -527,6 +541,23 @@ pub fn run(corpus: &Corpus, root: &str, s: &Settings, progress: &dyn Progress) -
         conditions.push(r);
     }
     let transfer = transfer(&mut ctx, corpus, &diag)?;
+    let mut defenses = Vec::new();
+    let present = corpus.conditions();
+    for cond in &s.defense_conditions {
+        if !present.contains(cond) {
+            ctx.skip(cond, "defences", "no traces of this condition");
+        } else {
+            let ds = Settings {
+                trees: s.defense_trees,
+                ..s.clone()
+            };
+            match defense_matrix(corpus, cond, &ds, DEFENSE_SETTINGS) {
+                Ok(m) => defenses.push(m),
+                Err(e) => ctx.skip(cond, "defences", e.to_string()),
+            }
+        }
+        progress.step(&format!("{cond}: defences"));
+    }
     if conditions.iter().all(|c| c.table.is_none()) {
         let why: Vec<String> = ctx
             .skipped
@@ -546,6 +577,7 @@ pub fn run(corpus: &Corpus, root: &str, s: &Settings, progress: &dyn Progress) -
         transfer,
         skipped: ctx.skipped,
         warnings: corpus.warnings.clone(),
+        defenses,
         seconds: t0.elapsed().as_secs_f64(),
     })
 }

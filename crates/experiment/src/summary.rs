@@ -385,6 +385,9 @@ pub fn summary(r: &Results) -> String {
         let h: Vec<&str> = headers.iter().map(String::as_str).collect();
         table(&mut o, &h, &rows);
     }
+    for m in &r.defenses {
+        defense_text(&mut o, m);
+    }
     for s in &r.skipped {
         let _ = writeln!(
             o,
@@ -393,4 +396,62 @@ pub fn summary(r: &Results) -> String {
         );
     }
     o
+}
+
+/// The rows of a defence matrix as table cells: spec, naive, retrained, stand-out, overhead
+/// (total, mean per trace), wasted share, latency median and p99.
+pub(crate) fn defense_cells(m: &crate::DefenseMatrix) -> Vec<Vec<String>> {
+    m.rows
+        .iter()
+        .map(|d| {
+            vec![
+                d.spec.clone(),
+                pct(d.naive),
+                pct(d.retrained),
+                pct(d.stand_out),
+                format!("{:.0}%", 100.0 * d.overhead_total),
+                format!("{:.0}%", 100.0 * d.overhead_mean),
+                format!("{:.0}%", 100.0 * d.wasted_share),
+                format!("{:.1} ms", d.latency_median_ms),
+                format!("{:.1} ms", d.latency_p99_ms),
+            ]
+        })
+        .collect()
+}
+
+/// Headers of [`defense_cells`].
+pub(crate) const DEFENSE_HEADERS: [&str; 9] = [
+    "defence",
+    "naive",
+    "retrained",
+    "stand-out",
+    "overhead",
+    "per trace",
+    "wasted",
+    "latency median",
+    "latency p99",
+];
+
+fn defense_text(o: &mut String, m: &crate::DefenseMatrix) {
+    let _ = writeln!(
+        o,
+        "defences on {} ({} traces, random forests of {} trees, seed {}): accuracy of the \
+         classifier trained on undefended traffic (naive) and retrained on defended traffic; \
+         stand-out = accuracy telling defended from undefended windows (50% = blends in)",
+        m.condition, m.traces, m.trees, m.seed
+    );
+    table(o, &DEFENSE_HEADERS, &defense_cells(m));
+    let _ = writeln!(o, "the literature's figures (other data, other attacks):");
+    for l in crate::LITERATURE {
+        let _ = writeln!(
+            o,
+            "  {}: {}; bandwidth {:.0}%, latency {} ({})",
+            l.defense,
+            l.privacy,
+            100.0 * l.overhead,
+            l.latency,
+            l.source
+        );
+    }
+    let _ = writeln!(o);
 }

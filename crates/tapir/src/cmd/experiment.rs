@@ -51,6 +51,21 @@ pub struct ExperimentArgs {
     /// `none` for none). Default: program and wan_profile, those the manifest has.
     #[arg(long, value_name = "COLUMN[,COLUMN]", value_delimiter = ',')]
     pub hold_out: Option<Vec<String>>,
+    /// Also run the defence matrix (every defence setting against the classifier, with its
+    /// costs and stand-out) on these conditions (`--defenses=plain,tor`); `--defenses` alone:
+    /// plain and ipsec.
+    #[arg(
+        long = "defenses",
+        value_name = "CONDITION[,CONDITION]",
+        value_delimiter = ',',
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "plain,ipsec"
+    )]
+    pub defenses: Option<Vec<String>>,
+    /// Trees per random forest in the defence matrix.
+    #[arg(long, default_value_t = 30)]
+    pub defense_trees: usize,
     /// Print the results as JSON on stdout instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -86,6 +101,14 @@ pub fn run(a: ExperimentArgs) -> anyhow::Result<()> {
                 .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("none"))
                 .collect()
         }),
+        defense_conditions: a
+            .defenses
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect(),
+        defense_trees: a.defense_trees,
         ..Settings::default()
     };
     // Bad values are usage errors (exit 2), caught before any file is read.
