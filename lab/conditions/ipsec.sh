@@ -221,22 +221,7 @@ cmd_up() {
 	[[ $encap == raw ]] && how="as IP protocol 50 (espshim)"
 	log "slot $k: ESP ($esp) $how between 10.77.$k.1 and 10.78.$k.2, inner 10.79.$k.1 <-> 10.79.$k.2, MTU $mtu"
 	trap - EXIT
-	echo "SERVER_ADDR=10.79.$k.2"
-	echo "PROXY="
-	echo "TUNNEL=ipsec/$esp/$encap"
-	echo "TUNNEL_MTU=$mtu"
+	tunnel_env "10.79.$k.2" "ipsec/$esp/$encap" "$mtu"
 }
 
-main() {
-	[[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces, charon)"
-	local cmd=${1:-}
-	check_slot "${2:-}"
-	local k=$((10#$2))
-	case $cmd in
-	up) cmd_up "$k" ;;
-	down) cmd_down "$k" ;;
-	*) usage ;;
-	esac
-}
-
-main "$@"
+condition_main "$@"

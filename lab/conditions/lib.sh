@@ -44,3 +44,25 @@ stop_pid() { # pidfile
 	fi
 	rm -f "$1"
 }
+
+# tunnel_env SERVER TUNNEL MTU: what `up` prints for lab/run (no SOCKS proxy).
+tunnel_env() {
+	echo "SERVER_ADDR=$1"
+	echo "PROXY="
+	echo "TUNNEL=$2"
+	echo "TUNNEL_MTU=$3"
+}
+
+# condition_main CMD SLOT: the `up k` / `down k` dispatch every tunnel script shares; it calls
+# the script's cmd_up and cmd_down, and usage for anything else.
+condition_main() {
+	[[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces, tun devices, daemons)"
+	local cmd=${1:-}
+	check_slot "${2:-}"
+	local k=$((10#$2))
+	case $cmd in
+	up) cmd_up "$k" ;;
+	down) cmd_down "$k" ;;
+	*) usage ;;
+	esac
+}

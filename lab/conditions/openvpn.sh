@@ -131,22 +131,7 @@ cmd_up() {
 		die "no ping through the OpenVPN tunnel of slot $k (logs: $st/*.log)"
 	log "slot $k: OpenVPN $proto 10.77.$k.1 -> 10.78.$k.2:1194, $cipher, inner 10.79.$k.1 <-> 10.79.$k.2, tun-mtu $mtu"
 	trap - EXIT
-	echo "SERVER_ADDR=10.79.$k.2"
-	echo "PROXY="
-	echo "TUNNEL=openvpn/$proto/aes-256-gcm"
-	echo "TUNNEL_MTU=$mtu"
+	tunnel_env "10.79.$k.2" "openvpn/$proto/aes-256-gcm" "$mtu"
 }
 
-main() {
-	[[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces, tun devices)"
-	local cmd=${1:-}
-	check_slot "${2:-}"
-	local k=$((10#$2))
-	case $cmd in
-	up) cmd_up "$k" ;;
-	down) cmd_down "$k" ;;
-	*) usage ;;
-	esac
-}
-
-main "$@"
+condition_main "$@"

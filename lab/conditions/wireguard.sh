@@ -124,22 +124,7 @@ cmd_up() {
 	[[ ${hs:-0} -gt 0 ]] || die "no WireGuard handshake between wgc$k and wgs$k (logs: $st/*.log)"
 	log "slot $k: WireGuard UDP 10.77.$k.1 -> 10.78.$k.2:51820, inner 10.79.$k.1 <-> 10.79.$k.2, MTU $mtu"
 	trap - EXIT
-	echo "SERVER_ADDR=10.79.$k.2"
-	echo "PROXY="
-	echo "TUNNEL=wireguard"
-	echo "TUNNEL_MTU=$mtu"
+	tunnel_env "10.79.$k.2" "wireguard" "$mtu"
 }
 
-main() {
-	[[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces, tun devices)"
-	local cmd=${1:-}
-	check_slot "${2:-}"
-	local k=$((10#$2))
-	case $cmd in
-	up) cmd_up "$k" ;;
-	down) cmd_down "$k" ;;
-	*) usage ;;
-	esac
-}
-
-main "$@"
+condition_main "$@"
