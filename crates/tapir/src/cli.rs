@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// What is in a capture: packets, span, link types, flows, tunnels recognised.
-    #[command(after_help = "Example:\n  tapir inspect data/sample/ipsec/web/*.pcap --top 5")]
+    #[command(after_help = "Example:\n  tapir inspect data/sample/ipsec/web/*.pcap.gz --top 5")]
     Inspect(InspectArgs),
     /// Windows of features, one row per window, with label and group.
     #[command(
@@ -47,7 +47,7 @@ pub enum Command {
     /// Run a capture or trace through countermeasures (padding, constant volume, cover traffic,
     /// decoys, delays, mixes; several inputs are aggregated into one tunnel) and print the cost.
     #[command(
-        after_help = "Examples:\n  tapir defend data/sample/ipsec/web/web-04265a45.pcap -d pad-bucket:514 -o padded.trace\n  tapir defend data/sample/plain/voip/voip-0a9c.trace -d constant:rate=50,size=1500,min=10s -o cv.pcap\n  tapir defend a.trace b.trace -d delay:mean=20ms -d pad-mtu -o tunnel.trace --json"
+        after_help = "Examples:\n  tapir defend data/sample/ipsec/web/web-04265a45.pcap.gz -d pad-bucket:514 -o padded.trace\n  tapir defend data/sample/plain/voip/voip-0401faf9.trace.zst -d constant:rate=50,size=1500,min=10s -o cv.pcap\n  tapir defend a.trace b.trace -d delay:mean=20ms -d pad-mtu -o tunnel.trace --json"
     )]
     Defend(DefendArgs),
     /// Label new traffic with a trained model, window by window (JSON lines).

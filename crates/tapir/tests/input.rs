@@ -58,6 +58,24 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// The bytes of the bundled sample's first ipsec web capture (stored as `.pcap.gz`), and a
+/// plain copy of it in a temporary folder.
+fn sample_capture(tag: &str) -> (Vec<u8>, String) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample/ipsec/web");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".pcap.gz"))
+        .collect();
+    names.sort();
+    let gz = std::fs::read(&names[0]).unwrap();
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut plain).unwrap();
+    let out = std::env::temp_dir().join(format!("tapir-input-{tag}-{}.pcap", std::process::id()));
+    std::fs::write(&out, &plain).unwrap();
+    (plain, out.display().to_string())
+}
+
 fn zstd(bytes: &[u8]) -> Vec<u8> {
     ruzstd::encoding::compress_to_vec(bytes, ruzstd::encoding::CompressionLevel::Fastest)
 }
@@ -182,8 +200,7 @@ fn feature_rows(o: &Output) -> Vec<String> {
 fn extract_reads_a_capture_from_stdin_like_the_file() {
     // By capture (the default) the capture's own host is found in a first pass: from stdin
     // the capture is copied aside for it. By flow it is read in one pass.
-    let file = repo("data/sample/ipsec/web/web-3ce16122.pcap");
-    let plain = std::fs::read(&file).unwrap();
+    let (plain, file) = sample_capture("extract");
     for by in ["capture", "flow"] {
         let want = feature_rows(&tapir(&["extract", "--by", by, &file]));
         assert!(!want.is_empty(), "{by}");
@@ -197,16 +214,17 @@ fn extract_reads_a_capture_from_stdin_like_the_file() {
             );
         }
     }
+    let _ = std::fs::remove_file(&file);
 }
 
 #[test]
 fn flows_reads_a_compressed_capture_from_stdin() {
-    let file = repo("data/sample/ipsec/web/web-3ce16122.pcap");
+    let (plain, file) = sample_capture("flows");
     let want = tapir(&["flows", "--json", &file]);
     assert!(want.status.success(), "{}", stderr(&want));
-    let plain = std::fs::read(&file).unwrap();
     let got = tapir_fed(&["flows", "--json", "-"], zstd(&plain));
     assert!(got.status.success(), "{}", stderr(&got));
     assert!(!stdout(&want).is_empty());
     assert_eq!(stdout(&got), stdout(&want));
+    let _ = std::fs::remove_file(&file);
 }
