@@ -370,6 +370,9 @@ pub struct Results {
     pub warnings: Vec<String>,
     /// The defence matrix, one per condition of [`Settings::defense_conditions`] the corpus has.
     pub defenses: Vec<DefenseMatrix>,
+    /// The metadata attacks against the defences (volume timelines from the first defence
+    /// condition the corpus has).
+    pub defense_attacks: Option<crate::defenses::AttackMatrix>,
     /// Wall time of the run.
     pub seconds: f64,
 }
@@ -500,6 +503,7 @@ fn plan(corpus: &Corpus, s: &Settings, hold_out: &[String]) -> u64 {
         total += conds.len() as u64;
     }
     total += s.defense_conditions.len() as u64;
+    total += u64::from(!s.defense_conditions.is_empty());
     total
 }
 
@@ -558,6 +562,12 @@ pub fn run(corpus: &Corpus, root: &str, s: &Settings, progress: &dyn Progress) -
         }
         progress.step(&format!("{cond}: defences"));
     }
+    let defense_attacks = crate::defenses::run_attacks(corpus, s, &mut |c, why| {
+        ctx.skip(c, "metadata attacks", why)
+    });
+    if !s.defense_conditions.is_empty() {
+        progress.step("metadata attacks against defences");
+    }
     if conditions.iter().all(|c| c.table.is_none()) {
         let why: Vec<String> = ctx
             .skipped
@@ -578,6 +588,7 @@ pub fn run(corpus: &Corpus, root: &str, s: &Settings, progress: &dyn Progress) -
         skipped: ctx.skipped,
         warnings: corpus.warnings.clone(),
         defenses,
+        defense_attacks,
         seconds: t0.elapsed().as_secs_f64(),
     })
 }
