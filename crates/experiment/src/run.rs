@@ -43,6 +43,8 @@ pub struct Settings {
     pub defense_conditions: Vec<String>,
     /// Trees per random forest in the defence matrix (fewer than `trees` to keep it quick).
     pub defense_trees: usize,
+    /// Simulated trials per row of the metadata attacks against defences.
+    pub defense_trials: usize,
     /// Bin edges and thresholds of the features.
     #[serde(skip)]
     pub features: FeatureConfig,
@@ -61,6 +63,7 @@ impl Default for Settings {
             hold_out: None,
             defense_conditions: Vec::new(),
             defense_trees: 30,
+            defense_trials: 8,
             features: FeatureConfig::default(),
         }
     }
@@ -88,6 +91,9 @@ impl Settings {
         }
         if self.seeds.is_empty() {
             return bad("seeds", "need at least one seed".into());
+        }
+        if self.defense_trials == 0 {
+            return bad("defense trials", "need at least one trial".into());
         }
         if self.defense_trees == 0 {
             return bad("defense trees", "need at least one tree".into());

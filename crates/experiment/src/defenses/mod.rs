@@ -285,7 +285,8 @@ pub fn attack_matrix(
 }
 
 /// [`attack_matrix`] on the web traces of `cond` in `corpus` (any single-application traces
-/// when it has no web class), with the first seed of `s`.
+/// when it has no web class), with the first seed of `s` and its
+/// [`Settings::defense_trials`].
 pub fn corpus_attack_matrix(corpus: &Corpus, cond: &str, s: &Settings) -> Result<AttackMatrix> {
     let single = corpus.select(cond, Role::Single);
     let web: Vec<&[TracePacket]> = single
@@ -304,6 +305,7 @@ pub fn corpus_attack_matrix(corpus: &Corpus, cond: &str, s: &Settings) -> Result
     };
     let a = AttackSettings {
         seed: s.seeds.first().copied().unwrap_or(1),
+        trials: s.defense_trials,
         ..AttackSettings::default()
     };
     attack_matrix(cond, &pool, &a)

@@ -262,6 +262,13 @@ fn defend_server(
         };
         return Ok((ev, costs));
     }
+    let over_mail = ["delay:", "mix:"];
+    if !over_mail.iter().any(|p| spec.starts_with(p)) {
+        return Err(ExperimentError::NoData(format!(
+            "{spec}: over mail only none, delay:mean=T, mix:batch=N, mix:timed=T and \
+             broadcast:group=N apply"
+        )));
+    }
     // One message copy a packet; a mix or delay keeps order within a direction, so the k-th
     // copy out is the k-th copy in.
     let packets: Vec<TracePacket> = ev
