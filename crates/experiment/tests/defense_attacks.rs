@@ -248,4 +248,24 @@ fn the_matrix_has_a_row_per_attack_and_setting_with_its_costs() {
     let bc = &m.rows[5];
     assert!(bc.extra > 0.5 && bc.extra_unit == "deliveries", "{bc:?}");
     assert!(attack_matrix("test", &[], &a).is_err());
+    // Scenarios too small to mean anything are refused with the reason, never a panic.
+    let short = VolumeScenario {
+        intervals: 3,
+        ..small_volume()
+    };
+    let e = volume_trial(&refs, &short, "none", 1)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("at least 10 intervals"), "{e}");
+    let lonely = MailScenario {
+        people: 1,
+        members: 1,
+        ..small_mail()
+    };
+    assert!(sequence_trial(&lonely, "none", 1).is_err());
+    let crowd = FlowScenario {
+        hosts: 1000,
+        ..FlowScenario::default()
+    };
+    assert!(watch_trial(&crowd, "none", 1).is_err());
 }

@@ -24,9 +24,15 @@ fn ms(v: f64) -> String {
     }
 }
 
-/// The family of a setting: the defence's name (`constant`, `mix`, …).
+/// The family of a setting: the defence's name (`constant`, `front`, …), and for mixes its
+/// rule (`mix:batch`, `mix:timed`), whose costs differ in kind.
 fn family(spec: &str) -> &str {
-    spec.split(':').next().unwrap_or(spec)
+    let name = spec.split(':').next().unwrap_or(spec);
+    if name == "mix" {
+        spec.split('=').next().unwrap_or(spec)
+    } else {
+        name
+    }
 }
 
 /// One point per setting: (spec, bandwidth overhead, p99 latency ms, attack success).
@@ -52,9 +58,11 @@ fn chart(
     by_latency: bool,
     marks: Vec<Mark>,
 ) -> LineChart {
-    let x = |p: &Point| if by_latency { p.2 } else { p.1 };
+    // Delays span milliseconds to hours: seconds keep the axis readable.
+    let x = |p: &Point| if by_latency { p.2 / 1000.0 } else { p.1 };
     let mut families: Vec<&str> = Vec::new();
-    for p in points {
+    // Undefended traffic is the frontier's first point, not a defence of its own.
+    for p in points.iter().filter(|p| p.0 != "none") {
         let f = family(&p.0);
         if !families.contains(&f) {
             families.push(f);
@@ -73,8 +81,8 @@ fn chart(
             Series {
                 name: f.to_string(),
                 points: pts,
-                dashed: false,
-                // The last palette colour (black) is the frontier's.
+                // Six colours, then dashed: the last palette colour (black) is the frontier's.
+                dashed: i >= 6,
                 colour: i % 6,
             }
         })
@@ -114,7 +122,7 @@ fn frontier_figures(
     );
     let by_time = chart(
         &format!("{attack}: privacy per millisecond"),
-        "p99 added delay (ms)",
+        "p99 added delay (s)",
         points,
         true,
         Vec::new(),

@@ -329,6 +329,15 @@ fn recovery(
 /// Simulates one community, defends the list server's mail with `spec`, and runs both
 /// attackers.
 pub fn sequence_trial(sc: &MailScenario, spec: &str, seed: u64) -> Result<SequenceOutcome> {
+    if sc.people < 3 || sc.members < 3 || sc.members > sc.people || sc.span_ns <= 0 {
+        return Err(ExperimentError::Setting {
+            name: "mail scenario",
+            why: format!(
+                "needs at least 3 people, 3 to `people` members (a list the analysis can \
+                 see: k = 3) and a positive span, not {sc:?}"
+            ),
+        });
+    }
     let c = community(sc, seed);
     let mut rng = SplitMix64::new(seed ^ 0xc0b1e5);
     let (mut events, costs) = defend_server(&c, spec, seed ^ 0x5eed, &mut rng)?;

@@ -167,6 +167,15 @@ pub fn volume_trial(
     spec: &str,
     seed: u64,
 ) -> Result<VolumeOutcome> {
+    if sc.intervals < 10 || sc.interval_ns <= 0 || sc.record_ns <= 0 || pool.is_empty() {
+        return Err(crate::ExperimentError::Setting {
+            name: "volume scenario",
+            why: format!(
+                "needs traces, at least 10 intervals (the analysis' history) and positive \
+                 interval and record lengths, not {sc:?}"
+            ),
+        });
+    }
     let (timeline, planted) = plant_surge(pool, sc, seed);
     let (defended, costs) = defend_trace(spec, &timeline, seed ^ 0x5eed)?;
     let mut cfg = VolumeConfig::new(Grouping::Host, Metric::Bytes, sc.interval_ns);

@@ -156,6 +156,12 @@ pub fn watch_trial(sc: &FlowScenario, spec: &str, seed: u64) -> Result<WatchOutc
             })?
             .min(sc.hosts),
     };
+    if !(1..=250).contains(&sc.hosts) || sc.span_ns <= 0 || sc.record_ns <= 0 {
+        return Err(ExperimentError::Setting {
+            name: "flow scenario",
+            why: format!("needs 1 to 250 hosts and positive span and record lengths, not {sc:?}"),
+        });
+    }
     let flows = office(sc, seed);
     let endpoint = IpAddr::V4(ENDPOINT);
     let mut events = Vec::new();
