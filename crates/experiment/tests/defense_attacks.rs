@@ -269,3 +269,43 @@ fn the_matrix_has_a_row_per_attack_and_setting_with_its_costs() {
     };
     assert!(watch_trial(&crowd, "none", 1).is_err());
 }
+
+#[test]
+fn broadcast_over_mail_events_adds_exactly_the_missing_deliveries() {
+    use tapir_analysis::Event;
+    use tapir_experiment::sequence::broadcast;
+    let at = |s: i64| Timestamp::from_nanos(s * 1_000_000_000);
+    let copy = |t: i64, to: &str, size: u64, id: Option<&str>| {
+        let mut e = Event::mail(at(t), "hub@x.org", to, size);
+        e.label = id.map(String::from);
+        e
+    };
+    let events = vec![
+        copy(0, "a@x.org", 1000, Some("<1@x>")),
+        copy(0, "b@x.org", 1010, Some("<1@x>")),
+        Event::mail(at(1), "a@x.org", "hub@x.org", 500),
+        copy(5, "c@x.org", 300, None),
+    ];
+    let group: Vec<String> = ["A@x.org", "b@x.org", "d@x.org", "hub@x.org"]
+        .map(String::from)
+        .to_vec();
+    let (out, costs) = broadcast(&events, "hub@x.org", &group);
+    // Message <1@x> went to a and b: d is added. The id-less one to c: a, b and d are added.
+    assert_eq!(costs.real_packets, 3);
+    assert_eq!(costs.dummy_packets, 4);
+    assert_eq!(costs.out_packets, 7);
+    assert_eq!(costs.real_bytes, 2310);
+    assert_eq!(costs.out_bytes, 2310 + 1000 + 3 * 300);
+    assert_eq!(out.len(), 8);
+    assert!(out.windows(2).all(|w| w[0].time <= w[1].time));
+    let to_d: Vec<&Event> = out.iter().filter(|e| e.dst == "d@x.org").collect();
+    assert_eq!(to_d.len(), 2);
+    assert_eq!(to_d[0].label.as_deref(), Some("<1@x>"));
+    assert_eq!((to_d[0].size, to_d[1].size), (1000, 300));
+    assert!(
+        to_d[0].time > at(0),
+        "added copies leave after the message's own"
+    );
+    // Everything else passes unchanged.
+    assert!(events.iter().all(|e| out.contains(e)));
+}

@@ -13,10 +13,10 @@
 //!
 //! - `delay:mean=T`, `mix:batch=N`, `mix:timed=T`: the packet defences of `tapir-defense`,
 //!   one message a packet (FIFO delays, threshold and timed pools, Chaum 1981);
-//! - `broadcast:group=N`: every message of the server goes to a fixed group of N addresses
-//!   (the members and N − members others) instead of its own recipients — the M3AAWG's
-//!   "broadcast": who it was for is hidden among all who got it, at the price of the extra
-//!   deliveries.
+//! - `broadcast:group=N` ([`broadcast`], over the same mail events the attack reads): every
+//!   message of the server also goes to a fixed group of N addresses (the members and
+//!   N − members others) — the M3AAWG's "broadcast": who it was for is hidden among all who
+//!   got it, at the price of the extra deliveries.
 //!
 //! Two attackers: the naive one keeps the default window Δt = 60 s; the adaptive one knows the
 //! defence and widens Δt by the p99 of the delay it adds.
@@ -186,12 +186,74 @@ pub fn community(sc: &MailScenario, seed: u64) -> Community {
 
 /// One event per copy. A message to several recipients leaves as copies a fraction of a
 /// second apart, each a few bytes larger or smaller (per-recipient encryption and headers).
-fn copies(m: &Message, rng: &mut SplitMix64, out: &mut Vec<Event>) {
+/// The copies carry the message's id in `label`, as `tapir mail` events do.
+fn copies(m: &Message, id: &str, rng: &mut SplitMix64, out: &mut Vec<Event>) {
     for (j, r) in m.to.iter().enumerate() {
-        let t = m.time + j as i64 * 200_000_000;
+        let t = m.time + j as i64 * COPY_GAP_NS;
         let s = m.size + rng.range_u64(0, 40);
-        out.push(Event::mail(Timestamp(t), &m.from, r, s));
+        let mut e = Event::mail(Timestamp(t), &m.from, r, s);
+        e.label = Some(id.to_string());
+        out.push(e);
     }
+}
+
+/// Time between two copies of one message as a relay hands them on.
+const COPY_GAP_NS: i64 = 200_000_000;
+
+/// Broadcast (M3AAWG, "broadcast/publication"): every message `sender` sends goes to each
+/// address of `group` as well as to its own recipients, so an observer cannot tell whom it
+/// was for. A message is the sender's copies with one message id (the events' `label`, as
+/// `tapir mail` gives them); a copy without an id is a message of its own. The added copies
+/// leave after the message's last copy, [`COPY_GAP_NS`] apart, at the size of its first copy.
+///
+/// Costs count deliveries as packets: real = the sender's copies in, out = its copies out, the
+/// added ones dummies; no copy is delayed. Events of other senders pass unchanged and
+/// uncounted. The output is in time order.
+pub fn broadcast(events: &[Event], sender: &str, group: &[String]) -> (Vec<Event>, Costs) {
+    // Messages of the sender in order of first copy: (first copy, recipients, last time).
+    let mut order: Vec<(usize, BTreeSet<&str>, i64)> = Vec::new();
+    let mut by_id: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut costs = Costs::default();
+    for (i, e) in events.iter().enumerate() {
+        if e.src != sender {
+            continue;
+        }
+        costs.real_packets += 1;
+        costs.real_bytes += e.size;
+        let slot = match e.label.as_deref() {
+            Some(id) => *by_id.entry(id).or_insert_with(|| {
+                order.push((i, BTreeSet::new(), e.time.0));
+                order.len() - 1
+            }),
+            None => {
+                order.push((i, BTreeSet::new(), e.time.0));
+                order.len() - 1
+            }
+        };
+        let m = &mut order[slot];
+        m.1.insert(e.dst.as_str());
+        m.2 = m.2.max(e.time.0);
+    }
+    let mut out = events.to_vec();
+    for (first, to, last) in &order {
+        let f = &events[*first];
+        let mut k = 0;
+        for g in group {
+            let g = g.trim().to_ascii_lowercase();
+            if g == sender || to.contains(g.as_str()) {
+                continue;
+            }
+            k += 1;
+            let mut e = Event::mail(Timestamp(last + k * COPY_GAP_NS), sender, &g, f.size);
+            e.label = f.label.clone();
+            costs.dummy_packets += 1;
+            out.push(e);
+        }
+    }
+    costs.out_packets = costs.real_packets + costs.dummy_packets;
+    costs.out_bytes = out.iter().filter(|e| e.src == sender).map(|e| e.size).sum();
+    tapir_analysis::sort_events(&mut out);
+    (out, costs)
 }
 
 /// The list server's outgoing copies after `spec`, and what the defence cost.
@@ -203,6 +265,11 @@ fn defend_server(
 ) -> Result<(Vec<Event>, Costs)> {
     let mut msgs = c.server.clone();
     msgs.sort_by_key(|m| m.time);
+    let mut ev = Vec::new();
+    for (i, m) in msgs.iter().enumerate() {
+        copies(m, &format!("<s{i}@{LIST}>"), rng, &mut ev);
+    }
+    tapir_analysis::sort_events(&mut ev);
     if let Some(rest) = spec.strip_prefix("broadcast:") {
         let n: usize = rest
             .strip_prefix("group=")
@@ -222,34 +289,8 @@ fn defend_server(
                 .take(n.saturating_sub(group.len()))
                 .cloned(),
         );
-        let real: u64 = msgs.iter().map(|m| m.to.len() as u64).sum();
-        let real_bytes: u64 = msgs.iter().map(|m| m.size * m.to.len() as u64).sum();
-        for m in &mut msgs {
-            let mut to: BTreeSet<String> = m.to.iter().cloned().collect();
-            to.extend(group.iter().cloned());
-            m.to = to.into_iter().collect();
-        }
-        let out: u64 = msgs.iter().map(|m| m.to.len() as u64).sum();
-        let out_bytes: u64 = msgs.iter().map(|m| m.size * m.to.len() as u64).sum();
-        let mut ev = Vec::new();
-        for m in &msgs {
-            copies(m, rng, &mut ev);
-        }
-        let costs = Costs {
-            real_packets: real,
-            real_bytes,
-            out_packets: out,
-            out_bytes,
-            dummy_packets: out - real,
-            ..Costs::default()
-        };
-        return Ok((ev, costs));
+        return Ok(broadcast(&ev, LIST, &group));
     }
-    let mut ev = Vec::new();
-    for m in &msgs {
-        copies(m, rng, &mut ev);
-    }
-    ev.sort_by_key(|e| e.time);
     if spec == "none" {
         let bytes = ev.iter().map(|e| e.size).sum();
         let n = ev.len() as u64;
@@ -341,8 +382,8 @@ pub fn sequence_trial(sc: &MailScenario, spec: &str, seed: u64) -> Result<Sequen
     let c = community(sc, seed);
     let mut rng = SplitMix64::new(seed ^ 0xc0b1e5);
     let (mut events, costs) = defend_server(&c, spec, seed ^ 0x5eed, &mut rng)?;
-    for m in &c.others {
-        copies(m, &mut rng, &mut events);
+    for (i, m) in c.others.iter().enumerate() {
+        copies(m, &format!("<o{i}@example.org>"), &mut rng, &mut events);
     }
     let naive_cfg = SequenceConfig::default();
     let (naive, found) = recovery(&events, &c.members, &naive_cfg)?;
