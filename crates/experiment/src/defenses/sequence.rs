@@ -198,7 +198,7 @@ fn copies(m: &Message, id: &str, rng: &mut SplitMix64, out: &mut Vec<Event>) {
 }
 
 /// Time between two copies of one message as a relay hands them on.
-const COPY_GAP_NS: i64 = 200_000_000;
+pub const COPY_GAP_NS: i64 = 200_000_000;
 
 /// Broadcast (M3AAWG, "broadcast/publication"): every message `sender` sends goes to each
 /// address of `group` as well as to its own recipients, so an observer cannot tell whom it
