@@ -18,6 +18,9 @@ pub enum ExperimentError {
     /// A defence spec was rejected.
     #[error("defence: {0}")]
     Defense(#[from] tapir_defense::DefenseError),
+    /// A metadata analysis rejected its settings.
+    #[error("metadata analysis: {0}")]
+    Analysis(#[from] tapir_analysis::AnalysisError),
     /// A figure could not be drawn.
     #[error(transparent)]
     Report(#[from] tapir_report::ReportError),

@@ -24,7 +24,7 @@
 #![warn(missing_docs)]
 
 mod corpus;
-mod defenses;
+pub mod defenses;
 mod error;
 mod grid;
 mod holdout;
@@ -36,8 +36,9 @@ mod summary;
 
 pub use corpus::{discover_traces, load_corpus, Corpus, Role, Trace, CONDITIONS};
 pub use defenses::{
-    defend_trace, defense_matrix, DefenseMatrix, DefenseRow, LiteratureFigure, DEFENSE_SETTINGS,
-    LITERATURE,
+    attack_matrix, corpus_attack_matrix, defend_trace, defense_matrix, sequence, volume, watch,
+    AttackMatrix, AttackRow, AttackSettings, DefenseMatrix, DefenseRow, LiteratureFigure,
+    DEFENSE_SETTINGS, LITERATURE,
 };
 pub use error::{ExperimentError, Result};
 pub use grid::{evaluate_grid, select_columns, space_columns, Fold, GridCell};

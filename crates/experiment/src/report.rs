@@ -11,7 +11,7 @@ use tapir_report::chart::{BarChart, LineChart, Mark, MatrixChart, Series};
 use tapir_report::html::{render, Block, Cell, Figure, Page, Section, Table};
 
 /// Collects figures: the SVG goes inline, the PNG is written to `figures/`.
-struct Figs<'a> {
+pub(crate) struct Figs<'a> {
     dir: &'a Path,
     written: usize,
 }
@@ -30,7 +30,7 @@ impl Figs<'_> {
         })
     }
 
-    fn line(&mut self, id: &str, caption: String, c: &LineChart) -> Result<Figure> {
+    pub(crate) fn line(&mut self, id: &str, caption: String, c: &LineChart) -> Result<Figure> {
         self.add(id, caption, c.svg(), c.png()?)
     }
 
@@ -154,6 +154,9 @@ fn page(r: &Results, figs: &mut Figs<'_>) -> Result<Page> {
     }
     if let Some(t) = &r.transfer {
         sections.push(transfer_section(t, figs)?);
+    }
+    if !r.defenses.is_empty() || r.defense_attacks.is_some() {
+        sections.push(crate::defenses::html::section(r, figs)?);
     }
     Ok(Page {
         title: "tapir experiment: traffic type inside encrypted tunnels".into(),

@@ -43,6 +43,8 @@ pub struct Settings {
     pub defense_conditions: Vec<String>,
     /// Trees per random forest in the defence matrix (fewer than `trees` to keep it quick).
     pub defense_trees: usize,
+    /// Simulated trials per row of the metadata attacks against defences.
+    pub defense_trials: usize,
     /// Bin edges and thresholds of the features.
     #[serde(skip)]
     pub features: FeatureConfig,
@@ -61,6 +63,7 @@ impl Default for Settings {
             hold_out: None,
             defense_conditions: Vec::new(),
             defense_trees: 30,
+            defense_trials: 8,
             features: FeatureConfig::default(),
         }
     }
@@ -88,6 +91,9 @@ impl Settings {
         }
         if self.seeds.is_empty() {
             return bad("seeds", "need at least one seed".into());
+        }
+        if self.defense_trials == 0 {
+            return bad("defense trials", "need at least one trial".into());
         }
         if self.defense_trees == 0 {
             return bad("defense trees", "need at least one tree".into());
@@ -370,6 +376,9 @@ pub struct Results {
     pub warnings: Vec<String>,
     /// The defence matrix, one per condition of [`Settings::defense_conditions`] the corpus has.
     pub defenses: Vec<DefenseMatrix>,
+    /// The metadata attacks against the defences (volume timelines from the first defence
+    /// condition the corpus has).
+    pub defense_attacks: Option<crate::defenses::AttackMatrix>,
     /// Wall time of the run.
     pub seconds: f64,
 }
@@ -500,6 +509,7 @@ fn plan(corpus: &Corpus, s: &Settings, hold_out: &[String]) -> u64 {
         total += conds.len() as u64;
     }
     total += s.defense_conditions.len() as u64;
+    total += u64::from(!s.defense_conditions.is_empty());
     total
 }
 
@@ -558,6 +568,12 @@ pub fn run(corpus: &Corpus, root: &str, s: &Settings, progress: &dyn Progress) -
         }
         progress.step(&format!("{cond}: defences"));
     }
+    let defense_attacks = crate::defenses::run_attacks(corpus, s, &mut |c, why| {
+        ctx.skip(c, "metadata attacks", why)
+    });
+    if !s.defense_conditions.is_empty() {
+        progress.step("metadata attacks against defences");
+    }
     if conditions.iter().all(|c| c.table.is_none()) {
         let why: Vec<String> = ctx
             .skipped
@@ -578,6 +594,7 @@ pub fn run(corpus: &Corpus, root: &str, s: &Settings, progress: &dyn Progress) -
         skipped: ctx.skipped,
         warnings: corpus.warnings.clone(),
         defenses,
+        defense_attacks,
         seconds: t0.elapsed().as_secs_f64(),
     })
 }

@@ -388,6 +388,9 @@ pub fn summary(r: &Results) -> String {
     for m in &r.defenses {
         defense_text(&mut o, m);
     }
+    if let Some(a) = &r.defense_attacks {
+        attack_text(&mut o, a);
+    }
     for s in &r.skipped {
         let _ = writeln!(
             o,
@@ -453,5 +456,49 @@ fn defense_text(o: &mut String, m: &crate::DefenseMatrix) {
             l.source
         );
     }
+    let _ = writeln!(o);
+}
+
+/// The metadata matrix as text: one line per attack and setting.
+fn attack_text(o: &mut String, a: &crate::AttackMatrix) {
+    let _ = writeln!(
+        o,
+        "metadata attacks against defences ({} trials per row, seed {}; volume timelines from \
+         the {} web traces): success of the attack with its defaults (naive) and of one that \
+         knows the defence (adaptive); 100% = the attack fully succeeds",
+        a.trials, a.seed, a.condition
+    );
+    let rows: Vec<Vec<String>> = a
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.attack.clone(),
+                r.spec.clone(),
+                pct(r.naive),
+                r.adaptive.map_or_else(|| "-".into(), pct),
+                format!("{:.0}%", 100.0 * r.overhead),
+                format!("{:.0}% {}", 100.0 * r.extra, r.extra_unit),
+                format!("{:.1} ms", r.latency_median_ms),
+                format!("{:.1} ms", r.latency_p99_ms),
+                r.detail.clone(),
+            ]
+        })
+        .collect();
+    table(
+        o,
+        &[
+            "attack",
+            "defence",
+            "naive",
+            "adaptive",
+            "overhead",
+            "extra",
+            "latency median",
+            "latency p99",
+            "found",
+        ],
+        &rows,
+    );
     let _ = writeln!(o);
 }

@@ -412,3 +412,65 @@ fn experiment_json_single_condition_and_errors() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("class"));
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--defenses`: the classifier matrix and the metadata attacks, in the text, in
+/// `results.json` and as a report section with a frontier plot per attack.
+#[test]
+fn experiment_defenses_adds_the_matrix_and_its_frontiers_to_the_report() {
+    let dir = temp_dir("defenses");
+    let root = dir.join("data");
+    write_dataset(&root);
+    let out = dir.join("report");
+    let mut args = vec![
+        "experiment",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--defenses=plain",
+        "--defense-trees",
+        "5",
+        "--defense-trials",
+        "1",
+    ];
+    args.extend_from_slice(QUICK);
+    let o = tapir(&args);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("metadata attacks against defences (1 trials per row"));
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["defenses"][0]["condition"], "plain");
+    let rows = json["defense_attacks"]["rows"].as_array().unwrap();
+    for attack in ["volume", "sequence", "watch"] {
+        let mine: Vec<_> = rows.iter().filter(|r| r["attack"] == attack).collect();
+        assert!(mine.len() >= 4, "{attack}: {mine:?}");
+        // Undefended, every metadata attack finds what was planted.
+        assert_eq!(mine[0]["spec"], "none");
+        assert_eq!(mine[0]["naive"].as_f64(), Some(1.0), "{attack}");
+    }
+    let cv = rows
+        .iter()
+        .find(|r| r["attack"] == "volume" && r["spec"].as_str().unwrap().starts_with("constant"))
+        .unwrap();
+    assert_eq!(
+        cv["naive"].as_f64(),
+        Some(0.0),
+        "constant volume hides the surge: {cv}"
+    );
+    let html = fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("Countermeasures and their price"));
+    assert!(html.contains("Toward an Efficient Website Fingerprinting Defense"));
+    assert!(html.contains("Walkie-Talkie"));
+    for id in ["classifier", "volume", "sequence", "watch"] {
+        for x in ["bytes", "time"] {
+            let png = fs::read(out.join(format!("figures/defense-{id}-{x}.png"))).unwrap();
+            assert_eq!(&png[1..4], b"PNG");
+            assert!(html.contains(&format!("href=\"figures/defense-{id}-{x}.png\"")));
+        }
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -66,6 +66,10 @@ pub struct ExperimentArgs {
     /// Trees per random forest in the defence matrix.
     #[arg(long, default_value_t = 30)]
     pub defense_trees: usize,
+    /// Simulated trials per row of the metadata attacks against defences (volume timelines,
+    /// mail communities, offices).
+    #[arg(long, default_value_t = 8)]
+    pub defense_trials: usize,
     /// Print the results as JSON on stdout instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -109,6 +113,7 @@ pub fn run(a: ExperimentArgs) -> anyhow::Result<()> {
             .filter(|c| !c.is_empty())
             .collect(),
         defense_trees: a.defense_trees,
+        defense_trials: a.defense_trials,
         ..Settings::default()
     };
     // Bad values are usage errors (exit 2), caught before any file is read.

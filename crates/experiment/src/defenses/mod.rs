@@ -1,10 +1,18 @@
 //! The defence matrix: every defence setting of [`DEFENSE_SETTINGS`] against the traffic-type
-//! classifier, with its costs and how much defended traffic stands out.
+//! classifier, with its costs and how much defended traffic stands out; and the metadata
+//! attacks against the defences that concern them ([`attack_matrix`]): `volume` against
+//! constant volume and decoys ([`volume`]), `sequence` against mixes and broadcast
+//! ([`sequence`]), `watch` against a tunnel ([`watch`]).
 //!
 //! Each defence runs over each whole trace (seeded per trace) before windowing, so windows are
 //! cut from what an observer of the defended link sees. The traces are split once, grouped and
 //! stratified by class; the same split serves every setting, so a test trace is a test trace in
 //! every row.
+
+pub mod html;
+pub mod sequence;
+pub mod volume;
+pub mod watch;
 
 use crate::corpus::{Corpus, Role};
 use crate::run::Settings;
@@ -102,23 +110,206 @@ pub const LITERATURE: &[LiteratureFigure] = &[
         privacy: "k-NN website fingerprinting 91% → 20%",
         overhead: 0.60,
         latency: "none added",
-        source: "Juarez et al., ESORICS 2016 (bandwidth under 60%)",
+        source: "Juarez, Imani, Perry, Diaz, Wright: \"Toward an Efficient Website \
+                 Fingerprinting Defense\", ESORICS 2016 (bandwidth under 60%)",
     },
     LiteratureFigure {
         defense: "FRONT",
         privacy: "website fingerprinting attacks weakened (no single figure)",
         overhead: 0.33,
         latency: "none added",
-        source: "Gong & Wang, USENIX Security 2020",
+        source: "Gong, Wang: \"Zero-delay Lightweight Defenses against Website \
+                 Fingerprinting\", USENIX Security 2020",
     },
     LiteratureFigure {
         defense: "Walkie-Talkie",
         privacy: "half-duplex burst molding",
         overhead: 0.31,
         latency: "34% more time",
-        source: "Wang & Goldberg, USENIX Security 2017",
+        source: "Wang, Goldberg: \"Walkie-Talkie: An Efficient Defense Against Passive \
+                 Website Fingerprinting Attacks\", USENIX Security 2017",
     },
 ];
+
+/// The k-NN accuracy WTF-PAD left (Juarez et al. 2016), drawn on the classifier's frontier.
+pub const WTFPAD_ACCURACY: f64 = 0.20;
+
+/// One row of the metadata matrix: a metadata attack against one defence setting.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttackRow {
+    /// `volume`, `sequence` or `watch`.
+    pub attack: String,
+    /// The defence setting (`none`: undefended).
+    pub spec: String,
+    /// What [`AttackRow::naive`] and [`AttackRow::adaptive`] measure (1 = the attack fully
+    /// succeeds, 0 = it learns nothing).
+    pub measure: String,
+    /// The attack with its documented defaults.
+    pub naive: f64,
+    /// The attacker who knows the defence and adapts (where one applies).
+    pub adaptive: Option<f64>,
+    /// What was found, in words.
+    pub detail: String,
+    /// Extra bytes / real bytes over all trials.
+    pub overhead: f64,
+    /// Extra units (packets, deliveries) / real units.
+    pub extra: f64,
+    /// What [`AttackRow::extra`] counts.
+    pub extra_unit: String,
+    /// Median over trials of each trial's median added latency, milliseconds.
+    pub latency_median_ms: f64,
+    /// 99th percentile over trials of each trial's p99 added latency, milliseconds.
+    pub latency_p99_ms: f64,
+}
+
+impl AttackRow {
+    /// The stronger of the two attackers: what the defence really leaves.
+    pub fn best(&self) -> f64 {
+        self.adaptive.map_or(self.naive, |a| a.max(self.naive))
+    }
+}
+
+/// The metadata attacks against the defences.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttackMatrix {
+    /// The condition whose web traces make the volume timelines.
+    pub condition: String,
+    /// Simulated timelines, communities or offices per row.
+    pub trials: usize,
+    /// Seed of the first trial.
+    pub seed: u64,
+    /// Volume rows, then sequence, then watch.
+    pub rows: Vec<AttackRow>,
+}
+
+/// Costs over several defended traces or trials.
+pub(crate) struct CostSummary {
+    pub overhead: f64,
+    pub packets_ratio: f64,
+    pub latency_median_ms: f64,
+    pub latency_p99_ms: f64,
+}
+
+pub(crate) fn costs_summary(costs: &[Costs]) -> CostSummary {
+    let real: u64 = costs.iter().map(|c| c.real_bytes).sum();
+    let out: u64 = costs.iter().map(|c| c.out_bytes).sum();
+    let real_p: u64 = costs.iter().map(|c| c.real_packets).sum();
+    let out_p: u64 = costs.iter().map(|c| c.out_packets).sum();
+    let mut med: Vec<f64> = costs
+        .iter()
+        .map(|c| c.latency_median_ns as f64 / 1e6)
+        .collect();
+    let mut p99: Vec<f64> = costs
+        .iter()
+        .map(|c| c.latency_p99_ns as f64 / 1e6)
+        .collect();
+    CostSummary {
+        overhead: (out as f64 - real as f64) / real.max(1) as f64,
+        packets_ratio: out_p as f64 / real_p.max(1) as f64,
+        latency_median_ms: quantile(&mut med, 0.5),
+        latency_p99_ms: quantile(&mut p99, 0.99),
+    }
+}
+
+/// The scenarios and settings of [`attack_matrix`].
+#[derive(Clone, Debug)]
+pub struct AttackSettings {
+    /// Trials per row (default 8).
+    pub trials: usize,
+    /// Seed of the first trial.
+    pub seed: u64,
+    /// The volume timeline.
+    pub volume: volume::VolumeScenario,
+    /// The simulated mail community.
+    pub mail: sequence::MailScenario,
+    /// The simulated office.
+    pub flows: watch::FlowScenario,
+    /// Volume rows' settings.
+    pub volume_specs: Vec<String>,
+    /// Sequence rows' settings.
+    pub sequence_specs: Vec<String>,
+    /// Watch rows' settings.
+    pub watch_specs: Vec<String>,
+}
+
+impl Default for AttackSettings {
+    fn default() -> Self {
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        AttackSettings {
+            trials: 8,
+            seed: 1,
+            volume: volume::VolumeScenario::default(),
+            mail: sequence::MailScenario::default(),
+            flows: watch::FlowScenario::default(),
+            volume_specs: own(volume::VOLUME_SETTINGS),
+            sequence_specs: own(sequence::SEQUENCE_SETTINGS),
+            watch_specs: own(watch::WATCH_SETTINGS),
+        }
+    }
+}
+
+/// The metadata attacks against the defences: volume timelines built from `pool` (whole
+/// traces of one session each, e.g. the web traces of a condition), simulated mail and flows.
+pub fn attack_matrix(
+    condition: &str,
+    pool: &[&[TracePacket]],
+    a: &AttackSettings,
+) -> Result<AttackMatrix> {
+    if pool.iter().all(|t| t.is_empty()) || a.trials == 0 {
+        return Err(ExperimentError::NoData(format!(
+            "{condition}: no traces to build volume timelines from (or no trials)"
+        )));
+    }
+    fn refs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let mut rows = volume::volume_rows(pool, &a.volume, &refs(&a.volume_specs), a.trials, a.seed)?;
+    rows.extend(sequence::sequence_rows(
+        &a.mail,
+        &refs(&a.sequence_specs),
+        a.trials,
+        a.seed,
+    )?);
+    rows.extend(watch::watch_rows(
+        &a.flows,
+        &refs(&a.watch_specs),
+        a.trials,
+        a.seed,
+    )?);
+    Ok(AttackMatrix {
+        condition: condition.to_string(),
+        trials: a.trials,
+        seed: a.seed,
+        rows,
+    })
+}
+
+/// [`attack_matrix`] on the web traces of `cond` in `corpus` (any single-application traces
+/// when it has no web class), with the first seed of `s` and its
+/// [`Settings::defense_trials`].
+pub fn corpus_attack_matrix(corpus: &Corpus, cond: &str, s: &Settings) -> Result<AttackMatrix> {
+    let single = corpus.select(cond, Role::Single);
+    let web: Vec<&[TracePacket]> = single
+        .iter()
+        .map(|&t| &corpus.traces[t])
+        .filter(|t| t.labels.iter().any(|l| l == "web"))
+        .map(|t| t.packets.as_slice())
+        .collect();
+    let pool: Vec<&[TracePacket]> = if web.is_empty() {
+        single
+            .iter()
+            .map(|&t| corpus.traces[t].packets.as_slice())
+            .collect()
+    } else {
+        web
+    };
+    let a = AttackSettings {
+        seed: s.seeds.first().copied().unwrap_or(1),
+        trials: s.defense_trials,
+        ..AttackSettings::default()
+    };
+    attack_matrix(cond, &pool, &a)
+}
 
 fn rows_of(ex: &Extractor, packets: &[TracePacket], window: usize) -> Result<Vec<f32>> {
     let dim = ex.dim(FeatureSpace::Combined);
@@ -313,4 +504,23 @@ pub fn defense_matrix(
         seed,
         rows,
     })
+}
+
+/// The metadata matrix of a run: on the first condition of [`Settings::defense_conditions`]
+/// the corpus has; none when the run has no defence conditions. A failure is reported through
+/// `skip` (condition, reason) and leaves the rest of the run standing.
+pub(crate) fn run_attacks(
+    corpus: &Corpus,
+    s: &Settings,
+    skip: &mut dyn FnMut(&str, String),
+) -> Option<AttackMatrix> {
+    let present = corpus.conditions();
+    let cond = s.defense_conditions.iter().find(|c| present.contains(c))?;
+    match corpus_attack_matrix(corpus, cond, s) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            skip(cond, e.to_string());
+            None
+        }
+    }
 }
