@@ -33,7 +33,7 @@ seed_s=$(rnd 0 60)
 peer_dl_kb=$(rnd 100 3000)
 join_s=$(rnd 1 4)
 crypto=$(rnd 0 1)
-utp=$(rnd 0 2) # transmission: 0 off, else on; qbittorrent: 0 TCP, 1 uTP, 2 both
+utp=$(rnd 0 2) # transmission: 0 off, else on; qbittorrent: 0 TCP, else TCP and uTP
 mkdir -p "$WORK/seed" "$WORK/leech" "$WORK/peer"
 if [[ -n $PROXY ]]; then
     # Tor carries only outgoing TCP and aria2c speaks no SOCKS: the leecher
@@ -73,7 +73,9 @@ case $prog in
 aria2c) opts="" ;;
 transmission) opts="utp=$((utp > 0 ? 1 : 0)) encryption=$([[ $crypto == 1 ]] && echo preferred || echo tolerated)" ;;
 qbittorrent)
-    protos=(TCP UTP Both)
+    # uTP alone is not drawn: the swarm's aria2c seeders speak no uTP, so a uTP-only client
+    # finds no peer (docs/lab.md, realism limits).
+    protos=(TCP Both Both)
     opts="protocol=${protos[$utp]} encryption=$([[ $crypto == 1 ]] && echo preferred || echo off)"
     ;;
 esac
