@@ -11,7 +11,9 @@ use tapir_capture::{
     CaptureError, CaptureErrorKind, CaptureReader, DecodeError, FileKind, Stream, Timestamp,
     TraceErrorKind, TracePacket, TraceReader,
 };
-use tapir_features::{window_seed, AugmentSpec, Extractor, FeatureConfig, FeatureSpace, Windower};
+use tapir_features::{
+    window_seed, AugmentSpec, Extractor, FeatureConfig, FeatureSpace, WindowSpec, Windower,
+};
 use tapir_flow::{AssembleConfig, Assembler, ClientRule, FastMap, HostCounter, PacketMeta, Unit};
 
 /// How files become windows.
@@ -19,8 +21,8 @@ use tapir_flow::{AssembleConfig, Assembler, ClientRule, FastMap, HostCounter, Pa
 pub struct ExtractSettings {
     pub unit: Unit,
     pub client: ClientRule,
-    pub window: usize,
-    pub stride: usize,
+    /// How each unit's packets are cut into windows.
+    pub window: WindowSpec,
     /// Units with fewer packets in all give no windows.
     pub min_packets: u64,
     pub space: FeatureSpace,
@@ -45,8 +47,7 @@ impl Default for ExtractSettings {
         ExtractSettings {
             unit: Unit::Capture,
             client: ClientRule::Auto,
-            window: tapir_features::DEFAULT_WINDOW,
-            stride: tapir_features::DEFAULT_WINDOW,
+            window: WindowSpec::DEFAULT,
             min_packets: 0,
             space: FeatureSpace::Combined,
             features: FeatureConfig::default(),
@@ -207,16 +208,13 @@ impl Visitor<'_, '_> {
         let s = self.settings;
         let st = match self.units.entry(unit) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let windower = Windower::new(s.window, s.stride).map_err(DatasetError::Features)?;
-                e.insert(UnitState {
-                    windower,
-                    desc: desc(),
-                    packets: 0,
-                    next_index: 0,
-                    last_ts: None,
-                })
-            }
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(UnitState {
+                windower: Windower::new(s.window),
+                desc: desc(),
+                packets: 0,
+                next_index: 0,
+                last_ts: None,
+            }),
         };
         st.packets += 1;
         st.last_ts = Some(p.ts.0);

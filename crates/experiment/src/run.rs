@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 use tapir_capture::{Timestamp, TracePacket};
-use tapir_features::{Extractor, FeatureConfig, FeatureSpace, MAX_WINDOW};
+use tapir_features::{Extractor, FeatureConfig, FeatureSpace, WindowSpec, DEFAULT_WINDOW};
 use tapir_learn::metrics::{hamming_loss, per_label_scores, subset_accuracy, ConfusionMatrix};
 use tapir_learn::{
     fit_model, predict_rows, split_grouped_stratified, split_windows, Dataset, ModelKind,
@@ -21,7 +21,7 @@ use tapir_learn::{
 /// What to run. [`Settings::default`] is the full report; every field is documented with why.
 #[derive(Clone, Debug, Serialize)]
 pub struct Settings {
-    /// Packets per window (the paper: 1024).
+    /// Packets per window (the paper: 1024), disjoint windows; any size [`WindowSpec`] accepts.
     pub window: usize,
     /// Fraction of traces (or windows) held out for testing (the paper: 20%).
     pub test_fraction: f64,
@@ -51,7 +51,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            window: 1024,
+            window: DEFAULT_WINDOW,
             test_fraction: 0.2,
             seeds: vec![1, 2, 3, 4, 5],
             trees: 100,
@@ -74,11 +74,8 @@ impl Settings {
     /// Checks ranges; the messages name the setting.
     pub fn validate(&self) -> Result<()> {
         let bad = |name, why: String| Err(ExperimentError::Setting { name, why });
-        if !(2..=MAX_WINDOW).contains(&self.window) {
-            return bad(
-                "window",
-                format!("{} is not in 2..={MAX_WINDOW}", self.window),
-            );
+        if let Err(e) = WindowSpec::disjoint(self.window) {
+            return bad("window", e.to_string());
         }
         if !(self.test_fraction > 0.0 && self.test_fraction < 1.0) {
             return bad(
@@ -98,12 +95,10 @@ impl Settings {
         if let Some(r) = self.rates.iter().find(|r| !(r.is_finite() && **r >= 0.0)) {
             return bad("rates", format!("{r} is not a rate in packets/s"));
         }
-        if let Some(w) = self
-            .window_sizes
-            .iter()
-            .find(|w| !(2..=MAX_WINDOW).contains(*w))
-        {
-            return bad("window sizes", format!("{w} is not in 2..={MAX_WINDOW}"));
+        for &w in &self.window_sizes {
+            if let Err(e) = WindowSpec::disjoint(w) {
+                return bad("window sizes", e.to_string());
+            }
         }
         self.features.validate()?;
         Ok(())
@@ -374,13 +369,14 @@ pub struct Results {
     pub seconds: f64,
 }
 
-/// Feature rows of one trace's windows (combined space), row-major.
+/// Feature rows of one trace's windows (combined space), row-major: disjoint windows cut as
+/// `tapir eval` cuts them (the same [`WindowSpec`], on packets read by the same reader).
 fn trace_rows(ex: &Extractor, packets: &[TracePacket], window: usize) -> Result<Vec<f32>> {
+    let spec = WindowSpec::disjoint(window)?;
     let dim = ex.dim(FeatureSpace::Combined);
     let n = packets.len() / window;
     let mut x = vec![0.0f32; n * dim];
-    // Disjoint windows, the tail dropped: the Windower's default (stride = window).
-    for (w, out) in packets.chunks_exact(window).zip(x.chunks_exact_mut(dim)) {
+    for (w, out) in spec.windows(packets).zip(x.chunks_exact_mut(dim)) {
         ex.extract_into(FeatureSpace::Combined, w, out)?;
     }
     Ok(x)

@@ -397,8 +397,8 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             folds: folds.len(),
             test_fraction: a.test_fraction,
             seed: a.seed,
-            window: settings.window,
-            stride: settings.stride,
+            window: settings.window.window(),
+            stride: settings.window.stride(),
             unit: settings.unit.to_string(),
             hold_out: hold_out.as_ref(),
             compare: compared.as_ref().map(|(na, nb, on, r)| CompareJson {
