@@ -199,11 +199,16 @@ impl Visitor<'_, '_> {
         Ok(())
     }
 
+    /// Adds one packet to its unit. The ordering rule for time going backwards (captures merged
+    /// from several interfaces, clock steps) is applied here, once for every reader of units:
+    /// a packet stamped before the unit's previous packet is taken at the previous packet's
+    /// time, so a unit's timeline never goes back and its packets stay in file order. The rule
+    /// needs no buffering, so a live capture and a file give the same windows.
     fn push_one(
         &mut self,
         unit: u64,
         desc: impl FnOnce() -> String,
-        p: TracePacket,
+        mut p: TracePacket,
     ) -> Result<(), DatasetError> {
         let s = self.settings;
         let st = match self.units.entry(unit) {
@@ -216,6 +221,9 @@ impl Visitor<'_, '_> {
                 last_ts: None,
             }),
         };
+        if let Some(last) = st.last_ts {
+            p.ts = Timestamp(p.ts.0.max(last));
+        }
         st.packets += 1;
         st.last_ts = Some(p.ts.0);
         if self.packets {

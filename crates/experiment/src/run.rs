@@ -1339,6 +1339,90 @@ fn transfer(
 mod tests {
     use super::*;
 
+    /// `tapir eval` reads windows through `tapir_dataset::extract_file`; the experiment keeps
+    /// each trace's packets ([`crate::load_corpus`]) and cuts them with `trace_rows`. On
+    /// captures whose time goes backwards both must give the same features, row for row.
+    #[test]
+    fn eval_and_experiment_windows_agree_when_time_goes_backwards() {
+        let root = std::env::temp_dir().join(format!("tapir-exp-order-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("web")).unwrap();
+        // 96 packets; every seventh is stamped 3 ms before its predecessor.
+        let mut text = String::new();
+        for i in 0..96i64 {
+            let t = i * 10_000 - if i % 7 == 3 { 13_000 } else { 0 };
+            let size = if i % 3 == 0 {
+                60
+            } else {
+                -1400 + (i % 5) * 100
+            };
+            text.push_str(&format!("{}.{:06} {size}\n", t / 1_000_000, t % 1_000_000));
+        }
+        let trace = root.join("web/jumpy.trace");
+        std::fs::write(&trace, &text).unwrap();
+        let pcap = root.join("web/time-backwards.pcap");
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../capture/tests/data/time-backwards.pcap"
+            ),
+            &pcap,
+        )
+        .unwrap();
+
+        let corpus = crate::load_corpus(&root, &|| ()).unwrap();
+        assert_eq!(corpus.traces.len(), 2, "{:?}", corpus.warnings);
+        let ex = Extractor::new(&FeatureConfig::default()).unwrap();
+        for (path, window) in [(&trace, 16), (&pcap, 2)] {
+            let t = corpus.traces.iter().find(|t| &t.path == path).unwrap();
+            assert!(
+                t.packets.windows(2).all(|p| p[0].ts <= p[1].ts),
+                "one timeline"
+            );
+            let experiment = trace_rows(&ex, &t.packets, window).unwrap();
+            let settings = tapir_dataset::ExtractSettings {
+                window: WindowSpec::disjoint(window).unwrap(),
+                ..Default::default()
+            };
+            let eval = tapir_dataset::extract_file(path, 0, &settings, &ex).unwrap();
+            assert!(!eval.rows.is_empty());
+            let eval: Vec<f32> = eval.rows.iter().flat_map(|r| r.features.clone()).collect();
+            assert_eq!(eval, experiment, "{}", path.display());
+            // Sorting by time instead (the experiment's old rule) gives other features.
+            let mut sorted = t.packets.clone();
+            let original: Vec<i64> = text_times(path);
+            if original.windows(2).any(|w| w[1] < w[0]) && path == &trace {
+                sorted.clear();
+                for (ts, p) in original.iter().zip(&t.packets) {
+                    sorted.push(TracePacket::new(Timestamp(*ts), p.size, p.dir));
+                }
+                sorted.sort_by_key(|p| p.ts);
+                assert_ne!(trace_rows(&ex, &sorted, window).unwrap(), experiment);
+            }
+        }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// The times of a trace file as written, in nanoseconds (empty for other files).
+    fn text_times(path: &std::path::Path) -> Vec<i64> {
+        if path.extension().is_none_or(|e| e != "trace") {
+            return Vec::new();
+        }
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let (s, us) = l
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .split_once('.')
+                    .unwrap();
+                s.parse::<i64>().unwrap() * 1_000_000_000 + us.parse::<i64>().unwrap() * 1000
+            })
+            .collect()
+    }
+
     #[test]
     fn stat_interval() {
         let s = Stat::of(vec![0.9, 0.8, 1.0]);
