@@ -475,32 +475,9 @@ fn csv_row(r: &FlowRecord) -> String {
     )
 }
 
+/// `2026-11-22 02:29:46.500` (UTC, milliseconds).
 fn utc(t: Timestamp) -> String {
-    let secs = t.0.div_euclid(1_000_000_000);
-    let ms = t.0.rem_euclid(1_000_000_000) / 1_000_000;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{ms:03}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `civil_from_days`).
-pub fn civil(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    t.utc().format(3)
 }
 
 fn endpoint(a: IpAddr, p: u16, has_ports: bool) -> String {
@@ -569,8 +546,6 @@ mod tests {
     fn flags_and_dates() {
         assert_eq!(flag_letters(0x1b), "...AP.SF");
         assert_eq!(flag_letters(0x04), ".....R..");
-        assert_eq!(civil(0), (1970, 1, 1));
-        assert_eq!(civil(11_016), (2000, 2, 29));
         assert_eq!(
             utc(Timestamp(1_795_314_586_500_000_000)),
             "2026-11-22 02:29:46.500"
