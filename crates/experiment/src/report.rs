@@ -61,9 +61,7 @@ pub fn write_report(results: &Results, dir: &Path) -> Result<PathBuf> {
 
 /// Writes through a temporary file and a rename, so a reader never sees half a report.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| ExperimentError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| ExperimentError::io(path, e))
+    tapir_capture::write_atomic(path, bytes).map_err(|e| ExperimentError::io(path, e))
 }
 
 fn page(r: &Results, figs: &mut Figs<'_>) -> Result<Page> {

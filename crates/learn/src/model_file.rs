@@ -16,9 +16,9 @@
 //! parse. The feature configuration, a free-form JSON value, is stored as JSON text inside the
 //! payload because postcard is not self-describing.
 
-use std::fs::{self, File};
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -217,33 +217,10 @@ pub fn write_model_file<M: Serialize, F: Serialize>(
     file: &ModelFile<M, F>,
 ) -> Result<()> {
     let bytes = to_bytes(file)?;
-    let io = |source| LearnError::Io {
+    tapir_capture::write_atomic(path, &bytes).map_err(|source| LearnError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(".{name}.tmp-{}-{nanos}", std::process::id()));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    Ok(())
+    })
 }
 
 /// Reads and checks a model file written by [`write_model_file`].
@@ -266,6 +243,7 @@ pub fn read_model_file<M: DeserializeOwned + CheckModel, F: DeserializeOwned>(
 mod tests {
     use super::*;
     use crate::{fit_model, Classifier, Dataset, ModelKind, ModelParams};
+    use std::fs;
 
     fn tiny_file(kind: ModelKind) -> ModelFile {
         let ds = Dataset::new(
