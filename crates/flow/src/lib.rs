@@ -19,6 +19,7 @@
 #![deny(unsafe_code)]
 
 mod assemble;
+mod capture;
 mod cidr;
 mod hash;
 mod key;
@@ -30,6 +31,7 @@ pub use assemble::{
     AssembleConfig, Assembler, ClientRule, HostCounter, PacketMeta, Placed, Unit, UnitInfo,
     UnitKey, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
 };
+pub use capture::{capture_records, CaptureFlows};
 pub use cidr::{Cidr, CidrError};
 pub use hash::{FastHasher, FastMap};
 pub use key::{proto, Endpoint, FlowKey, PairKey, Side};

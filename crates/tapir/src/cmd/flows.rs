@@ -13,8 +13,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tapir_anon::Anonymizer;
-use tapir_capture::{CaptureReader, DecodeError, Timestamp};
-use tapir_flow::{proto, FlowRecord, FlowTable, FlowTableConfig};
+use tapir_capture::{CaptureReader, Timestamp};
+use tapir_flow::{capture_records, proto, FlowRecord, FlowTable, FlowTableConfig};
 use tapir_netflow::{is_export, udp_payload, Collector, Decoder};
 
 #[derive(Args, Debug)]
@@ -223,46 +223,34 @@ struct Totals {
 
 fn read_capture(path: &Path, s: &Settings, sink: &mut Sink) -> anyhow::Result<Totals> {
     let mut r = CaptureReader::open(path).with_context(|| "cannot read the capture")?;
-    let mut table = FlowTable::new(s.table.clone())?;
+    let table = FlowTable::new(s.table.clone())?;
     let mut decoder = Decoder::new(4096);
     let mut t = Totals::default();
-    let mut cut = None;
-    while let Some(next) = r.next_packet() {
-        let raw = match next {
-            Ok(raw) => raw,
-            Err(e) => {
-                cut = Some(e);
-                break;
-            }
-        };
-        let ip = match raw.decode() {
-            Ok(ip) => ip,
-            Err(DecodeError::NotIp) => continue,
-            Err(_) => continue,
-        };
-        t.ip_packets += 1;
-        t.ip_bytes += ip.ip_len as u64;
-        if !s.netflow_ports.is_empty() && is_export(&ip, &s.netflow_ports) {
-            if let Some(payload) = udp_payload(raw.data, &ip) {
-                // A packet on a NetFlow port that is not an export (or is cut) stays a packet.
-                if let Ok(recs) = decoder.decode(ip.src, payload) {
-                    t.exported += recs.len() as u64;
-                    for rec in recs {
-                        sink.push(rec)?;
+    // Both callbacks write to the sink, one at a time.
+    let shared = std::cell::RefCell::new(&mut *sink);
+    let got = capture_records(
+        &mut r,
+        table,
+        &mut |raw, ip| {
+            if !s.netflow_ports.is_empty() && is_export(ip, &s.netflow_ports) {
+                if let Some(payload) = udp_payload(raw.data, ip) {
+                    // A packet on a NetFlow port that is not an export (or is cut) stays a packet.
+                    if let Ok(recs) = decoder.decode(ip.src, payload) {
+                        t.exported += recs.len() as u64;
+                        for rec in recs {
+                            shared.borrow_mut().push(rec)?;
+                        }
                     }
                 }
             }
-        }
-        table.push(raw.ts, &ip);
-        for rec in table.take_ended() {
-            sink.push(rec)?;
-        }
-    }
-    let st = table.stats();
-    t.evicted = st.evicted;
-    for rec in table.finish() {
-        sink.push(rec)?;
-    }
+            Ok::<(), anyhow::Error>(())
+        },
+        &mut |rec| shared.borrow_mut().push(rec),
+    )?;
+    t.ip_packets = got.stats.packets;
+    t.ip_bytes = got.stats.bytes;
+    t.evicted = got.stats.evicted;
+    let cut = got.cut;
     t.records = sink.capture_records;
     t.rec_packets = sink.capture_packets;
     t.rec_bytes = sink.capture_bytes;
