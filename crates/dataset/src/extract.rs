@@ -14,7 +14,10 @@ use tapir_capture::{
 use tapir_features::{
     window_seed, AugmentSpec, Extractor, FeatureConfig, FeatureSpace, WindowSpec, Windower,
 };
-use tapir_flow::{AssembleConfig, Assembler, ClientRule, FastMap, HostCounter, PacketMeta, Unit};
+use tapir_flow::{
+    AssembleConfig, Assembler, ClientRule, FastMap, FlowTable, FlowTableConfig, HostCounter,
+    PacketMeta, Unit,
+};
 
 /// How files become windows.
 #[derive(Clone, Debug)]
@@ -498,12 +501,21 @@ fn read_capture(path: &Path, stream: Stream, v: &mut Visitor<'_, '_>) -> Result<
     };
     // A fault of the input met while copying it: reported where the copy ends.
     let mut fault = spool.as_mut().and_then(|sp| sp.fault.take());
-    let mut asm = Assembler::new(AssembleConfig {
-        unit: s.unit,
-        client: s.client.clone(),
-        host,
-        ..Default::default()
-    });
+    // Flows are the records `tapir flows` writes: the flow table cuts them, with its
+    // timeouts and its client rule. Whole captures and host pairs come from the assembler.
+    let mut units = match s.unit {
+        Unit::Flow => Units::Flows(
+            FlowTable::new(FlowTableConfig::default())
+                .map_err(|e| DatasetError::io(path, std::io::Error::other(e.to_string())))?
+                .with_client_rule(s.client.clone()),
+        ),
+        _ => Units::Assembled(Assembler::new(AssembleConfig {
+            unit: s.unit,
+            client: s.client.clone(),
+            host,
+            ..Default::default()
+        })),
+    };
     while !v.stopped {
         let offset = r.offset();
         let raw = match r.next_packet() {
@@ -545,24 +557,44 @@ fn read_capture(path: &Path, stream: Stream, v: &mut Visitor<'_, '_>) -> Result<
             }
         };
         v.stats.packets += 1;
-        let placed = asm.push(&PacketMeta::from_ip(ts, &ip));
-        let asm_ref = &asm;
-        v.push(
-            placed.unit,
-            || {
-                asm_ref
-                    .live_units()
-                    .find(|u| u.id == placed.unit)
-                    .map(|u| u.describe())
-                    .unwrap_or_default()
-            },
-            placed.packet,
-        )?;
-        for ended in asm.take_ended() {
-            v.end_unit(ended.id)?;
+        match &mut units {
+            Units::Flows(table) => {
+                let placed = table.push(ts, &ip);
+                let packet = TracePacket::new(ts, ip.ip_len, placed.direction());
+                v.push(placed.id, || placed.describe(), packet)?;
+                for (id, _) in table.drain_ended() {
+                    v.end_unit(id)?;
+                }
+            }
+            Units::Assembled(asm) => {
+                let placed = asm.push(&PacketMeta::from_ip(ts, &ip));
+                let asm_ref = &*asm;
+                v.push(
+                    placed.unit,
+                    || {
+                        asm_ref
+                            .live_units()
+                            .find(|u| u.id == placed.unit)
+                            .map(|u| u.describe())
+                            .unwrap_or_default()
+                    },
+                    placed.packet,
+                )?;
+                for ended in asm.take_ended() {
+                    v.end_unit(ended.id)?;
+                }
+            }
         }
     }
     Ok(())
+}
+
+/// Where the units of a capture come from.
+enum Units {
+    /// `--by flow`: the flow table's records.
+    Flows(FlowTable),
+    /// Whole captures and host pairs.
+    Assembled(Assembler),
 }
 
 /// A capture that can be read only once (standard input, a pipe), copied to a temporary file

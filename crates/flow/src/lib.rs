@@ -36,6 +36,6 @@ pub use cidr::{Cidr, CidrError};
 pub use hash::{FastHasher, FastMap};
 pub use key::{proto, Endpoint, FlowKey, PairKey, Side};
 pub use record::{EndReason, FlowRecord, RecordSource, TunnelKind};
-pub use table::{FlowTable, FlowTableConfig, FlowTableStats, TableError};
+pub use table::{FlowPlacement, FlowTable, FlowTableConfig, FlowTableStats, TableError};
 pub use tapir_capture::{Direction, Timestamp, TracePacket};
 pub use tunnel::{keepalive_ports, tunnel_kind, TunnelEvidence, WIREGUARD_PORT};
