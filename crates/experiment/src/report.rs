@@ -3,9 +3,10 @@
 
 use crate::paper;
 use crate::run::{ConditionResults, Results};
-use crate::summary::{column_kind, expectation, model_title, pct, pct_ci};
+use crate::summary::{expectation, model_title, pct, pct_ci};
 use crate::{ExperimentError, Result};
 use std::path::{Path, PathBuf};
+use tapir_eval::column_kind;
 use tapir_features::{Extractor, FeatureSpace};
 use tapir_report::chart::{BarChart, LineChart, Mark, MatrixChart, Series};
 use tapir_report::html::{render, Block, Cell, Figure, Page, Section, Table};

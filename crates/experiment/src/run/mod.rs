@@ -3,14 +3,13 @@
 
 use crate::corpus::{Corpus, Role, Trace};
 use crate::defenses::{defense_matrix, DefenseMatrix, DEFENSE_SETTINGS};
-use crate::grid::{evaluate_grid, space_columns, GridCell};
-use crate::holdout::{evaluate_hold_out, Comparison, HoldOut};
 use crate::mix::{mix_background, play_together, SplitMix};
 use crate::{paper, ExperimentError, Result};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 use tapir_capture::{Timestamp, TracePacket};
+use tapir_eval::{evaluate_grid, evaluate_hold_out, space_columns, Comparison, GridCell, HoldOut};
 use tapir_features::{Extractor, FeatureConfig, FeatureSpace, WindowSpec, DEFAULT_WINDOW};
 use tapir_learn::metrics::{hamming_loss, per_label_scores, subset_accuracy, ConfusionMatrix};
 use tapir_learn::{
