@@ -5,6 +5,8 @@
 //!   the test windows of all folds into one confusion matrix per cell.
 //! * [`evaluate_hold_out`] is leave-one-value-out on a trace attribute (a network profile, a
 //!   program, a tunnel), with bootstrap intervals over traces and paired comparisons of cells.
+//! * [`labelled`] turns windows extracted by `tapir-dataset` into a `tapir_learn::Dataset`, with
+//!   augmented copies tracked so folds are drawn on the windows as read.
 //! * [`space_columns`] gives the columns of each feature space inside a `combined` row, so
 //!   features are extracted once.
 //!
@@ -35,9 +37,11 @@
 
 mod grid;
 mod holdout;
+mod labelled;
 
 pub use grid::{evaluate_grid, select_columns, space_columns, Fold, GridCell};
 pub use holdout::{column_kind, evaluate_hold_out, Comparison, HeldOutValue, HoldOut, HoldOutCell};
+pub use labelled::{labelled, Labelled, SetAside, BACKGROUND};
 
 /// Why an evaluation could not run.
 #[derive(Debug, thiserror::Error)]
