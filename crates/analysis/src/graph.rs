@@ -6,6 +6,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use tapir_capture::Timestamp;
+use tapir_report::xml_escape as xml;
 
 /// A node: an address or a mail address.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -203,22 +204,6 @@ fn dot_id(s: &str) -> String {
         }
     }
     o.push('"');
-    o
-}
-
-fn xml(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            c if c.is_control() => o.push(' '),
-            c => o.push(c),
-        }
-    }
     o
 }
 

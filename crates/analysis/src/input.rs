@@ -5,10 +5,11 @@ use crate::event::Event;
 use crate::time::parse_rfc3339;
 use crate::AnalysisError;
 use serde::Deserialize;
+use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use tapir_capture::{CaptureReader, Compression, FileKind, Stream, Timestamp};
-use tapir_flow::{FlowRecord, FlowTable, FlowTableConfig};
+use tapir_flow::{capture_records, FlowRecord, FlowTable, FlowTableConfig};
 
 /// The event of one flow record: initiator → responder, forward and reverse bytes, the tunnel
 /// kind as label.
@@ -126,38 +127,40 @@ fn mail_events(m: MailLine) -> Result<Vec<Event>, String> {
         .collect())
 }
 
-/// Flow events of a pcap or pcapng capture, built by [`FlowTable`] with its default timeouts —
-/// the same records `tapir flows` writes. Packets that are not IP are skipped; a broken record
-/// ends the file with an error. Memory stays bounded by the table's cap.
-pub fn read_capture(path: &Path) -> Result<Vec<Event>, AnalysisError> {
+/// Flow events of a pcap or pcapng capture, built by [`tapir_flow::capture_records`] with the
+/// default [`FlowTableConfig`]: the same records `tapir flows` writes. Packets that are not IP are
+/// skipped; a capture cut part-way keeps the events before the cut and reports the cut to
+/// `on_skip`, as `tapir flows` does. Memory stays bounded by the table's cap.
+pub fn read_capture(
+    path: &Path,
+    on_skip: &mut dyn FnMut(String),
+) -> Result<Vec<Event>, AnalysisError> {
     let reader = CaptureReader::open(path).map_err(|source| AnalysisError::Capture {
         path: path.to_path_buf(),
         source,
     })?;
-    capture_events(path, reader)
+    capture_events(path, reader, on_skip)
 }
 
 fn capture_events<R: Read>(
     path: &Path,
     mut reader: CaptureReader<R>,
+    on_skip: &mut dyn FnMut(String),
 ) -> Result<Vec<Event>, AnalysisError> {
-    let cerr = |source| AnalysisError::Capture {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut table = FlowTable::new(FlowTableConfig::default())
+    let table = FlowTable::new(FlowTableConfig::default())
         .map_err(|e| AnalysisError::invalid("flow table", e.to_string()))?;
     let mut out = Vec::new();
-    while let Some(p) = reader.next_packet() {
-        let p = p.map_err(cerr)?;
-        // Not IP (ARP, LLDP) or undecodable: not part of any flow, as in `tapir flows`.
-        let Ok(ip) = p.decode() else {
-            continue;
-        };
-        table.push(p.ts, &ip);
-        out.extend(table.take_ended().iter().map(event_from_record));
+    let got = capture_records::<_, Infallible>(&mut reader, table, &mut |_, _| Ok(()), &mut |r| {
+        out.push(event_from_record(&r));
+        Ok(())
+    });
+    let Ok(got) = got;
+    if let Some(e) = got.cut {
+        on_skip(format!(
+            "{}: {e}; events cover the packets before it",
+            path.display()
+        ));
     }
-    out.extend(table.finish().iter().map(event_from_record));
     Ok(out)
 }
 
@@ -226,7 +229,7 @@ pub fn read_file(
         _ => cerr(e),
     })?;
     if let Ok(FileKind::Pcap | FileKind::PcapNg) = stream.kind() {
-        return capture_events(path, stream.into_capture().map_err(cerr)?);
+        return capture_events(path, stream.into_capture().map_err(cerr)?, on_skip);
     }
     let first = stream
         .peek(512)

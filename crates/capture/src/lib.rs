@@ -42,6 +42,7 @@
 //! ```
 #![deny(unsafe_code)]
 
+mod atomic;
 mod error;
 mod input;
 mod ip;
@@ -58,6 +59,7 @@ mod stream;
 mod time;
 mod trace;
 
+pub use atomic::write_atomic;
 pub use error::{
     CaptureError, CaptureErrorKind, Compression, CompressionError, DecodeError, Layer, TraceError,
     TraceErrorKind,

@@ -11,16 +11,21 @@ use tapir_capture::{
     CaptureError, CaptureErrorKind, CaptureReader, DecodeError, FileKind, Stream, Timestamp,
     TraceErrorKind, TracePacket, TraceReader,
 };
-use tapir_features::{window_seed, AugmentSpec, Extractor, FeatureConfig, FeatureSpace, Windower};
-use tapir_flow::{AssembleConfig, Assembler, ClientRule, FastMap, HostCounter, PacketMeta, Unit};
+use tapir_features::{
+    window_seed, AugmentSpec, Extractor, FeatureConfig, FeatureSpace, WindowSpec, Windower,
+};
+use tapir_flow::{
+    AssembleConfig, Assembler, ClientRule, FastMap, FlowTable, FlowTableConfig, HostCounter,
+    PacketMeta, Unit,
+};
 
 /// How files become windows.
 #[derive(Clone, Debug)]
 pub struct ExtractSettings {
     pub unit: Unit,
     pub client: ClientRule,
-    pub window: usize,
-    pub stride: usize,
+    /// How each unit's packets are cut into windows.
+    pub window: WindowSpec,
     /// Units with fewer packets in all give no windows.
     pub min_packets: u64,
     pub space: FeatureSpace,
@@ -45,8 +50,7 @@ impl Default for ExtractSettings {
         ExtractSettings {
             unit: Unit::Capture,
             client: ClientRule::Auto,
-            window: tapir_features::DEFAULT_WINDOW,
-            stride: tapir_features::DEFAULT_WINDOW,
+            window: WindowSpec::DEFAULT,
             min_packets: 0,
             space: FeatureSpace::Combined,
             features: FeatureConfig::default(),
@@ -198,26 +202,31 @@ impl Visitor<'_, '_> {
         Ok(())
     }
 
+    /// Adds one packet to its unit. The ordering rule for time going backwards (captures merged
+    /// from several interfaces, clock steps) is applied here, once for every reader of units:
+    /// a packet stamped before the unit's previous packet is taken at the previous packet's
+    /// time, so a unit's timeline never goes back and its packets stay in file order. The rule
+    /// needs no buffering, so a live capture and a file give the same windows.
     fn push_one(
         &mut self,
         unit: u64,
         desc: impl FnOnce() -> String,
-        p: TracePacket,
+        mut p: TracePacket,
     ) -> Result<(), DatasetError> {
         let s = self.settings;
         let st = match self.units.entry(unit) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let windower = Windower::new(s.window, s.stride).map_err(DatasetError::Features)?;
-                e.insert(UnitState {
-                    windower,
-                    desc: desc(),
-                    packets: 0,
-                    next_index: 0,
-                    last_ts: None,
-                })
-            }
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(UnitState {
+                windower: Windower::new(s.window),
+                desc: desc(),
+                packets: 0,
+                next_index: 0,
+                last_ts: None,
+            }),
         };
+        if let Some(last) = st.last_ts {
+            p.ts = Timestamp(p.ts.0.max(last));
+        }
         st.packets += 1;
         st.last_ts = Some(p.ts.0);
         if self.packets {
@@ -492,12 +501,21 @@ fn read_capture(path: &Path, stream: Stream, v: &mut Visitor<'_, '_>) -> Result<
     };
     // A fault of the input met while copying it: reported where the copy ends.
     let mut fault = spool.as_mut().and_then(|sp| sp.fault.take());
-    let mut asm = Assembler::new(AssembleConfig {
-        unit: s.unit,
-        client: s.client.clone(),
-        host,
-        ..Default::default()
-    });
+    // Flows are the records `tapir flows` writes: the flow table cuts them, with its
+    // timeouts and its client rule. Whole captures and host pairs come from the assembler.
+    let mut units = match s.unit {
+        Unit::Flow => Units::Flows(
+            FlowTable::new(FlowTableConfig::default())
+                .map_err(|e| DatasetError::io(path, std::io::Error::other(e.to_string())))?
+                .with_client_rule(s.client.clone()),
+        ),
+        _ => Units::Assembled(Assembler::new(AssembleConfig {
+            unit: s.unit,
+            client: s.client.clone(),
+            host,
+            ..Default::default()
+        })),
+    };
     while !v.stopped {
         let offset = r.offset();
         let raw = match r.next_packet() {
@@ -539,24 +557,44 @@ fn read_capture(path: &Path, stream: Stream, v: &mut Visitor<'_, '_>) -> Result<
             }
         };
         v.stats.packets += 1;
-        let placed = asm.push(&PacketMeta::from_ip(ts, &ip));
-        let asm_ref = &asm;
-        v.push(
-            placed.unit,
-            || {
-                asm_ref
-                    .live_units()
-                    .find(|u| u.id == placed.unit)
-                    .map(|u| u.describe())
-                    .unwrap_or_default()
-            },
-            placed.packet,
-        )?;
-        for ended in asm.take_ended() {
-            v.end_unit(ended.id)?;
+        match &mut units {
+            Units::Flows(table) => {
+                let placed = table.push(ts, &ip);
+                let packet = TracePacket::new(ts, ip.ip_len, placed.direction());
+                v.push(placed.id, || placed.describe(), packet)?;
+                for (id, _) in table.drain_ended() {
+                    v.end_unit(id)?;
+                }
+            }
+            Units::Assembled(asm) => {
+                let placed = asm.push(&PacketMeta::from_ip(ts, &ip));
+                let asm_ref = &*asm;
+                v.push(
+                    placed.unit,
+                    || {
+                        asm_ref
+                            .live_units()
+                            .find(|u| u.id == placed.unit)
+                            .map(|u| u.describe())
+                            .unwrap_or_default()
+                    },
+                    placed.packet,
+                )?;
+                for ended in asm.take_ended() {
+                    v.end_unit(ended.id)?;
+                }
+            }
         }
     }
     Ok(())
+}
+
+/// Where the units of a capture come from.
+enum Units {
+    /// `--by flow`: the flow table's records.
+    Flows(FlowTable),
+    /// Whole captures and host pairs.
+    Assembled(Assembler),
 }
 
 /// A capture that can be read only once (standard input, a pipe), copied to a temporary file

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use tapir_capture::TracePacket;
 use tapir_dataset::{extract_file, visit_packets, Augmentation, Event, ExtractSettings, Visit};
-use tapir_features::{Coalesced, Extractor, FeatureConfig};
+use tapir_features::{Coalesced, Extractor, FeatureConfig, WindowSpec};
 
 fn trace(name: &str, text: &str) -> PathBuf {
     let p = std::env::temp_dir().join(format!("tapir-ds-{}-{name}.trace", std::process::id()));
@@ -61,8 +61,7 @@ fn augmented_copies_follow_each_window_and_are_reproducible() {
     }
     let p = trace("aug", &text);
     let settings = ExtractSettings {
-        window: 16,
-        stride: 16,
+        window: WindowSpec::disjoint(16).unwrap(),
         augment: Some(Augmentation {
             spec: "default".parse().unwrap(),
             copies: 3,

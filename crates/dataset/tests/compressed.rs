@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use tapir_capture::{kind_from_name, sniff, Compression, FileKind};
 use tapir_dataset::{discover, extract_file, read_manifest, ExtractSettings, FileWindows};
-use tapir_features::{Extractor, FeatureSpace};
+use tapir_features::{Extractor, FeatureSpace, WindowSpec};
 use tapir_flow::Unit;
 
 fn capture_data(name: &str) -> PathBuf {
@@ -54,8 +54,7 @@ impl Drop for TempDir {
 fn settings(unit: Unit) -> ExtractSettings {
     ExtractSettings {
         unit,
-        window: 8,
-        stride: 8,
+        window: WindowSpec::disjoint(8).unwrap(),
         space: FeatureSpace::Combined,
         ..Default::default()
     }

@@ -268,23 +268,21 @@ pub fn load_corpus(root: &Path, progress: &(dyn Fn() + Sync)) -> Result<Corpus> 
                 Ok(_) if packets.is_empty() => {
                     Err(format!("{}: no packets; file left out", s.path.display()))
                 }
-                Ok(_) => {
-                    // Timestamps going backwards would give negative gaps; sort once here.
-                    packets.sort_by_key(|p| p.ts);
-                    Ok(Trace {
-                        labels: if role == Role::Background {
-                            Vec::new()
-                        } else {
-                            s.labels.clone()
-                        },
-                        path: s.path,
-                        condition,
-                        group: s.group,
-                        role,
-                        extra: s.extra,
-                        packets,
-                    })
-                }
+                // Time going backwards is handled by the reader (a packet is taken at its
+                // predecessor's time), as for every command: packets stay in file order.
+                Ok(_) => Ok(Trace {
+                    labels: if role == Role::Background {
+                        Vec::new()
+                    } else {
+                        s.labels.clone()
+                    },
+                    path: s.path,
+                    condition,
+                    group: s.group,
+                    role,
+                    extra: s.extra,
+                    packets,
+                }),
             }
         })
         .collect();

@@ -12,6 +12,9 @@ pub enum ExperimentError {
     /// Feature settings were rejected.
     #[error("feature settings: {0}")]
     Features(#[from] tapir_features::FeatureError),
+    /// An evaluation (grid or hold-out) could not run.
+    #[error(transparent)]
+    Eval(#[from] tapir_eval::EvalError),
     /// A model, split or dataset was rejected by the learning crate.
     #[error(transparent)]
     Learn(#[from] tapir_learn::LearnError),

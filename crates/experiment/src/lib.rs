@@ -26,8 +26,6 @@
 mod corpus;
 pub mod defenses;
 mod error;
-mod grid;
-mod holdout;
 mod mix;
 pub mod paper;
 mod report;
@@ -41,8 +39,6 @@ pub use defenses::{
     DEFENSE_SETTINGS, LITERATURE,
 };
 pub use error::{ExperimentError, Result};
-pub use grid::{evaluate_grid, select_columns, space_columns, Fold, GridCell};
-pub use holdout::{evaluate_hold_out, Comparison, HeldOutValue, HoldOut, HoldOutCell};
 pub use mix::{interleave, mix_background, play_together, SplitMix};
 pub use report::write_report;
 pub use run::{
@@ -50,4 +46,8 @@ pub use run::{
     MultiLabelTable, MultiRow, MultiScore, Progress, Results, Settings, Silent, Skipped, Stat,
     TableCell, Transfer, WindowSweep, DEFAULT_HOLD_OUT,
 };
-pub use summary::{column_kind, summary};
+pub use summary::summary;
+pub use tapir_eval::{
+    column_kind, evaluate_grid, evaluate_hold_out, select_columns, space_columns, Comparison, Fold,
+    GridCell, HeldOutValue, HoldOut, HoldOutCell,
+};

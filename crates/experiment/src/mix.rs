@@ -2,26 +2,22 @@
 //! re-timed to an exact rate and interleaved into a trace, and several single-application
 //! traces interleaved into one multi-application stream. Windows are cut after mixing.
 
-use tapir_capture::{Timestamp, TracePacket};
+use tapir_capture::{SplitMix64, Timestamp, TracePacket};
 
-/// A small deterministic generator (SplitMix64): the same seed picks the same traces and
-/// offsets on every machine.
+/// The experiment's draws over tapir's one SplitMix64 (seed offset and modulo `below` as the
+/// published figures were drawn): the same seed picks the same traces and offsets everywhere.
 #[derive(Clone, Debug)]
-pub struct SplitMix(u64);
+pub struct SplitMix(SplitMix64);
 
 impl SplitMix {
     /// A generator for `seed`.
     pub fn new(seed: u64) -> Self {
-        SplitMix(seed ^ 0x9e37_79b9_7f4a_7c15)
+        SplitMix(SplitMix64::new(seed ^ 0x9e37_79b9_7f4a_7c15))
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A value in `0..n` (0 when `n` is 0).

@@ -3,9 +3,10 @@
 
 use crate::paper;
 use crate::run::{ConditionResults, Results};
-use crate::summary::{column_kind, expectation, model_title, pct, pct_ci};
+use crate::summary::{expectation, model_title, pct, pct_ci};
 use crate::{ExperimentError, Result};
 use std::path::{Path, PathBuf};
+use tapir_eval::column_kind;
 use tapir_features::{Extractor, FeatureSpace};
 use tapir_report::chart::{BarChart, LineChart, Mark, MatrixChart, Series};
 use tapir_report::html::{render, Block, Cell, Figure, Page, Section, Table};
@@ -61,9 +62,7 @@ pub fn write_report(results: &Results, dir: &Path) -> Result<PathBuf> {
 
 /// Writes through a temporary file and a rename, so a reader never sees half a report.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| ExperimentError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| ExperimentError::io(path, e))
+    tapir_capture::write_atomic(path, bytes).map_err(|e| ExperimentError::io(path, e))
 }
 
 fn page(r: &Results, figs: &mut Figs<'_>) -> Result<Page> {

@@ -2,6 +2,7 @@
 
 use crate::run::{Results, Stat};
 use std::fmt::Write;
+use tapir_eval::column_kind;
 use tapir_report::text_table;
 
 pub(crate) fn pct(x: f64) -> String {
@@ -26,17 +27,6 @@ pub(crate) fn model_title(m: &str) -> &str {
         "lr" => "logistic regression",
         "rf" => "random forest",
         other => other,
-    }
-}
-
-/// What a held-out column stands for, in words: `wan_profile` → "network", `program` →
-/// "program", `condition` → "tunnel", anything else "COLUMN value".
-pub fn column_kind(column: &str) -> String {
-    match column {
-        c if c.contains("profile") => "network".into(),
-        "program" => "program".into(),
-        "condition" => "tunnel".into(),
-        c => format!("{c} value"),
     }
 }
 

@@ -4,7 +4,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use tapir_capture::{Direction, Timestamp, TracePacket};
-use tapir_features::{Extractor, FeatureConfig, FeatureSpace, Windower};
+use tapir_features::{Extractor, FeatureConfig, FeatureSpace, WindowSpec, Windower};
 
 /// A deterministic pseudo-random trace (xorshift), so runs are comparable.
 fn trace(n: usize) -> Vec<TracePacket> {
@@ -61,7 +61,7 @@ fn bench(c: &mut Criterion) {
     let mut out = vec![0.0f32; ex.dim(FeatureSpace::Combined)];
     g.bench_function("window+combined", |b| {
         b.iter(|| {
-            let mut w = Windower::new(1024, 1024).expect("valid window");
+            let mut w = Windower::new(WindowSpec::DEFAULT);
             for &p in &packets {
                 if let Some(win) = w.push(p) {
                     ex.extract_into(FeatureSpace::Combined, win, &mut out)

@@ -24,7 +24,7 @@ use crate::FeatureError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
-use tapir_capture::{Direction, Timestamp, TracePacket};
+use tapir_capture::{Direction, SplitMix64, Timestamp, TracePacket};
 
 /// One transform with the range its parameter is drawn from (once per augmented copy).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -280,23 +280,20 @@ fn sort_by_time(w: &mut [TracePacket]) {
     w.sort_by_key(|p| p.ts.0);
 }
 
-/// splitmix64: small, fast, and the same sequence everywhere.
-struct Rng(u64);
+/// The draws of augmentation, from tapir's one SplitMix64 (the seed offset keeps the
+/// augmentation stream apart from other users of the same seed).
+struct Rng(SplitMix64);
 
 impl Rng {
     fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x6a09_e667_f3bc_c909)
+        Rng(SplitMix64::new(seed ^ 0x6a09_e667_f3bc_c909))
     }
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     /// Uniform in [0, 1).
     fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        self.0.next_f64()
     }
     fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.next_f64()

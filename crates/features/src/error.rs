@@ -25,9 +25,31 @@ pub enum FeatureError {
     /// A feature-space name that is not `size-iat`, `burst` or `combined`.
     #[error("unknown feature space `{0}`: expected size-iat, burst or combined")]
     UnknownSpace(String),
-    /// Window or stride of a [`crate::Windower`] out of range.
+    /// Window size of a [`crate::WindowSpec`] out of range.
     #[error("invalid window: {0}")]
     InvalidWindow(String),
+    /// Stride of a [`crate::WindowSpec`] out of range.
+    #[error("invalid stride: {0}")]
+    InvalidStride(String),
+    /// A model's stored fingerprint is not what this build computes for its configuration: the
+    /// feature definitions changed since it was trained.
+    #[error(
+        "the model was trained under another feature definition (fingerprint {stored:016x}; \
+         this version of tapir computes {current:016x} for the same settings): its features \
+         would be computed differently; retrain it with `tapir train`"
+    )]
+    DefinitionChanged {
+        /// Fingerprint stored in the model.
+        stored: u64,
+        /// Fingerprint this build computes for the stored configuration.
+        current: u64,
+    },
+    /// A model that carries no feature fingerprint at all.
+    #[error(
+        "the model carries no feature fingerprint, so whether its features are computed the \
+         same way cannot be checked; retrain it with `tapir train`"
+    )]
+    NoFingerprint,
     /// Features computed with one configuration were offered to a model trained with another.
     #[error(
         "feature configuration mismatch: the model was trained with configuration {expected:016x} \

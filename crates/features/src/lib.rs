@@ -1,7 +1,8 @@
 //! tapir-features: fixed-size windows of packets and the 2-D histogram feature spaces of the
 //! paper (`seeds/001`, §III) that classify the traffic inside encrypted tunnels.
 //!
-//! * [`Windower`] cuts a packet stream into windows of 1024 packets (configurable, with a stride).
+//! * [`WindowSpec`] says how to cut windows (1024 packets by default, with a stride), validated
+//!   once; [`Windower`] cuts a packet stream into them.
 //! * [`FeatureSpace`] picks `size-iat` (signed packet size × inter-arrival time), `burst`
 //!   (burst size × surge period) or `combined` (both, 2,048 features by default).
 //! * [`FeatureConfig`] holds every bin edge and threshold; it is serialisable so a model file can
@@ -12,7 +13,7 @@
 //!
 //! ```
 //! use tapir_capture::{Direction, Timestamp, TracePacket};
-//! use tapir_features::{Extractor, FeatureConfig, FeatureSpace, Windower};
+//! use tapir_features::{Extractor, FeatureConfig, FeatureSpace, WindowSpec, Windower};
 //!
 //! let cfg = FeatureConfig::default();
 //! let ex = Extractor::new(&cfg)?;
@@ -20,7 +21,7 @@
 //! let mut out = vec![0.0f32; ex.dim(space)];
 //! assert_eq!(out.len(), 2048);
 //!
-//! let mut windows = Windower::new(4, 4)?;
+//! let mut windows = Windower::new(WindowSpec::disjoint(4)?);
 //! let mut seen = 0;
 //! for i in 0..10i64 {
 //!     let dir = if i % 3 == 0 { Direction::Up } else { Direction::Down };
@@ -44,6 +45,7 @@ mod error;
 mod extract;
 mod hist;
 mod space;
+mod trained;
 mod window;
 
 pub use augment::{window_seed, AugmentSpec, Transform, DEFAULT_AUGMENT, DEFAULT_RTT_MS};
@@ -55,4 +57,5 @@ pub use error::FeatureError;
 pub use extract::{dim, extract_into, feature_names, histograms, Extractor};
 pub use hist::{Hist2D, Unit};
 pub use space::FeatureSpace;
-pub use window::{Windower, DEFAULT_WINDOW, MAX_WINDOW};
+pub use trained::{parse_fingerprint, TrainedFeatures};
+pub use window::{WindowSpec, Windower, DEFAULT_WINDOW, MAX_WINDOW, MIN_WINDOW};

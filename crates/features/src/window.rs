@@ -9,46 +9,48 @@ pub const DEFAULT_WINDOW: usize = 1024;
 /// Largest window accepted, to keep a typo from reserving gigabytes.
 pub const MAX_WINDOW: usize = 1 << 24;
 
-/// Turns a stream of packets into windows of `window` packets, one every `stride` packets.
+/// Smallest window accepted: an inter-arrival time needs two packets.
+pub const MIN_WINDOW: usize = 2;
+
+/// How a trace is cut into windows: `window` packets per window, one window every `stride`
+/// packets. The one place the window rule lives: every command, the dataset reader and the
+/// experiment engine take a `WindowSpec`, so a value accepted by one is accepted by all.
 ///
-/// The first window is returned on the `window`-th packet, the next `stride` packets later.
-/// With `stride < window` windows overlap; with `stride > window` the packets between windows
-/// are skipped. An incomplete tail never becomes a window. The buffer holds at most
-/// `2 * window` packets and, once it has grown to that, push never allocates: windows are
-/// contiguous slices, and the live packets are moved to the front only when the buffer is full
-/// (at most every `window` pushes, so the copy costs O(1) per packet).
-#[derive(Clone, Debug)]
-pub struct Windower {
+/// `window` is in [`MIN_WINDOW`]`..=`[`MAX_WINDOW`] and `stride` in `1..=window` (overlapping or
+/// disjoint windows; a stride above the window would drop packets between windows unseen).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WindowSpec {
     window: usize,
     stride: usize,
-    buf: Vec<TracePacket>,
-    /// Index in `buf` of the first packet of the next window.
-    start: usize,
-    /// Packets still to skip before the next window starts (only when stride > window).
-    skip: usize,
 }
 
-impl Windower {
-    /// `window` and `stride` in packets, both at least 1 and `window` at most [`MAX_WINDOW`].
-    pub fn new(window: usize, stride: usize) -> Result<Self, FeatureError> {
-        if window == 0 || window > MAX_WINDOW {
+impl WindowSpec {
+    /// Disjoint windows of [`DEFAULT_WINDOW`] packets.
+    pub const DEFAULT: WindowSpec = WindowSpec {
+        window: DEFAULT_WINDOW,
+        stride: DEFAULT_WINDOW,
+    };
+
+    /// `window` packets per window, one every `stride` packets (`None`: the window, disjoint).
+    /// The error says which of the two is out of range and what is accepted.
+    pub fn new(window: usize, stride: Option<usize>) -> Result<Self, FeatureError> {
+        if !(MIN_WINDOW..=MAX_WINDOW).contains(&window) {
             return Err(FeatureError::InvalidWindow(format!(
-                "window of {window} packets; use 1..={MAX_WINDOW}"
+                "window of {window} packets; use {MIN_WINDOW}..={MAX_WINDOW}"
             )));
         }
-        if stride == 0 {
-            return Err(FeatureError::InvalidWindow(
-                "stride of 0 packets; use at least 1 (equal to the window for disjoint windows)"
-                    .into(),
-            ));
+        let stride = stride.unwrap_or(window);
+        if stride == 0 || stride > window {
+            return Err(FeatureError::InvalidStride(format!(
+                "stride of {stride} packets; use 1..={window} (the window size: disjoint windows)"
+            )));
         }
-        Ok(Windower {
-            window,
-            stride,
-            buf: Vec::new(),
-            start: 0,
-            skip: 0,
-        })
+        Ok(WindowSpec { window, stride })
+    }
+
+    /// Disjoint windows of `window` packets.
+    pub fn disjoint(window: usize) -> Result<Self, FeatureError> {
+        WindowSpec::new(window, None)
     }
 
     /// Packets per window.
@@ -61,13 +63,71 @@ impl Windower {
         self.stride
     }
 
+    /// The windows of a trace held in memory: the same windows, in the same order, as
+    /// [`Windower`] returns when the packets are pushed one by one. An incomplete tail is no
+    /// window.
+    pub fn windows<'a>(
+        &self,
+        packets: &'a [TracePacket],
+    ) -> impl Iterator<Item = &'a [TracePacket]> {
+        let (window, stride) = (self.window, self.stride);
+        (0..)
+            .map(move |k: usize| k * stride)
+            .take_while(move |&start| start + window <= packets.len())
+            .map(move |start| &packets[start..start + window])
+    }
+}
+
+impl Default for WindowSpec {
+    fn default() -> Self {
+        WindowSpec::DEFAULT
+    }
+}
+
+/// Turns a stream of packets into windows as a [`WindowSpec`] says.
+///
+/// The first window is returned on the `window`-th packet, the next `stride` packets later;
+/// with `stride < window` windows overlap. An incomplete tail never becomes a window. The buffer
+/// holds at most `2 * window` packets and, once it has grown to that, push never allocates:
+/// windows are contiguous slices, and the live packets are moved to the front only when the
+/// buffer is full (at most every `window` pushes, so the copy costs O(1) per packet).
+#[derive(Clone, Debug)]
+pub struct Windower {
+    spec: WindowSpec,
+    buf: Vec<TracePacket>,
+    /// Index in `buf` of the first packet of the next window.
+    start: usize,
+}
+
+impl Windower {
+    /// An empty windower cutting windows as `spec` says.
+    pub fn new(spec: WindowSpec) -> Self {
+        Windower {
+            spec,
+            buf: Vec::new(),
+            start: 0,
+        }
+    }
+
+    /// How windows are cut.
+    pub fn spec(&self) -> WindowSpec {
+        self.spec
+    }
+
+    /// Packets per window.
+    pub fn window(&self) -> usize {
+        self.spec.window
+    }
+
+    /// Packets between the starts of consecutive windows.
+    pub fn stride(&self) -> usize {
+        self.spec.stride
+    }
+
     /// Adds one packet; returns the window it completes, if any.
     pub fn push(&mut self, p: TracePacket) -> Option<&[TracePacket]> {
-        if self.skip > 0 {
-            self.skip -= 1;
-            return None;
-        }
-        if self.buf.len() >= 2 * self.window {
+        let window = self.spec.window;
+        if self.buf.len() >= 2 * window {
             // Fewer than `window` packets are live here (else a window would have been
             // returned), so `start > window` and the copy frees at least half the buffer.
             self.buf.copy_within(self.start.., 0);
@@ -75,37 +135,25 @@ impl Windower {
             self.start = 0;
         }
         self.buf.push(p);
-        if self.buf.len() - self.start < self.window {
+        if self.buf.len() - self.start < window {
             return None;
         }
         let first = self.start;
-        if self.stride >= self.window {
-            self.start += self.window;
-            self.skip = self.stride - self.window;
-        } else {
-            self.start += self.stride;
-        }
-        self.buf.get(first..first + self.window)
+        self.start += self.spec.stride;
+        self.buf.get(first..first + window)
     }
 
     /// Forgets buffered packets, e.g. at the end of a trace, so that no window spans two traces.
     pub fn reset(&mut self) {
         self.buf.clear();
         self.start = 0;
-        self.skip = 0;
     }
 }
 
 impl Default for Windower {
     /// 1024-packet disjoint windows.
     fn default() -> Self {
-        Windower {
-            window: DEFAULT_WINDOW,
-            stride: DEFAULT_WINDOW,
-            buf: Vec::new(),
-            start: 0,
-            skip: 0,
-        }
+        Windower::new(WindowSpec::DEFAULT)
     }
 }
 
@@ -120,13 +168,21 @@ mod tests {
 
     /// Feeds packets 0..n and returns each window as the list of its timestamps.
     fn run(window: usize, stride: usize, n: i64) -> Vec<Vec<i64>> {
-        let mut w = Windower::new(window, stride).unwrap();
+        let spec = WindowSpec::new(window, Some(stride)).unwrap();
+        let mut w = Windower::new(spec);
         let mut out = Vec::new();
         for i in 0..n {
             if let Some(win) = w.push(pkt(i)) {
                 out.push(win.iter().map(|p| p.ts.0).collect());
             }
         }
+        // The in-memory path gives the same windows.
+        let packets: Vec<TracePacket> = (0..n).map(pkt).collect();
+        let sliced: Vec<Vec<i64>> = spec
+            .windows(&packets)
+            .map(|win| win.iter().map(|p| p.ts.0).collect())
+            .collect();
+        assert_eq!(sliced, out);
         out
     }
 
@@ -153,14 +209,8 @@ mod tests {
     }
 
     #[test]
-    fn stride_longer_than_window_skips() {
-        let w = run(2, 5, 13);
-        assert_eq!(w, vec![vec![0, 1], vec![5, 6], vec![10, 11]]);
-    }
-
-    #[test]
     fn buffer_stays_bounded() {
-        let mut w = Windower::new(8, 3).unwrap();
+        let mut w = Windower::new(WindowSpec::new(8, Some(3)).unwrap());
         for i in 0..10_000 {
             let _ = w.push(pkt(i));
             assert!(w.buf.len() <= 16);
@@ -174,16 +224,31 @@ mod tests {
 
     #[test]
     fn reset_and_bad_arguments() {
-        let mut w = Windower::new(3, 3).unwrap();
+        let mut w = Windower::new(WindowSpec::disjoint(3).unwrap());
         assert!(w.push(pkt(0)).is_none());
         assert!(w.push(pkt(1)).is_none());
         w.reset();
         assert!(w.push(pkt(2)).is_none());
         assert!(w.push(pkt(3)).is_none());
         assert_eq!(w.push(pkt(4)).map(|s| s.len()), Some(3));
-        assert!(Windower::new(0, 1).is_err());
-        assert!(Windower::new(1, 0).is_err());
-        assert!(Windower::new(MAX_WINDOW + 1, 1).is_err());
+        assert!(WindowSpec::new(0, Some(1)).is_err());
+        assert!(
+            WindowSpec::new(1, None).is_err(),
+            "one packet has no inter-arrival time"
+        );
+        assert!(WindowSpec::new(2, Some(0)).is_err());
+        assert!(
+            WindowSpec::new(4, Some(5)).is_err(),
+            "stride above the window"
+        );
+        assert!(WindowSpec::new(MAX_WINDOW + 1, None).is_err());
+        assert!(WindowSpec::new(MAX_WINDOW, Some(MAX_WINDOW)).is_ok());
+        let e = WindowSpec::new(8, Some(9)).unwrap_err().to_string();
+        assert!(e.contains("stride") && e.contains("1..=8"), "{e}");
+        assert_eq!(
+            WindowSpec::default(),
+            WindowSpec::disjoint(DEFAULT_WINDOW).unwrap()
+        );
         assert_eq!(Windower::default().window(), 1024);
         assert_eq!(Windower::default().stride(), 1024);
     }

@@ -99,7 +99,8 @@ pub enum ClientRule {
 }
 
 impl ClientRule {
-    fn matches(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` is a client by this rule (never, for [`ClientRule::Auto`]).
+    pub fn matches(&self, ip: IpAddr) -> bool {
         match self {
             ClientRule::Auto => false,
             ClientRule::Prefixes(p) => p.iter().any(|c| c.contains(ip)),
@@ -206,9 +207,9 @@ impl Default for AssembleConfig {
             unit: Unit::Capture,
             client: ClientRule::Auto,
             host: None,
-            // Long enough for a paused video or a quiet torrent to stay one trace; the cap below
-            // bounds memory whatever the timeout.
-            idle_timeout_ns: 300 * 1_000_000_000,
+            // The flow table's: a host pair or flow goes quiet by the same rule as a record
+            // of `tapir flows`. The cap below bounds memory whatever the timeout.
+            idle_timeout_ns: crate::FlowTableConfig::DEFAULT_IDLE_TIMEOUT,
             max_units: 65_536,
         }
     }

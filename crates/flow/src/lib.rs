@@ -19,6 +19,7 @@
 #![deny(unsafe_code)]
 
 mod assemble;
+mod capture;
 mod cidr;
 mod hash;
 mod key;
@@ -30,10 +31,11 @@ pub use assemble::{
     AssembleConfig, Assembler, ClientRule, HostCounter, PacketMeta, Placed, Unit, UnitInfo,
     UnitKey, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
 };
+pub use capture::{capture_records, CaptureFlows};
 pub use cidr::{Cidr, CidrError};
 pub use hash::{FastHasher, FastMap};
 pub use key::{proto, Endpoint, FlowKey, PairKey, Side};
 pub use record::{EndReason, FlowRecord, RecordSource, TunnelKind};
-pub use table::{FlowTable, FlowTableConfig, FlowTableStats, TableError};
+pub use table::{FlowPlacement, FlowTable, FlowTableConfig, FlowTableStats, TableError};
 pub use tapir_capture::{Direction, Timestamp, TracePacket};
 pub use tunnel::{keepalive_ports, tunnel_kind, TunnelEvidence, WIREGUARD_PORT};

@@ -6,12 +6,13 @@
 //! Every IP packet pushed is counted in exactly one record, so packets and bytes summed over the
 //! records equal the packets and bytes pushed ([`FlowTableStats`] keeps both sums).
 
+use crate::assemble::ClientRule;
 use crate::hash::FastMap;
 use crate::key::{proto, Endpoint, FlowKey, Side};
 use crate::record::{EndReason, FlowRecord, RecordSource};
 use crate::tunnel::{keepalive_ports, tunnel_kind, TunnelEvidence};
 use std::net::IpAddr;
-use tapir_capture::{Fragment, IpInfo, Timestamp};
+use tapir_capture::{Direction, Fragment, IpInfo, Timestamp};
 
 const NS: i64 = 1_000_000_000;
 const TCP_FIN: u8 = 0x01;
@@ -50,10 +51,15 @@ pub struct FlowTableConfig {
     pub max_flows: usize,
 }
 
+impl FlowTableConfig {
+    /// Default idle timeout, 60 s (see the table above); also that of host-pair units.
+    pub const DEFAULT_IDLE_TIMEOUT: i64 = 60 * NS;
+}
+
 impl Default for FlowTableConfig {
     fn default() -> Self {
         FlowTableConfig {
-            idle_timeout: 60 * NS,
+            idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
             keepalive_idle_timeout: 180 * NS,
             active_timeout: 1800 * NS,
             fin_linger: 2 * NS,
@@ -99,6 +105,8 @@ pub struct FlowTableStats {
 /// One open flow. Counters are indexed by [`Side`] of the canonical key (A = 0, B = 1).
 #[derive(Clone, Debug)]
 struct Open {
+    /// Sequential id of the record, in order of first packet.
+    id: u64,
     client: Side,
     start: Timestamp,
     last: Timestamp,
@@ -110,6 +118,36 @@ struct Open {
     /// Set once both FINs or an RST were seen: the flow ends at this time.
     closing: Option<(i64, EndReason)>,
     ev: TunnelEvidence,
+}
+
+/// Where [`FlowTable::push`] counted a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowPlacement {
+    /// The record's id: sequential in order of first packet, never reused within one table.
+    pub id: u64,
+    /// This packet opened the record.
+    pub new: bool,
+    pub key: FlowKey,
+    /// The record's client (its source) side of `key`.
+    pub client: Side,
+    /// The side of `key` this packet came from.
+    pub side: Side,
+}
+
+impl FlowPlacement {
+    /// Upstream when the packet came from the record's client.
+    pub fn direction(&self) -> Direction {
+        if self.side == self.client {
+            Direction::Up
+        } else {
+            Direction::Down
+        }
+    }
+
+    /// `tcp 10.0.0.1:5555 > 10.0.0.2:443`, client first.
+    pub fn describe(&self) -> String {
+        self.key.describe(self.client)
+    }
 }
 
 #[inline]
@@ -139,9 +177,12 @@ fn idx(s: Side) -> usize {
 /// ```
 pub struct FlowTable {
     cfg: FlowTableConfig,
+    client: ClientRule,
     flows: FastMap<FlowKey, Open>,
     frag_ports: FastMap<(IpAddr, IpAddr, u8), (u16, u16)>,
-    ended: Vec<FlowRecord>,
+    /// Ended records with their ids, in the order they ended.
+    ended: Vec<(u64, FlowRecord)>,
+    next_id: u64,
     stats: FlowTableStats,
     /// Capture time of the next sweep for timed-out flows.
     next_sweep: Option<i64>,
@@ -156,9 +197,11 @@ impl FlowTable {
         let sweep_every = (cfg.idle_timeout.min(cfg.fin_linger * 4) / 2).clamp(NS / 10, 10 * NS);
         Ok(FlowTable {
             cfg,
+            client: ClientRule::Auto,
             flows: FastMap::default(),
             frag_ports: FastMap::default(),
             ended: Vec::new(),
+            next_id: 0,
             stats: FlowTableStats::default(),
             next_sweep: None,
             sweep_every,
@@ -167,6 +210,14 @@ impl FlowTable {
 
     pub fn config(&self) -> &FlowTableConfig {
         &self.cfg
+    }
+
+    /// Which end of a new flow is its client (the record's source, upstream for `--by flow`):
+    /// with [`ClientRule::Prefixes`], the end inside a prefix when the first packet names one;
+    /// otherwise, and by default, the initiator.
+    pub fn with_client_rule(mut self, rule: ClientRule) -> Self {
+        self.client = rule;
+        self
     }
 
     pub fn stats(&self) -> FlowTableStats {
@@ -182,9 +233,9 @@ impl FlowTable {
         self.flows.is_empty()
     }
 
-    /// Add one IP packet seen at `ts`.
+    /// Add one IP packet seen at `ts`; returns the record it was counted in.
     #[inline]
-    pub fn push(&mut self, ts: Timestamp, ip: &IpInfo) {
+    pub fn push(&mut self, ts: Timestamp, ip: &IpInfo) -> FlowPlacement {
         self.stats.packets += 1;
         self.stats.bytes += ip.ip_len as u64;
         match self.next_sweep {
@@ -208,22 +259,40 @@ impl FlowTable {
             },
         );
         if let Some(f) = self.flows.get_mut(&key) {
+            let mut new = false;
             if let Some(reason) = ends_before(&self.cfg, &key, f, ts) {
                 let rec = record(&key, f, reason);
-                self.ended.push(rec);
+                self.ended.push((f.id, rec));
                 self.stats.records += 1;
-                *f = open(&key, side, ts, ip);
+                *f = open(&self.client, self.next_id, &key, side, ts, ip);
+                self.next_id += 1;
+                new = true;
             }
             update(&self.cfg, f, side, ts, ip);
-            return;
+            return FlowPlacement {
+                id: f.id,
+                new,
+                key,
+                client: f.client,
+                side,
+            };
         }
         if self.flows.len() >= self.cfg.max_flows {
             self.make_room(ts);
         }
-        let mut f = open(&key, side, ts, ip);
+        let mut f = open(&self.client, self.next_id, &key, side, ts, ip);
+        self.next_id += 1;
         update(&self.cfg, &mut f, side, ts, ip);
+        let placed = FlowPlacement {
+            id: f.id,
+            new: true,
+            key,
+            client: f.client,
+            side,
+        };
         self.flows.insert(key, f);
         self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len());
+        placed
     }
 
     /// Ports for the key: none for protocols without ports and for ESP (whose SPI differs per
@@ -257,7 +326,7 @@ impl FlowTable {
         let mut n = 0u64;
         self.flows.retain(|k, f| match ends_before(cfg, k, f, now) {
             Some(reason) => {
-                ended.push(record(k, f, reason));
+                ended.push((f.id, record(k, f, reason)));
                 n += 1;
                 false
             }
@@ -284,7 +353,7 @@ impl FlowTable {
         self.flows.retain(|key, f| {
             if budget > 0 && f.last <= cut {
                 budget -= 1;
-                ended.push(record(key, f, EndReason::Evicted));
+                ended.push((f.id, record(key, f, EndReason::Evicted)));
                 n += 1;
                 false
             } else {
@@ -297,13 +366,19 @@ impl FlowTable {
 
     /// Records ended so far, in the order they ended; the table keeps none of them.
     pub fn take_ended(&mut self) -> Vec<FlowRecord> {
-        std::mem::take(&mut self.ended)
+        self.ended.drain(..).map(|(_, r)| r).collect()
+    }
+
+    /// [`FlowTable::take_ended`] with each record's id (the [`FlowPlacement::id`] its packets
+    /// were given).
+    pub fn drain_ended(&mut self) -> std::vec::Drain<'_, (u64, FlowRecord)> {
+        self.ended.drain(..)
     }
 
     /// End every open flow: records not yet taken, then the open flows (reason
     /// [`EndReason::EndOfCapture`], or FIN/RST for flows already closing) ordered by start.
     pub fn finish(mut self) -> Vec<FlowRecord> {
-        let mut out = std::mem::take(&mut self.ended);
+        let mut out: Vec<FlowRecord> = self.ended.drain(..).map(|(_, r)| r).collect();
         let mut open: Vec<FlowRecord> = self
             .flows
             .iter()
@@ -345,9 +420,17 @@ fn ends_before(cfg: &FlowTableConfig, k: &FlowKey, f: &Open, now: Timestamp) -> 
 
 /// A new flow whose first packet came from `side`.
 #[inline]
-fn open(k: &FlowKey, side: Side, ts: Timestamp, ip: &IpInfo) -> Open {
+fn open(rule: &ClientRule, id: u64, k: &FlowKey, side: Side, ts: Timestamp, ip: &IpInfo) -> Open {
+    let client = if rule.matches(ip.src) {
+        side
+    } else if rule.matches(ip.dst) {
+        side.other()
+    } else {
+        initiator(k, side, ip)
+    };
     Open {
-        client: initiator(k, side, ip),
+        id,
+        client,
         start: ts,
         last: ts,
         packets: [0; 2],

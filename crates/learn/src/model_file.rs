@@ -16,9 +16,9 @@
 //! parse. The feature configuration, a free-form JSON value, is stored as JSON text inside the
 //! payload because postcard is not self-describing.
 
-use std::fs::{self, File};
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -34,16 +34,21 @@ pub const FORMAT_VERSION: u32 = 2;
 const HEADER: usize = 8 + 4 + 8;
 
 /// Everything needed to classify new traffic: the model, its class names and the feature
-/// configuration it was trained with.
+/// settings it was trained with, of type `F` (tapir stores `tapir_features::TrainedFeatures`;
+/// this crate only needs it to be JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelFile<M = Model> {
+#[serde(bound(
+    serialize = "M: Serialize, F: Serialize",
+    deserialize = "M: Deserialize<'de>, F: DeserializeOwned"
+))]
+pub struct ModelFile<M = Model, F = serde_json::Value> {
     /// Payload format version (the header carries it too).
     pub format_version: u32,
     /// Version of tapir that trained the model.
     pub tapir_version: String,
     /// Feature settings (window size, bins, feature space), owned by the features crate.
     #[serde(with = "json_text")]
-    pub feature_config: serde_json::Value,
+    pub feature_config: F,
     /// Class (or label) names, indexed like the model's outputs.
     pub classes: Vec<String>,
     /// The fitted model.
@@ -75,15 +80,18 @@ impl CheckModel for crate::MultiLabelForest {
 }
 
 mod json_text {
+    use serde::de::DeserializeOwned;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    pub fn serialize<S: Serializer>(v: &serde_json::Value, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<T: Serialize, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
         serde_json::to_string(v)
             .map_err(serde::ser::Error::custom)?
             .serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<serde_json::Value, D::Error> {
+    pub fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<T, D::Error> {
         let text = String::deserialize(d)?;
         serde_json::from_str(&text).map_err(serde::de::Error::custom)
     }
@@ -116,7 +124,7 @@ pub fn crc32(data: &[u8]) -> u32 {
 }
 
 /// Encodes a model file to bytes (header, payload, checksum).
-pub fn to_bytes<M: Serialize>(file: &ModelFile<M>) -> Result<Vec<u8>> {
+pub fn to_bytes<M: Serialize, F: Serialize>(file: &ModelFile<M, F>) -> Result<Vec<u8>> {
     let payload = postcard::to_allocvec(file).map_err(|e| LearnError::Encode(e.to_string()))?;
     let mut out = Vec::with_capacity(HEADER + payload.len() + 4);
     out.extend_from_slice(&MAGIC);
@@ -129,10 +137,10 @@ pub fn to_bytes<M: Serialize>(file: &ModelFile<M>) -> Result<Vec<u8>> {
 
 /// Decodes bytes written by [`to_bytes`]; `path` only labels errors. Every malformation gives its
 /// own error and nothing is allocated from a length field before it is checked against the input.
-pub fn from_bytes<M: DeserializeOwned + CheckModel>(
+pub fn from_bytes<M: DeserializeOwned + CheckModel, F: DeserializeOwned>(
     bytes: &[u8],
     path: &Path,
-) -> Result<ModelFile<M>> {
+) -> Result<ModelFile<M, F>> {
     let path = || path.to_path_buf();
     let available = bytes.len() as u64;
     let magic_len = bytes.len().min(MAGIC.len());
@@ -187,7 +195,7 @@ pub fn from_bytes<M: DeserializeOwned + CheckModel>(
         path: path(),
         reason,
     };
-    let (file, rest): (ModelFile<M>, &[u8]) =
+    let (file, rest): (ModelFile<M, F>, &[u8]) =
         postcard::take_from_bytes(payload).map_err(|e| bad(e.to_string()))?;
     if !rest.is_empty() {
         return Err(bad(format!("{} undecoded bytes at the end", rest.len())));
@@ -204,39 +212,21 @@ pub fn from_bytes<M: DeserializeOwned + CheckModel>(
 
 /// Writes a model file atomically: to a temporary file in the same directory, flushed to disk,
 /// then renamed over `path`, so readers see the old file or the new one, never half of one.
-pub fn write_model_file<M: Serialize>(path: &Path, file: &ModelFile<M>) -> Result<()> {
+pub fn write_model_file<M: Serialize, F: Serialize>(
+    path: &Path,
+    file: &ModelFile<M, F>,
+) -> Result<()> {
     let bytes = to_bytes(file)?;
-    let io = |source| LearnError::Io {
+    tapir_capture::write_atomic(path, &bytes).map_err(|source| LearnError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(".{name}.tmp-{}-{nanos}", std::process::id()));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    Ok(())
+    })
 }
 
 /// Reads and checks a model file written by [`write_model_file`].
-pub fn read_model_file<M: DeserializeOwned + CheckModel>(path: &Path) -> Result<ModelFile<M>> {
+pub fn read_model_file<M: DeserializeOwned + CheckModel, F: DeserializeOwned>(
+    path: &Path,
+) -> Result<ModelFile<M, F>> {
     let io = |source| LearnError::Io {
         path: path.to_path_buf(),
         source,
@@ -253,6 +243,7 @@ pub fn read_model_file<M: DeserializeOwned + CheckModel>(path: &Path) -> Result<
 mod tests {
     use super::*;
     use crate::{fit_model, Classifier, Dataset, ModelKind, ModelParams};
+    use std::fs;
 
     fn tiny_file(kind: ModelKind) -> ModelFile {
         let ds = Dataset::new(
@@ -354,14 +345,14 @@ mod tests {
         let back: ModelFile<crate::MultiLabelForest> = from_bytes(&bytes, Path::new("m")).unwrap();
         assert_eq!(back, file);
         // A single-label reader refuses it instead of misreading it.
-        assert!(from_bytes::<Model>(&bytes, Path::new("m")).is_err());
+        assert!(from_bytes::<Model, serde_json::Value>(&bytes, Path::new("m")).is_err());
     }
 
     #[test]
     fn corruption_gives_distinct_errors() {
         let good = to_bytes(&tiny_file(ModelKind::Rf)).unwrap();
         let p = Path::new("m.tapir");
-        let read = |b: &[u8]| from_bytes::<Model>(b, p).unwrap_err();
+        let read = |b: &[u8]| from_bytes::<Model, serde_json::Value>(b, p).unwrap_err();
 
         let mut bad_magic = good.clone();
         bad_magic[0] = b'X';
@@ -412,7 +403,9 @@ mod tests {
         framed.extend_from_slice(&crc32(&junk).to_le_bytes());
         assert!(matches!(read(&framed), LearnError::BadPayload { .. }));
 
-        let missing = read_model_file::<Model>(Path::new("/nonexistent/dir/m.tapir")).unwrap_err();
+        let missing =
+            read_model_file::<Model, serde_json::Value>(Path::new("/nonexistent/dir/m.tapir"))
+                .unwrap_err();
         assert!(matches!(missing, LearnError::Io { .. }));
     }
 
@@ -432,7 +425,7 @@ mod tests {
                 let crc = crc32(&b[HEADER..end]);
                 b[end..].copy_from_slice(&crc.to_le_bytes());
             }
-            if let Ok(f) = from_bytes::<Model>(&b, Path::new("x")) {
+            if let Ok(f) = from_bytes::<Model, serde_json::Value>(&b, Path::new("x")) {
                 let mut out = [0.0; 2];
                 f.model.predict_proba_into(&[1.0, 1.0], &mut out);
             }

@@ -106,14 +106,14 @@ proptest! {
 
     #[test]
     fn reader_never_panics_on_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-        let _ = from_bytes::<Model>(&bytes, Path::new("fuzz"));
+        let _ = from_bytes::<Model, serde_json::Value>(&bytes, Path::new("fuzz"));
         // The same bytes behind a valid header and checksum reach the payload decoder.
         let mut framed = MAGIC.to_vec();
         framed.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         framed.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
         framed.extend_from_slice(&bytes);
         framed.extend_from_slice(&crc32(&bytes).to_le_bytes());
-        prop_assert!(from_bytes::<Model>(&framed, Path::new("fuzz")).is_err());
+        prop_assert!(from_bytes::<Model, serde_json::Value>(&framed, Path::new("fuzz")).is_err());
     }
 
     #[test]
@@ -124,11 +124,11 @@ proptest! {
         let end = b.len() - 4;
         let crc = crc32(&b[20..end]);
         b[end..].copy_from_slice(&crc.to_le_bytes());
-        if let Ok(f) = from_bytes::<Model>(&b, Path::new("x")) {
+        if let Ok(f) = from_bytes::<Model, serde_json::Value>(&b, Path::new("x")) {
             let mut p = [0.0; 2];
             f.model.predict_proba_into(&[1.0, 2.0], &mut p);
         }
-        let _ = from_bytes::<Model>(&b[..cut.index(b.len())], Path::new("x"));
+        let _ = from_bytes::<Model, serde_json::Value>(&b[..cut.index(b.len())], Path::new("x"));
     }
 
     #[test]

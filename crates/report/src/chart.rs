@@ -6,7 +6,6 @@
 
 use crate::colour::{self, Rgb};
 use crate::scene::{text_width, Anchor, Scene, Shape, GLYPH};
-use crate::svg::escape;
 use crate::ReportError;
 use std::fmt::Write;
 
@@ -536,11 +535,6 @@ impl MatrixChart {
     pub fn png(&self) -> Result<Vec<u8>, ReportError> {
         self.draw().png()
     }
-}
-
-/// `text` escaped for XML and HTML.
-pub fn escape_text(text: &str) -> String {
-    escape(text)
 }
 
 #[cfg(test)]

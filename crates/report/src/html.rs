@@ -2,7 +2,7 @@
 //! network requests, readable on a laptop screen. Content is built from a few block kinds so
 //! callers never write markup; every text is escaped.
 
-use crate::svg::escape;
+use crate::text::xml_escape as escape;
 use std::fmt::Write;
 
 /// A table cell: its text and how to show it.

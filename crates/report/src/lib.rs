@@ -32,10 +32,12 @@ mod raster;
 mod scene;
 mod svg;
 mod table;
+mod text;
 
 pub use error::ReportError;
 pub use table::text_table;
 use tapir_features::Hist2D;
+pub use text::{csv_field, xml_escape};
 
 /// The heat map of `h` as a standalone SVG document: bins coloured by `ln(1 + count)`, empty
 /// bins light grey, tick labels at bin edges, axis labels, a colour bar and `title`.

@@ -1,25 +1,8 @@
 //! Writes a [`Scene`] as a standalone SVG document.
 
 use crate::scene::{text_width, Anchor, Scene, Shape, GLYPH};
+use crate::text::xml_escape as escape;
 use std::fmt::Write;
-
-/// Escapes the five XML special characters.
-pub(crate) fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0.
-            c if c.is_control() => o.push(' '),
-            c => o.push(c),
-        }
-    }
-    o
-}
 
 pub(crate) fn render_svg(scene: &Scene) -> String {
     let mut o = String::new();

@@ -110,7 +110,7 @@ pub struct TrafficArgs {
 #[derive(Args, Debug, Clone)]
 pub struct WindowArgs {
     /// Packets per window (the paper: 1024).
-    #[arg(long, value_name = "N", default_value_t = 1024)]
+    #[arg(long, value_name = "N", default_value_t = tapir_features::DEFAULT_WINDOW)]
     pub window: usize,
     /// Packets between window starts (default: the window size, no overlap).
     #[arg(long, value_name = "N")]

@@ -2,11 +2,9 @@
 //! warnings on stderr, and labelled datasets for the models.
 
 use crate::progress;
-use anyhow::Context;
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use tapir_dataset::{discover, extract_all, ExtractSettings, FileWindows, Source};
-use tapir_learn::Dataset;
+pub use tapir_eval::{Labelled, SetAside, BACKGROUND};
 
 pub struct Loaded {
     pub sources: Vec<Source>,
@@ -58,92 +56,19 @@ pub fn load(inputs: &[PathBuf], settings: &ExtractSettings) -> anyhow::Result<Lo
     Ok(Loaded { sources, files })
 }
 
-/// A single-label dataset from `loaded`: sources with exactly one label; columns `cols` of the
-/// feature rows. Windows of one group (by default one file) share a group id.
-/// Rows read as they are come first (`0..n_original`); augmented copies follow, row
-/// `n_original + j` being a copy of row `original_of[j]`.
-pub struct Labelled {
-    pub dataset: Dataset,
-    pub traces: usize,
-    /// Index into `Loaded::sources` of each row: with [`tapir_dataset::Columns`] it gives the
-    /// row's manifest columns (condition, network profile, program, …).
-    pub row_source: Vec<u32>,
-    pub n_original: usize,
-    pub original_of: Vec<usize>,
-}
-
-impl Labelled {
-    /// The windows as read, without augmented copies: what folds and splits are drawn on, so
-    /// that they are the same with and without augmentation.
-    pub fn originals(&self) -> anyhow::Result<Dataset> {
-        if self.original_of.is_empty() {
-            return Ok(self.dataset.clone());
-        }
-        let idx: Vec<usize> = (0..self.n_original).collect();
-        Ok(self.dataset.subset(&idx)?)
-    }
-
-    /// Folds drawn on [`Labelled::originals`] with the augmented copies of each training
-    /// window added to its training side; test sides keep windows as read only.
-    pub fn with_copies(
-        &self,
-        folds: Vec<(Vec<usize>, Vec<usize>)>,
-    ) -> Vec<(Vec<usize>, Vec<usize>)> {
-        if self.original_of.is_empty() {
-            return folds;
-        }
-        folds
-            .into_iter()
-            .map(|(mut train, test)| {
-                let mut in_train = vec![false; self.n_original];
-                for &i in &train {
-                    in_train[i] = true;
-                }
-                train.extend(
-                    self.original_of
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, &o)| in_train[o])
-                        .map(|(j, _)| self.n_original + j),
-                );
-                (train, test)
-            })
-            .collect()
-    }
-}
-
-/// The label of background-traffic captures (the lab's DNS, NTP, polls and updates): traffic to
-/// mix into windows for robustness experiments, not an application class.
-pub const BACKGROUND: &str = "background";
-
-pub fn labelled(loaded: &Loaded, cols: std::ops::Range<usize>) -> anyhow::Result<Labelled> {
-    labelled_with(loaded, cols, false)
-}
-
-/// [`labelled`]; with `background_class`, background captures are a class of their own
-/// (named [`BACKGROUND`]) instead of being set aside.
+/// The labelled dataset of `loaded` (see [`tapir_eval::labelled`]), with a line on stderr for
+/// each kind of source set aside.
 pub fn labelled_with(
     loaded: &Loaded,
     cols: std::ops::Range<usize>,
     background_class: bool,
 ) -> anyhow::Result<Labelled> {
-    let mut classes = BTreeSet::new();
-    let mut skipped_multi = 0usize;
-    let mut unlabelled = 0usize;
-    let mut background = 0usize;
-    for (s, f) in loaded.sources.iter().zip(&loaded.files) {
-        if f.is_none() {
-            continue;
-        }
-        match s.labels.len() {
-            0 => unlabelled += 1,
-            1 if s.labels[0] == BACKGROUND && !background_class => background += 1,
-            1 => {
-                classes.insert(s.labels[0].clone());
-            }
-            _ => skipped_multi += 1,
-        }
-    }
+    let lab = tapir_eval::labelled(&loaded.sources, &loaded.files, cols, background_class)?;
+    let SetAside {
+        unlabelled,
+        background,
+        multi_label,
+    } = lab.set_aside;
     if unlabelled > 0 {
         warn(format!("{unlabelled} unlabelled files ignored (a dataset is a folder per label or a manifest CSV)"));
     }
@@ -152,74 +77,12 @@ pub fn labelled_with(
             "tapir: note: {background} background captures set aside (background traffic is mixed into windows by `tapir experiment`, not a class)"
         );
     }
-    if skipped_multi > 0 {
-        eprintln!("tapir: note: {skipped_multi} multi-label captures set aside (single-label models; `tapir experiment` uses them)");
+    if multi_label > 0 {
+        eprintln!("tapir: note: {multi_label} multi-label captures set aside (single-label models; `tapir experiment` uses them)");
     }
-    let classes: Vec<String> = classes.into_iter().collect();
-    if classes.len() < 2 {
-        anyhow::bail!(
-            "need at least two labels to train or evaluate, found {}: {}",
-            classes.len(),
-            if classes.is_empty() {
-                "none".to_string()
-            } else {
-                classes.join(", ")
-            }
-        );
-    }
-    let class_of: BTreeMap<&str, usize> = classes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i))
-        .collect();
-    let mut group_ids: BTreeMap<&str, u32> = BTreeMap::new();
-    let width = cols.len();
-    let (mut x, mut y, mut groups, mut row_source) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut traces = BTreeSet::new();
-    // (source, unit, window) → row of the window as read, for its augmented copies.
-    let mut row_of: BTreeMap<(usize, u64, u32), usize> = BTreeMap::new();
-    let mut original_of = Vec::new();
-    for pass in [false, true] {
-        for (si, (s, f)) in loaded.sources.iter().zip(&loaded.files).enumerate() {
-            let (Some(f), [label]) = (f, s.labels.as_slice()) else {
-                continue;
-            };
-            if label == BACKGROUND && !background_class {
-                continue;
-            }
-            let class = class_of[label.as_str()];
-            let next = group_ids.len() as u32;
-            let g = *group_ids.entry(s.group.as_str()).or_insert(next);
-            for r in f.rows.iter().filter(|r| (r.copy > 0) == pass) {
-                if pass {
-                    let Some(&o) = row_of.get(&(si, r.unit, r.index)) else {
-                        continue;
-                    };
-                    original_of.push(o);
-                } else {
-                    row_of.insert((si, r.unit, r.index), y.len());
-                }
-                x.extend_from_slice(&r.features[cols.clone()]);
-                y.push(class);
-                groups.push(g);
-                row_source.push(si as u32);
-                traces.insert((si, r.unit));
-            }
-        }
-    }
-    let n_original = y.len() - original_of.len();
-    if y.is_empty() {
-        anyhow::bail!(
-            "no windows: every trace is shorter than one window (try a smaller --window)"
-        );
-    }
-    let dataset = Dataset::new(x, width, y, classes, groups).context("building the dataset")?;
-    Ok(Labelled {
-        dataset,
-        traces: traces.len(),
-        n_original,
-        original_of,
-        row_source,
-    })
+    Ok(lab)
+}
+
+pub fn labelled(loaded: &Loaded, cols: std::ops::Range<usize>) -> anyhow::Result<Labelled> {
+    labelled_with(loaded, cols, false)
 }

@@ -2,10 +2,9 @@
 //! (exit code 2), named by its flag.
 
 use crate::cli::{TrafficArgs, WindowArgs};
-use serde::{Deserialize, Serialize};
 use std::fmt;
 use tapir_dataset::{Augmentation, ExtractSettings};
-use tapir_features::{AugmentSpec, FeatureConfig, FeatureSpace, MAX_WINDOW};
+use tapir_features::{AugmentSpec, FeatureConfig, FeatureError, FeatureSpace, WindowSpec};
 use tapir_flow::{Cidr, ClientRule, Unit};
 
 /// A bad flag value: exit code 2.
@@ -22,14 +21,6 @@ impl std::error::Error for Usage {}
 
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Usage(msg.into()))
-}
-
-/// The feature part of a model file: everything that must match between training and use.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WindowFeatures {
-    pub space: FeatureSpace,
-    pub window: usize,
-    pub features: FeatureConfig,
 }
 
 pub fn parse_space(s: &str) -> anyhow::Result<FeatureSpace> {
@@ -58,19 +49,12 @@ pub fn client_rule(t: &TrafficArgs) -> anyhow::Result<ClientRule> {
     Ok(ClientRule::Prefixes(v))
 }
 
-pub fn window_and_stride(window: usize, stride: Option<usize>) -> anyhow::Result<(usize, usize)> {
-    if !(2..=MAX_WINDOW).contains(&window) {
-        return Err(usage(format!(
-            "--window {window}: must be between 2 and {MAX_WINDOW} packets"
-        )));
-    }
-    let stride = stride.unwrap_or(window);
-    if stride == 0 || stride > window {
-        return Err(usage(format!(
-            "--stride {stride}: must be between 1 and the window size ({window})"
-        )));
-    }
-    Ok((window, stride))
+/// `--window` and `--stride` as a [`WindowSpec`]; the error names the flag that is out of range.
+pub fn window_spec(window: usize, stride: Option<usize>) -> anyhow::Result<WindowSpec> {
+    WindowSpec::new(window, stride).map_err(|e| match e {
+        FeatureError::InvalidStride(_) => usage(format!("--stride: {e}")),
+        _ => usage(format!("--window: {e}")),
+    })
 }
 
 pub fn extract_settings(
@@ -78,12 +62,10 @@ pub fn extract_settings(
     w: &WindowArgs,
     space: FeatureSpace,
 ) -> anyhow::Result<ExtractSettings> {
-    let (window, stride) = window_and_stride(w.window, w.stride)?;
     Ok(ExtractSettings {
         unit: parse_unit(&t.by)?,
         client: client_rule(t)?,
-        window,
-        stride,
+        window: window_spec(w.window, w.stride)?,
         min_packets: t.min_packets,
         space,
         features: feature_config(w.feature_config.as_deref())?,

@@ -703,5 +703,60 @@ fn unknown_threshold_summary_by_flow_and_old_model_files() {
         err.contains("model file version 1, this tapir reads version 2: retrain"),
         "{err}"
     );
+
+    // The feature settings are stored typed, with the configuration's fingerprint.
+    let bytes = fs::read(&model).unwrap();
+    let mf: tapir_learn::ModelFile<tapir_learn::Model, serde_json::Value> =
+        tapir_learn::from_bytes(&bytes, &model).unwrap();
+    let fp = mf.feature_config["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(fp.len(), 16, "{}", mf.feature_config);
+    assert_eq!(mf.feature_config["window"], 256);
+    let rewrite = |name: &str, edit: &dyn Fn(&mut serde_json::Value, &mut serde_json::Value)| {
+        let mut f = mf.clone();
+        edit(&mut f.feature_config, &mut f.training);
+        let path = dir.join(name);
+        fs::write(&path, tapir_learn::to_bytes(&f).unwrap()).unwrap();
+        let o = tapir(&[
+            "classify",
+            "-m",
+            path.to_str().unwrap(),
+            one.to_str().unwrap(),
+        ]);
+        (path, o)
+    };
+    // Trained under another feature definition: refused, naming the model file.
+    let (stale, o) = rewrite("stale.tapir", &|fc, _| {
+        fc["fingerprint"] = "0123456789abcdef".into();
+    });
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains(stale.to_str().unwrap())
+            && err.contains("another feature definition")
+            && err.contains("retrain"),
+        "{err}"
+    );
+    // The layout written before the fingerprint moved into the feature settings still loads,
+    // and is still checked by the fingerprint of its training record.
+    let (_, o) = rewrite("legacy.tapir", &|fc, _| {
+        fc.as_object_mut().unwrap().remove("fingerprint");
+    });
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        stdout(&tapir(&["classify", "-m", m, one.to_str().unwrap()]))
+    );
+    let (_, o) = rewrite("legacy-stale.tapir", &|fc, tr| {
+        fc.as_object_mut().unwrap().remove("fingerprint");
+        tr["feature_fingerprint"] = "0123456789abcdef".into();
+    });
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // A stored window the window rule refuses.
+    let (_, o) = rewrite("one-packet.tapir", &|fc, _| fc["window"] = 1.into());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("window of 1 packets"), "{}", stderr(&o));
     fs::remove_dir_all(&dir).unwrap();
 }

@@ -176,6 +176,67 @@ fn generated_capture_timeouts_and_eviction() {
     let _ = fs::remove_dir_all(&dir);
 }
 
+/// `--by flow` units are the records `tapir flows` writes: the same timeouts (a 100 s gap splits
+/// a DNS flow, a quiet NAT-T tunnel stays one), the same packets in each.
+#[test]
+fn by_flow_units_are_the_flow_records() {
+    let dir = temp_dir("units");
+    let mut p = Pcap::new();
+    let t0 = 1_700_000_000_000_000u64;
+    let (a, b, c) = ([10, 0, 0, 1], [10, 0, 0, 2], [10, 0, 0, 3]);
+    for i in 0..3u64 {
+        p.udp(t0 + i * 10_000, a, b, 5000, 53, 20);
+        p.udp(t0 + i * 10_000 + 5_000, b, a, 53, 5000, 60);
+    }
+    p.udp(t0 + 2_000_000, a, c, 4500, 4500, 1);
+    p.udp(t0 + 92_000_000, a, c, 4500, 4500, 1);
+    for i in 0..4u64 {
+        p.udp(t0 + 101_000_000 + i * 1000, a, b, 5000, 53, 20);
+    }
+    let f = dir.join("gen.pcap");
+    fs::write(&f, &p.0).unwrap();
+    let recs = records(&tapir(&["flows", f.to_str().unwrap(), "--json"]));
+    let mut want: Vec<u64> = recs
+        .iter()
+        .map(|r| u(r, "packets_fwd") + u(r, "packets_rev"))
+        .collect();
+    want.sort_unstable();
+    assert_eq!(want, [2, 4, 6], "{recs:?}");
+
+    let out = dir.join("traces");
+    let o = tapir(&[
+        "extract",
+        f.to_str().unwrap(),
+        "--by",
+        "flow",
+        "--traces",
+        out.to_str().unwrap(),
+        "-o",
+        dir.join("x.csv").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut got = Vec::new();
+    let mut stack = vec![out];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let e = e.unwrap().path();
+            if e.is_dir() {
+                stack.push(e);
+            } else {
+                let text = fs::read_to_string(&e).unwrap();
+                got.push(
+                    text.lines()
+                        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                        .count() as u64,
+                );
+            }
+        }
+    }
+    got.sort_unstable();
+    assert_eq!(got, want, "one unit per record, with its packets");
+    let _ = fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn exports_inside_a_capture_become_records() {
     let f = repo("crates/netflow/tests/data/softflowd-v9-lo-http.pcap");

@@ -9,7 +9,7 @@ use crate::cli::ClassifyArgs;
 use crate::load::warn;
 use crate::output::Output;
 use crate::progress;
-use crate::settings::{client_rule, parse_unit, usage, window_and_stride, WindowFeatures};
+use crate::settings::{client_rule, parse_unit, usage, window_spec};
 use anyhow::Context;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tapir_dataset::{discover, visit_windows, Event, ExtractSettings, Visit};
-use tapir_features::Extractor;
+use tapir_features::{parse_fingerprint, Extractor, TrainedFeatures};
 use tapir_flow::Unit;
 use tapir_learn::{from_bytes, read_model_file, Classifier, Model, ModelFile};
 
@@ -63,8 +63,28 @@ struct UnitTally {
     proba_sum: Vec<f64>,
 }
 
-/// The bundled model, or the one at `path`.
-pub fn open_model(path: Option<&Path>) -> anyhow::Result<(ModelFile<Model>, String)> {
+/// A model file as `tapir train` writes it.
+pub type TapirModel = ModelFile<Model, TrainedFeatures>;
+
+/// The bundled model, or the one at `path`, with its feature settings checked against this
+/// build's feature definitions: a model trained under other definitions is refused.
+pub fn open_model(path: Option<&Path>) -> anyhow::Result<(TapirModel, String)> {
+    let (mut mf, name) = read_model(path)?;
+    // Files written before the fingerprint was stored with the feature settings carry it in
+    // their training record.
+    if mf.feature_config.fingerprint.is_none() {
+        mf.feature_config.fingerprint = mf.training["feature_fingerprint"]
+            .as_str()
+            .and_then(parse_fingerprint);
+    }
+    mf.feature_config.check(None).with_context(|| match path {
+        Some(_) => format!("cannot use model {name}"),
+        None => format!("cannot use {name}"),
+    })?;
+    Ok((mf, name))
+}
+
+fn read_model(path: Option<&Path>) -> anyhow::Result<(TapirModel, String)> {
     match path {
         Some(p) => {
             let mf =
@@ -102,10 +122,7 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
             mf.classes.join(", ")
         );
     }
-    let wf: WindowFeatures =
-        serde_json::from_value(mf.feature_config.clone()).with_context(|| {
-            format!("{model_name}: feature settings not understood by this version of tapir")
-        })?;
+    let wf = mf.feature_config;
     let threshold = match a.unknown_threshold {
         Some(p) if !(0.0..=1.0).contains(&p) => {
             return Err(usage(format!(
@@ -115,7 +132,7 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
         Some(p) => p,
         None => mf.unknown_threshold.unwrap_or(0.0),
     };
-    let (window, stride) = window_and_stride(wf.window, a.stride)?;
+    let window = window_spec(wf.window, a.stride)?;
     let extractor = Extractor::new(&wf.features)?;
     let dim = extractor.dim(wf.space);
     if mf.model.n_features() != dim || mf.model.n_classes() != mf.classes.len() {
@@ -132,7 +149,6 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
         unit,
         client: client_rule(&a.traffic)?,
         window,
-        stride,
         min_packets: a.traffic.min_packets,
         space: wf.space,
         features: wf.features,

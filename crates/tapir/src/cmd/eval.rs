@@ -8,8 +8,8 @@ use crate::progress;
 use crate::settings::{augmentation, extract_settings, parse_space, usage};
 use serde::Serialize;
 use tapir_dataset::{discover, Columns};
-use tapir_experiment::space_columns;
-use tapir_experiment::{evaluate_grid, evaluate_hold_out, GridCell, HoldOut};
+use tapir_eval::space_columns;
+use tapir_eval::{evaluate_grid, evaluate_hold_out, GridCell, HoldOut};
 use tapir_features::FeatureSpace;
 use tapir_learn::metrics::{ClassScores, ConfusionMatrix};
 use tapir_learn::{
@@ -397,8 +397,8 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             folds: folds.len(),
             test_fraction: a.test_fraction,
             seed: a.seed,
-            window: settings.window,
-            stride: settings.stride,
+            window: settings.window.window(),
+            stride: settings.window.stride(),
             unit: settings.unit.to_string(),
             hold_out: hold_out.as_ref(),
             compare: compared.as_ref().map(|(na, nb, on, r)| CompareJson {
@@ -469,7 +469,7 @@ fn print_hold_out(h: &HoldOut, cells: &[GridCell], split_name: &str) {
         h.values.len(),
         ran,
         h.column,
-        tapir_experiment::column_kind(&h.column)
+        tapir_eval::column_kind(&h.column)
     );
     if h.untested_traces > 0 {
         println!(

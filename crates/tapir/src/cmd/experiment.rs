@@ -25,7 +25,7 @@ pub struct ExperimentArgs {
     #[arg(long, default_value_t = 100)]
     pub trees: usize,
     /// Packets per window (the paper: 1024).
-    #[arg(long, value_name = "N", default_value_t = 1024)]
+    #[arg(long, value_name = "N", default_value_t = tapir_features::DEFAULT_WINDOW)]
     pub window: usize,
     /// Fraction of traces (or windows) held out for testing.
     #[arg(long, default_value_t = 0.2)]

@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use tapir_dataset::{discover, visit_windows, Event, ExtractSettings, Source, Visit};
 use tapir_features::{Extractor, FeatureSpace};
+use tapir_report::csv_field;
 
 pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
     let space = parse_space(&a.features)?;
@@ -104,14 +105,6 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
         loaded.packets()
     );
     Ok(())
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// Writes each unit of `src` as `DIR/<label>/<stem>[-u<unit>].trace`. Each file is written under

@@ -13,8 +13,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tapir_anon::Anonymizer;
-use tapir_capture::{CaptureReader, DecodeError, Timestamp};
-use tapir_flow::{proto, FlowRecord, FlowTable, FlowTableConfig};
+use tapir_capture::{CaptureReader, Timestamp};
+use tapir_flow::{capture_records, proto, FlowRecord, FlowTable, FlowTableConfig};
 use tapir_netflow::{is_export, udp_payload, Collector, Decoder};
 
 #[derive(Args, Debug)]
@@ -223,46 +223,34 @@ struct Totals {
 
 fn read_capture(path: &Path, s: &Settings, sink: &mut Sink) -> anyhow::Result<Totals> {
     let mut r = CaptureReader::open(path).with_context(|| "cannot read the capture")?;
-    let mut table = FlowTable::new(s.table.clone())?;
+    let table = FlowTable::new(s.table.clone())?;
     let mut decoder = Decoder::new(4096);
     let mut t = Totals::default();
-    let mut cut = None;
-    while let Some(next) = r.next_packet() {
-        let raw = match next {
-            Ok(raw) => raw,
-            Err(e) => {
-                cut = Some(e);
-                break;
-            }
-        };
-        let ip = match raw.decode() {
-            Ok(ip) => ip,
-            Err(DecodeError::NotIp) => continue,
-            Err(_) => continue,
-        };
-        t.ip_packets += 1;
-        t.ip_bytes += ip.ip_len as u64;
-        if !s.netflow_ports.is_empty() && is_export(&ip, &s.netflow_ports) {
-            if let Some(payload) = udp_payload(raw.data, &ip) {
-                // A packet on a NetFlow port that is not an export (or is cut) stays a packet.
-                if let Ok(recs) = decoder.decode(ip.src, payload) {
-                    t.exported += recs.len() as u64;
-                    for rec in recs {
-                        sink.push(rec)?;
+    // Both callbacks write to the sink, one at a time.
+    let shared = std::cell::RefCell::new(&mut *sink);
+    let got = capture_records(
+        &mut r,
+        table,
+        &mut |raw, ip| {
+            if !s.netflow_ports.is_empty() && is_export(ip, &s.netflow_ports) {
+                if let Some(payload) = udp_payload(raw.data, ip) {
+                    // A packet on a NetFlow port that is not an export (or is cut) stays a packet.
+                    if let Ok(recs) = decoder.decode(ip.src, payload) {
+                        t.exported += recs.len() as u64;
+                        for rec in recs {
+                            shared.borrow_mut().push(rec)?;
+                        }
                     }
                 }
             }
-        }
-        table.push(raw.ts, &ip);
-        for rec in table.take_ended() {
-            sink.push(rec)?;
-        }
-    }
-    let st = table.stats();
-    t.evicted = st.evicted;
-    for rec in table.finish() {
-        sink.push(rec)?;
-    }
+            Ok::<(), anyhow::Error>(())
+        },
+        &mut |rec| shared.borrow_mut().push(rec),
+    )?;
+    t.ip_packets = got.stats.packets;
+    t.ip_bytes = got.stats.bytes;
+    t.evicted = got.stats.evicted;
+    let cut = got.cut;
     t.records = sink.capture_records;
     t.rec_packets = sink.capture_packets;
     t.rec_bytes = sink.capture_bytes;
@@ -475,32 +463,9 @@ fn csv_row(r: &FlowRecord) -> String {
     )
 }
 
+/// `2026-11-22 02:29:46.500` (UTC, milliseconds).
 fn utc(t: Timestamp) -> String {
-    let secs = t.0.div_euclid(1_000_000_000);
-    let ms = t.0.rem_euclid(1_000_000_000) / 1_000_000;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{ms:03}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `civil_from_days`).
-pub fn civil(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    t.utc().format(3)
 }
 
 fn endpoint(a: IpAddr, p: u16, has_ports: bool) -> String {
@@ -569,8 +534,6 @@ mod tests {
     fn flags_and_dates() {
         assert_eq!(flag_letters(0x1b), "...AP.SF");
         assert_eq!(flag_letters(0x04), ".....R..");
-        assert_eq!(civil(0), (1970, 1, 1));
-        assert_eq!(civil(11_016), (2000, 2, 29));
         assert_eq!(
             utc(Timestamp(1_795_314_586_500_000_000)),
             "2026-11-22 02:29:46.500"

@@ -109,7 +109,7 @@ pub fn write_partitioned(dir: &Path, rows: &[FlowRecord]) -> anyhow::Result<()> 
     let mut by_date: BTreeMap<(i64, u32, u32), Vec<&FlowRecord>> = BTreeMap::new();
     for r in rows {
         by_date
-            .entry(super::flows::civil(
+            .entry(tapir_capture::civil_from_days(
                 r.start.0.div_euclid(86_400_000_000_000),
             ))
             .or_default()

@@ -340,7 +340,7 @@ fn inspect_capture(
     };
     for (ip, (sent, received)) in &per_host {
         let is_client = match rule {
-            ClientRule::Prefixes(p) => p.iter().any(|c| c.contains(*ip)),
+            ClientRule::Prefixes(_) => rule.matches(*ip),
             ClientRule::Auto => Some(*ip) == host,
         };
         if is_client {

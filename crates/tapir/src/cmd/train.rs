@@ -7,8 +7,9 @@ use crate::cmd::pct;
 use crate::load::{labelled_with, load, Labelled, Loaded, BACKGROUND};
 use crate::output::write_atomic;
 use crate::progress;
-use crate::settings::{augmentation, extract_settings, parse_space, usage, WindowFeatures};
+use crate::settings::{augmentation, extract_settings, parse_space, usage};
 use serde_json::json;
+use tapir_features::TrainedFeatures;
 use tapir_learn::{
     argmax, fit_model, split_grouped_stratified, write_model_file, Classifier, Model, ModelFile,
     ModelKind, ModelParams, FORMAT_VERSION,
@@ -65,11 +66,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         background_rate(&loaded, &model, dim, threshold)
     };
 
-    let wf = WindowFeatures {
-        space,
-        window: settings.window,
-        features: settings.features,
-    };
+    let trained = TrainedFeatures::new(space, settings.window, settings.features);
     let originals = lab.n_original;
     let counts = lab.originals()?.class_counts();
     let training = json!({
@@ -85,8 +82,8 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         "seed": a.seed,
         "unit": settings.unit.to_string(),
         "feature_space": space.name(),
-        "window": settings.window,
-        "stride": settings.stride,
+        "window": settings.window.window(),
+        "stride": settings.window.stride(),
         "feature_config": settings.features,
         "feature_fingerprint": format!("{:016x}", settings.features.fingerprint()),
         "augment": settings.augment.as_ref().map_or("none".to_string(), |g| g.spec.to_string()),
@@ -115,7 +112,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let file = ModelFile {
         format_version: FORMAT_VERSION,
         tapir_version: env!("CARGO_PKG_VERSION").to_string(),
-        feature_config: serde_json::to_value(&wf)?,
+        feature_config: trained,
         classes: lab.dataset.classes.clone(),
         model,
         unknown_threshold: threshold,

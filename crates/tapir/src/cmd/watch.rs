@@ -168,7 +168,10 @@ pub fn write_rows<T: Serialize>(
         Format::Csv => {
             writeln!(out, "{}", headers.join(","))?;
             for r in rows {
-                let c: Vec<String> = cells(r).iter().map(|c| csv_cell(c)).collect();
+                let c: Vec<String> = cells(r)
+                    .iter()
+                    .map(|c| tapir_report::csv_field(c).into_owned())
+                    .collect();
                 writeln!(out, "{}", c.join(","))?;
             }
         }
@@ -180,14 +183,6 @@ pub fn write_rows<T: Serialize>(
         }
     }
     Ok(())
-}
-
-fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 pub fn read_patterns(path: &Path) -> anyhow::Result<PatternSet> {

@@ -232,7 +232,7 @@ pub fn evaluate_hold_out(
         g.len()
     };
     if runnable.is_empty() {
-        return Err(crate::ExperimentError::NoData(format!(
+        return Err(crate::EvalError::NoData(format!(
             "hold-out {column}: no fold has two classes left to train on"
         )));
     }
@@ -268,6 +268,17 @@ pub fn evaluate_hold_out(
         cells,
         untested_traces: untested,
     })
+}
+
+/// What a held-out column stands for, in words: `wan_profile` → "network", `program` →
+/// "program", `condition` → "tunnel", anything else "COLUMN value".
+pub fn column_kind(column: &str) -> String {
+    match column {
+        c if c.contains("profile") => "network".into(),
+        "program" => "program".into(),
+        "condition" => "tunnel".into(),
+        c => format!("{c} value"),
+    }
 }
 
 #[cfg(test)]

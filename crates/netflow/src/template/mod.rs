@@ -12,87 +12,16 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use tapir_capture::Timestamp;
 use tapir_flow::{FlowRecord, RecordSource};
 
-/// RFC 5103 reverse information elements: the forward element's number under this enterprise.
-const REVERSE_PEN: u32 = 29305;
+mod ie;
+mod ipfix;
+mod v9;
+
+use ie::*;
+pub(crate) use ipfix::decode_ipfix;
+pub(crate) use v9::decode_v9;
+
 /// IPFIX field length meaning "variable, encoded in the record" (RFC 7011 §7).
 const VARIABLE: u16 = 65535;
-
-/// The information elements tapir reads (numbers shared by v9 and IPFIX, RFC 3954 §8 and the
-/// IANA IPFIX registry); everything else is skipped by length.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Ie {
-    Octets {
-        rev: bool,
-    },
-    Packets {
-        rev: bool,
-    },
-    Proto,
-    Tos,
-    TcpFlags {
-        rev: bool,
-    },
-    SrcPort,
-    DstPort,
-    SrcV4,
-    DstV4,
-    SrcV6,
-    DstV6,
-    /// v9 FIRST/LAST_SWITCHED, IPFIX flowStart/EndSysUpTime: ms since the exporter booted.
-    FirstUptime,
-    LastUptime,
-    StartSecs,
-    EndSecs,
-    StartMs,
-    EndMs,
-    StartUs,
-    EndUs,
-    StartNs,
-    EndNs,
-    /// flowStart/EndDeltaMicroseconds: µs before the export time.
-    StartDeltaUs,
-    EndDeltaUs,
-    /// systemInitTimeMilliseconds: the exporter's boot time (IPFIX's uptime base).
-    SysInitMs,
-    Skip,
-}
-
-fn ie(id: u16, pen: u32) -> Ie {
-    let rev = pen == REVERSE_PEN;
-    if pen != 0 && !rev {
-        return Ie::Skip;
-    }
-    match (id, rev) {
-        (1, _) | (85, _) => Ie::Octets { rev },
-        // v9 OUT_BYTES / OUT_PKTS: the reverse direction of a bidirectional record.
-        (23, false) => Ie::Octets { rev: true },
-        (2, _) | (86, _) => Ie::Packets { rev },
-        (24, false) => Ie::Packets { rev: true },
-        (4, false) => Ie::Proto,
-        (5, false) => Ie::Tos,
-        (6, _) => Ie::TcpFlags { rev },
-        (7, false) => Ie::SrcPort,
-        (11, false) => Ie::DstPort,
-        (8, false) => Ie::SrcV4,
-        (12, false) => Ie::DstV4,
-        (27, false) => Ie::SrcV6,
-        (28, false) => Ie::DstV6,
-        (22, false) => Ie::FirstUptime,
-        (21, false) => Ie::LastUptime,
-        (150, false) => Ie::StartSecs,
-        (151, false) => Ie::EndSecs,
-        (152, false) => Ie::StartMs,
-        (153, false) => Ie::EndMs,
-        (154, false) => Ie::StartUs,
-        (155, false) => Ie::EndUs,
-        (156, false) => Ie::StartNs,
-        (157, false) => Ie::EndNs,
-        (158, false) => Ie::StartDeltaUs,
-        (159, false) => Ie::EndDeltaUs,
-        (160, false) => Ie::SysInitMs,
-        _ => Ie::Skip,
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Field {
@@ -188,76 +117,6 @@ struct Ctx {
     /// v9: sys uptime at export, in ms; IPFIX has none (flowStartSysUpTime needs
     /// systemInitTimeMilliseconds from the record).
     uptime_ms: Option<u32>,
-}
-
-/// Decode a v9 packet.
-pub(crate) fn decode_v9(
-    cache: &mut TemplateCache,
-    exporter: IpAddr,
-    d: &[u8],
-    out: &mut Vec<FlowRecord>,
-    st: &mut SetStats,
-) -> Result<(), NetflowError> {
-    const HEADER: usize = 20;
-    if d.len() < HEADER {
-        return Err(NetflowError::Truncated {
-            what: "NetFlow v9 header",
-            offset: 0,
-            need: HEADER,
-            have: d.len(),
-        });
-    }
-    let ctx = Ctx {
-        exporter,
-        domain: be32(d, 16).unwrap_or(0),
-        proto: Proto::V9,
-        export_ns: be32(d, 8).unwrap_or(0) as i64 * 1_000_000_000,
-        uptime_ms: be32(d, 4),
-    };
-    sets(cache, &ctx, d, HEADER, d.len(), out, st)
-}
-
-/// Decode an IPFIX message.
-pub(crate) fn decode_ipfix(
-    cache: &mut TemplateCache,
-    exporter: IpAddr,
-    d: &[u8],
-    out: &mut Vec<FlowRecord>,
-    st: &mut SetStats,
-) -> Result<(), NetflowError> {
-    const HEADER: usize = 16;
-    if d.len() < HEADER {
-        return Err(NetflowError::Truncated {
-            what: "IPFIX message header",
-            offset: 0,
-            need: HEADER,
-            have: d.len(),
-        });
-    }
-    let len = be16(d, 2).unwrap_or(0) as usize;
-    if len < HEADER {
-        return Err(NetflowError::BadLength {
-            what: "IPFIX message length",
-            offset: 2,
-            len,
-        });
-    }
-    if len > d.len() {
-        return Err(NetflowError::Truncated {
-            what: "IPFIX message",
-            offset: 0,
-            need: len,
-            have: d.len(),
-        });
-    }
-    let ctx = Ctx {
-        exporter,
-        domain: be32(d, 12).unwrap_or(0),
-        proto: Proto::Ipfix,
-        export_ns: be32(d, 4).unwrap_or(0) as i64 * 1_000_000_000,
-        uptime_ms: None,
-    };
-    sets(cache, &ctx, d, HEADER, len, out, st)
 }
 
 /// Walk the sets from `at` to `end`.
