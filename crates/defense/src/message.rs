@@ -8,8 +8,8 @@
 //! the deliveries cannot tell whom it was for.
 
 use crate::spec::parse_spec;
-use crate::{Costs, Defense, DefenseError, Direction, Meter, Pkt, SplitMix64, Timestamp};
 use crate::TracePacket;
+use crate::{Costs, Defense, DefenseError, Direction, Meter, Pkt, SplitMix64, Timestamp};
 use std::collections::{BTreeSet, HashMap};
 
 /// The defences that apply to messages, for errors and `--help`.
@@ -337,7 +337,10 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("'pad-mtu' does not apply to mail"), "{e}");
-        assert!(e.contains("broadcast:group=N") && e.contains("mix:batch=N"), "{e}");
+        assert!(
+            e.contains("broadcast:group=N") && e.contains("mix:batch=N"),
+            "{e}"
+        );
         let e = parse_message_chain(&["shuffle"], 1, "mail")
             .err()
             .unwrap()

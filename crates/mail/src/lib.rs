@@ -50,6 +50,6 @@ pub use graph::{Edge, Graph, GraphDoc, Node};
 pub use input::{to_item, Item, Mbox, Messages, RawMessage, ReadOptions};
 pub use meta::{header_end, parse_message, Envelope, Hop, MailMeta, Mailbox, Origin};
 pub use summary::{Count, Summary, SummaryReport};
-pub use write::{format_asctime, format_rfc5322, redeliver, MboxWriter};
 /// The key scheme shared with flow records (re-exported for callers of this crate).
 pub use tapir_anon::Anonymizer;
+pub use write::{format_asctime, format_rfc5322, redeliver, MboxWriter};

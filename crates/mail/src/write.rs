@@ -182,7 +182,10 @@ mod tests {
         assert_eq!(to, vec!["e@y.org"]);
         assert_eq!(m.time(), Some(later));
         assert_eq!(m.subject.as_deref(), Some("s"));
-        assert!(copy.ends_with(b"\r\n\r\nTo: not a header\r\n"), "the body is kept");
+        assert!(
+            copy.ends_with(b"\r\n\r\nTo: not a header\r\n"),
+            "the body is kept"
+        );
         assert!(redeliver(b"", later, "x", None).is_err());
     }
 
