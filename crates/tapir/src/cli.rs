@@ -47,7 +47,7 @@ pub enum Command {
     /// Run a capture or trace through countermeasures (padding, constant volume, cover traffic,
     /// decoys, delays, mixes; several inputs are aggregated into one tunnel) and print the cost.
     #[command(
-        after_help = "Examples:\n  tapir defend data/sample/ipsec/web/web-04265a45.pcap.gz -d pad-bucket:514 -o padded.trace\n  tapir defend data/sample/plain/voip/voip-0401faf9.trace.zst -d constant:rate=50,size=1500,min=10s -o cv.pcap\n  tapir defend a.trace b.trace -d delay:mean=20ms -d pad-mtu -o tunnel.trace --json\n  tapir defend list.mbox -d mix:batch=10 -o mixed.mbox                  (then: tapir mail mixed.mbox)\n  tapir defend list.mbox -d broadcast:group=20 -o broadcast.mbox\n  tapir defend mail.jsonl -d delay:mean=600s -o delayed.jsonl            (then: tapir sequence delayed.jsonl)"
+        after_help = "Examples:\n  tapir defend data/sample/ipsec/web/web-04265a45.pcap.gz -d pad-bucket:514 -o padded.trace\n  tapir defend data/sample/plain/voip/voip-0401faf9.trace.zst -d constant:rate=50,size=1500,min=10s -o cv.pcap\n  tapir defend a.trace b.trace -d delay:mean=20ms -d pad-mtu -o tunnel.trace --json\n  tapir defend inbox.mbox -d mix:batch=10 -o mixed.mbox\n  tapir defend inbox.mbox -d delay:mean=600s -d broadcast:group=20 -o broadcast.mbox\n  tapir defend mail.jsonl -d delay:mean=600s -o delayed.jsonl"
     )]
     Defend(DefendArgs),
     /// Label new traffic with a trained model, window by window (JSON lines).

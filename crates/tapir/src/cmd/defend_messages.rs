@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::Path;
 use tapir_capture::{Compression, FileKind, Stream, Timestamp};
 use tapir_defense::{parse_message_chain, Costs, Delivery, Message, MessageChain};
-use tapir_mail::{parse_message, redeliver, Item, MboxWriter, Messages, ReadOptions};
+use tapir_mail::{redeliver, Item, MboxWriter, Messages, ReadOptions};
 
 /// The host name of the relay that a defended message's new `Received:` names.
 const RELAY: &str = "tapir-defend.invalid";
@@ -165,13 +165,11 @@ pub fn run_mail(a: &DefendArgs) -> anyhow::Result<()> {
     // Pass 1: message k of the input is `placed[k]` (an index into `msgs`), if it can be placed.
     let mut msgs = Vec::new();
     let mut placed = Vec::new();
-    let mut senders = Vec::new();
     for item in Messages::new(&[path], opts.clone()) {
         match item? {
             Item::Message(m) => match (m.time(), m.sender()) {
                 (Some(time), Some(from)) => {
                     placed.push(Some(msgs.len()));
-                    senders.push(from.to_string());
                     msgs.push(Message {
                         time,
                         from: from.to_string(),
@@ -219,13 +217,7 @@ pub fn run_mail(a: &DefendArgs) -> anyhow::Result<()> {
             w.write(raw.envelope.sender.as_deref(), when, &raw.data)?;
             continue;
         };
-        // Pass 1 parsed it, so its header section is sound.
-        let meta = parse_message(&raw.data, raw.envelope.clone());
-        let sender = meta
-            .as_ref()
-            .ok()
-            .and_then(|m| m.sender())
-            .unwrap_or(&senders[j]);
+        let sender = msgs[j].from.as_str();
         let body = redeliver(&raw.data, time[j], RELAY, None).map_err(|why| {
             anyhow::anyhow!(
                 "{}: message {}: {why}",
