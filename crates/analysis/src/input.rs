@@ -76,6 +76,107 @@ impl OneOrMany {
 /// error naming `source_name` and the line.
 pub fn read_jsonl(r: impl Read, source_name: &str) -> Result<Vec<Event>, AnalysisError> {
     let mut out = Vec::new();
+    each_line(r, source_name, &mut |line| out.extend(line.events))?;
+    Ok(out)
+}
+
+/// What a line of an event file is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LineShape {
+    /// A flow record as `tapir flows --json` writes it.
+    FlowRecord,
+    /// A mail event line (`time`, `from`, `to`, …): one message, one event per recipient.
+    Mail,
+    /// An [`Event`] as this crate writes it.
+    Event,
+}
+
+/// One line of a JSON-lines event file, kept as written so that a countermeasure can write it
+/// back with a new time, or as a copy to another recipient, in the same shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventLine {
+    /// Its line number (from 1).
+    pub line: usize,
+    pub shape: LineShape,
+    /// The line as read.
+    pub value: serde_json::Value,
+    /// Its events (a mail line gives one per recipient).
+    pub events: Vec<Event>,
+}
+
+fn set_time(v: &mut serde_json::Value, key: &str, t: Timestamp) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_string(), serde_json::Value::from(t.0));
+    }
+}
+
+impl EventLine {
+    /// The line moved to start at `time`; a flow's or event's end moves with it.
+    pub fn retimed(&self, time: Timestamp) -> serde_json::Value {
+        let mut v = self.value.clone();
+        let Some(first) = self.events.first() else {
+            return v;
+        };
+        let end = Timestamp(first.end.0.saturating_add(time.0 - first.time.0));
+        match self.shape {
+            LineShape::FlowRecord => {
+                set_time(&mut v, "start", time);
+                set_time(&mut v, "end", end);
+            }
+            LineShape::Event => {
+                set_time(&mut v, "time", time);
+                set_time(&mut v, "end", end);
+            }
+            LineShape::Mail => {
+                // Small integers are read back as seconds: write them as seconds.
+                let t = if time.0.unsigned_abs() > NANOS_THRESHOLD as u64 {
+                    serde_json::Value::from(time.0)
+                } else {
+                    serde_json::Value::from(time.0 as f64 / 1e9)
+                };
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("time".into(), t);
+                }
+            }
+        }
+        v
+    }
+
+    /// A copy of a mail line (or a mail [`Event`]) to `to` alone at `time`; `None` for a flow,
+    /// which has no recipient to add.
+    pub fn copy_to(&self, to: &str, time: Timestamp) -> Option<serde_json::Value> {
+        let mail = self.events.first()?.kind == crate::EventKind::Mail;
+        if !mail || self.shape == LineShape::FlowRecord {
+            return None;
+        }
+        let mut v = self.retimed(time);
+        let o = v.as_object_mut()?;
+        match self.shape {
+            LineShape::Mail => {
+                o.insert("to".into(), to.into());
+                o.remove("cc");
+            }
+            _ => {
+                o.insert("dst".into(), to.into());
+            }
+        }
+        Some(v)
+    }
+}
+
+/// Reads JSON lines as [`read_jsonl`] does, keeping each line (see [`EventLine`]).
+pub fn read_event_lines(r: impl Read, source_name: &str) -> Result<Vec<EventLine>, AnalysisError> {
+    let mut out = Vec::new();
+    each_line(r, source_name, &mut |line| out.push(line))?;
+    Ok(out)
+}
+
+fn each_line(
+    r: impl Read,
+    source_name: &str,
+    f: &mut dyn FnMut(EventLine),
+) -> Result<(), AnalysisError> {
     let parse_err = |line: usize, why: String| AnalysisError::Parse {
         source_name: source_name.to_string(),
         line,
@@ -90,19 +191,33 @@ pub fn read_jsonl(r: impl Read, source_name: &str) -> Result<Vec<Event>, Analysi
         let v: serde_json::Value =
             serde_json::from_str(t).map_err(|e| parse_err(i + 1, e.to_string()))?;
         // Dispatch on a field only one shape has, so the error names what that shape lacked.
-        let res = if v.get("packets_fwd").is_some() {
-            serde_json::from_value::<FlowRecord>(v).map(|r| vec![event_from_record(&r)])
+        let (shape, res) = if v.get("packets_fwd").is_some() {
+            (
+                LineShape::FlowRecord,
+                serde_json::from_value::<FlowRecord>(v.clone())
+                    .map(|r| vec![event_from_record(&r)]),
+            )
         } else if v.get("from").is_some() {
-            match serde_json::from_value::<MailLine>(v) {
+            let res = match serde_json::from_value::<MailLine>(v.clone()) {
                 Ok(m) => Ok(mail_events(m).map_err(|why| parse_err(i + 1, why))?),
                 Err(e) => Err(e),
-            }
+            };
+            (LineShape::Mail, res)
         } else {
-            serde_json::from_value::<Event>(v).map(|e| vec![e])
+            (
+                LineShape::Event,
+                serde_json::from_value::<Event>(v.clone()).map(|e| vec![e]),
+            )
         };
-        out.extend(res.map_err(|e| parse_err(i + 1, e.to_string()))?);
+        let events = res.map_err(|e| parse_err(i + 1, e.to_string()))?;
+        f(EventLine {
+            line: i + 1,
+            shape,
+            value: v,
+            events,
+        });
     }
-    Ok(out)
+    Ok(())
 }
 
 fn mail_events(m: MailLine) -> Result<Vec<Event>, String> {
@@ -296,6 +411,34 @@ mod tests {
         // An event written by this crate reads back as itself.
         let back = read_jsonl(serde_json::to_string(&ev[2]).unwrap().as_bytes(), "x").unwrap();
         assert_eq!(back[0], ev[2]);
+    }
+
+    #[test]
+    fn lines_move_in_time_and_mail_lines_copy_in_their_own_shape() {
+        let text = r#"{"time": 1.5, "from": "a@x.org", "to": ["b@y.org"], "cc": "c@y.org", "size": 9}
+{"src":"10.0.0.1","dst":"10.0.0.2","src_port":4,"dst_port":443,"proto":6,"start":5,"end":9,"packets_fwd":3,"bytes_fwd":300,"packets_rev":2,"bytes_rev":2000,"tos":0,"tcp_flags":27,"tunnel":null,"end_reason":"fin","source":{"kind":"capture"}}
+{"time": 1790000000000000000, "from": "a@x.org", "to": "d@y.org", "size": 5}"#;
+        let lines = read_event_lines(text.as_bytes(), "t").unwrap();
+        assert_eq!(lines.len(), 3);
+        let back = |v: serde_json::Value| read_jsonl(v.to_string().as_bytes(), "b").unwrap();
+        let mail = back(lines[0].retimed(Timestamp(2_500_000_000)));
+        assert_eq!(mail.len(), 2);
+        assert!(mail.iter().all(|e| e.time == Timestamp(2_500_000_000)));
+        let flow = back(lines[1].retimed(Timestamp(15)));
+        assert_eq!(
+            (flow[0].time, flow[0].end, flow[0].size),
+            (Timestamp(15), Timestamp(19), 300)
+        );
+        let late = Timestamp(1_790_000_000_123_456_789);
+        assert_eq!(back(lines[2].retimed(late))[0].time, late);
+        let copy = back(
+            lines[0]
+                .copy_to("e@y.org", Timestamp(3_000_000_000))
+                .unwrap(),
+        );
+        assert_eq!(copy.len(), 1);
+        assert_eq!((copy[0].dst.as_str(), copy[0].size), ("e@y.org", 9));
+        assert!(lines[1].copy_to("e@y.org", Timestamp(0)).is_none());
     }
 
     #[test]

@@ -52,7 +52,8 @@ pub use error::AnalysisError;
 pub use event::{sort_events, Event, EventKind};
 pub use graph::{Edge, Graph, Node};
 pub use input::{
-    event_from_mail, event_from_record, read_capture, read_file, read_jsonl, read_mail,
+    event_from_mail, event_from_record, read_capture, read_event_lines, read_file, read_jsonl,
+    read_mail, EventLine, LineShape,
 };
 pub use sequence::{infer_groups, Group, Member, Occurrence, SequenceConfig, SequenceReport};
 pub use time::{format_duration, format_utc, parse_duration, parse_rfc3339};

@@ -16,6 +16,10 @@
 //! | random per-packet delay | `delay:mean=20ms` | mix delays |
 //! | batching: threshold and timed mixes | `mix:batch=10`, `mix:timed=1s` | Chaum 1981; remailers |
 //! | tunnel aggregation | [`aggregate`] | M3AAWG, "tunnelling everything to a third party" |
+//! | broadcast (messages only) | `broadcast:group=N` ([`Broadcast`]) | M3AAWG, "broadcast/publication" |
+//!
+//! Over messages (mail, flow events) [`parse_message_chain`] takes the delays, mixes and
+//! broadcast, one message a packet, and [`MessageChain::run`] measures them the same way.
 //!
 //! Every defence is **causal**: its output up to time `t` depends only on its input up to `t`
 //! (a sender or relay could run it online). The driver [`run`] feeds packets in time order,
@@ -45,6 +49,7 @@
 mod constant;
 mod cover;
 mod error;
+mod message;
 mod meter;
 mod mix;
 mod pad;
@@ -53,6 +58,9 @@ mod spec;
 pub use constant::ConstantVolume;
 pub use cover::{Decoy, Front, WtfPad};
 pub use error::DefenseError;
+pub use message::{
+    parse_message_chain, Broadcast, Delivery, Message, MessageChain, COPY_GAP_NS, MESSAGE_SPEC_HELP,
+};
 pub use meter::{Costs, Meter};
 pub use mix::{Delay, Mix};
 pub use pad::{Pad, PadMode};

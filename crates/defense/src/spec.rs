@@ -22,7 +22,8 @@ pub const SPEC_HELP: &str = "defences (several -d chain, applied in order):
                                       an exponential of mean T; stops after a dummy with prob. P (0.1)
   decoy:every=T,bytes=B[,rate=R]      simulated surges of B bytes at R (10 Mbit) every T on average
   delay:mean=T                        exponential per-packet delay, order kept
-  mix:batch=N | mix:timed=T           threshold or timed mix";
+  mix:batch=N | mix:timed=T           threshold or timed mix
+  broadcast:group=N                   mail only: every message also to N addresses";
 
 fn bad(spec: &str, why: impl Into<String>) -> DefenseError {
     DefenseError::BadSetting {
@@ -275,6 +276,14 @@ pub fn parse_spec(spec: &str, seed: u64) -> Result<Box<dyn Defense>, DefenseErro
                 _ => return Err(bad(spec, "needs one of batch= or timed=")),
             };
             Ok(Box::new(Mix::new(rule)))
+        }
+        "broadcast" => {
+            crate::message::parse_broadcast(spec, rest)?;
+            Err(DefenseError::DoesNotApply {
+                spec: spec.to_string(),
+                kind: "packets (only to mail: an mbox or .eml files, or mail events)",
+                help: SPEC_HELP,
+            })
         }
         _ => Err(DefenseError::Unknown {
             name: name.to_string(),

@@ -236,7 +236,7 @@ impl Messages {
         Ok(())
     }
 
-    fn open(&mut self, path: PathBuf) -> Result<Option<Item>, MailError> {
+    fn open(&mut self, path: PathBuf) -> Result<Option<Result<RawMessage, Broken>>, MailError> {
         if path.is_dir() {
             self.expand(&path)?;
             return Ok(None);
@@ -255,7 +255,7 @@ impl Messages {
             offset: 0,
         };
         if len > self.opts.max_message {
-            return Ok(Some(Item::Broken(Broken {
+            return Ok(Some(Err(Broken {
                 file: path,
                 index: 0,
                 offset: 0,
@@ -271,10 +271,35 @@ impl Messages {
             sender: None,
             time: maildir_time(&path),
         };
-        Ok(Some(to_item(RawMessage {
+        Ok(Some(Ok(RawMessage {
             data,
             envelope: env,
         })))
+    }
+
+    /// The next message's bytes, unparsed (a message too large to read comes out as its
+    /// [`Broken`]), in the order [`Messages`] yields parsed ones; `None` at the end.
+    pub fn next_raw(&mut self) -> Option<Result<Result<RawMessage, Broken>, MailError>> {
+        loop {
+            if let Some(Current::Mbox(mbox)) = &mut self.current {
+                match mbox.next_raw() {
+                    Ok(Some(m)) => return Some(Ok(m)),
+                    Ok(None) => self.current = None,
+                    Err(e) => {
+                        let path = mbox.file.clone();
+                        self.current = None;
+                        return Some(Err(Self::io(&path, e)));
+                    }
+                }
+                continue;
+            }
+            let path = self.queue.pop_front()?;
+            match self.open(path) {
+                Ok(Some(m)) => return Some(Ok(m)),
+                Ok(None) => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
     }
 }
 
@@ -313,27 +338,10 @@ impl Iterator for Messages {
     type Item = Result<Item, MailError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(Current::Mbox(mbox)) = &mut self.current {
-                match mbox.next_raw() {
-                    Ok(Some(Ok(raw))) => return Some(Ok(to_item(raw))),
-                    Ok(Some(Err(b))) => return Some(Ok(Item::Broken(b))),
-                    Ok(None) => self.current = None,
-                    Err(e) => {
-                        let path = mbox.file.clone();
-                        self.current = None;
-                        return Some(Err(Self::io(&path, e)));
-                    }
-                }
-                continue;
-            }
-            let path = self.queue.pop_front()?;
-            match self.open(path) {
-                Ok(Some(item)) => return Some(Ok(item)),
-                Ok(None) => {}
-                Err(e) => return Some(Err(e)),
-            }
-        }
+        Some(self.next_raw()?.map(|m| match m {
+            Ok(raw) => to_item(raw),
+            Err(b) => Item::Broken(b),
+        }))
     }
 }
 

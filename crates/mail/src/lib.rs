@@ -6,7 +6,8 @@
 //! was received and the apparent encryption. This crate reads mail (mbox, Maildir, `.eml`) into
 //! exactly that record, [`MailMeta`], summarises what it gives away ([`Summary`]), draws the
 //! correspondence [`Graph`], turns messages into [`MailEvent`]s for volume and sequence
-//! analysis, and pseudonymises addresses with a key ([`anonymize_meta`]).
+//! analysis, pseudonymises addresses with a key ([`anonymize_meta`]), and writes mail back
+//! ([`MboxWriter`], [`redeliver`] for a message delayed or copied by a countermeasure).
 //!
 //! Entry points: [`Messages`] to walk inputs (broken messages come out as [`Item::Broken`]
 //! and reading goes on), or [`parse_message`] for bytes already in memory.
@@ -38,6 +39,7 @@ mod graph;
 mod input;
 mod meta;
 mod summary;
+mod write;
 
 pub use anon::{anonymize_event, anonymize_meta};
 pub use crypto::Encryption;
@@ -50,3 +52,4 @@ pub use meta::{header_end, parse_message, Envelope, Hop, MailMeta, Mailbox, Orig
 pub use summary::{Count, Summary, SummaryReport};
 /// The key scheme shared with flow records (re-exported for callers of this crate).
 pub use tapir_anon::Anonymizer;
+pub use write::{format_asctime, format_rfc5322, redeliver, MboxWriter};

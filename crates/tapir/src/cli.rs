@@ -47,7 +47,7 @@ pub enum Command {
     /// Run a capture or trace through countermeasures (padding, constant volume, cover traffic,
     /// decoys, delays, mixes; several inputs are aggregated into one tunnel) and print the cost.
     #[command(
-        after_help = "Examples:\n  tapir defend data/sample/ipsec/web/web-04265a45.pcap.gz -d pad-bucket:514 -o padded.trace\n  tapir defend data/sample/plain/voip/voip-0401faf9.trace.zst -d constant:rate=50,size=1500,min=10s -o cv.pcap\n  tapir defend a.trace b.trace -d delay:mean=20ms -d pad-mtu -o tunnel.trace --json"
+        after_help = "Examples:\n  tapir defend data/sample/ipsec/web/web-04265a45.pcap.gz -d pad-bucket:514 -o padded.trace\n  tapir defend data/sample/plain/voip/voip-0401faf9.trace.zst -d constant:rate=50,size=1500,min=10s -o cv.pcap\n  tapir defend a.trace b.trace -d delay:mean=20ms -d pad-mtu -o tunnel.trace --json\n  tapir defend inbox.mbox -d mix:batch=10 -o mixed.mbox\n  tapir defend inbox.mbox -d delay:mean=600s -d broadcast:group=20 -o broadcast.mbox\n  tapir defend mail.jsonl -d delay:mean=600s -o delayed.jsonl"
     )]
     Defend(DefendArgs),
     /// Label new traffic with a trained model, window by window (JSON lines).
@@ -286,13 +286,15 @@ pub struct ClassifyArgs {
 
 #[derive(Args, Debug)]
 pub struct DefendArgs {
-    /// Capture or trace files; several are merged into one tunnel (aggregation) first.
+    /// Capture or trace files (several are merged into one tunnel first: aggregation), or one
+    /// mbox / Maildir / `.eml` folder, or one JSON-lines event file (flow records, mail events).
     #[arg(required = true, value_name = "FILE")]
     pub inputs: Vec<PathBuf>,
     /// Defence spec; repeat to chain (applied in order). `-d help` lists them.
     #[arg(short = 'd', long = "defense", value_name = "SPEC", required = true)]
     pub defences: Vec<String>,
-    /// Output: a `.pcap` (raw IPv4 headers, tshark reads it) or a `.trace` (default: stdout, trace).
+    /// Output: a `.pcap` (raw IPv4 headers, tshark reads it) or a `.trace` (default: stdout, trace);
+    /// for mail an mbox, for events JSON lines in the input's shape.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Seed of the defences' random draws.

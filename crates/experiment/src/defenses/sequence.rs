@@ -13,7 +13,8 @@
 //!
 //! - `delay:mean=T`, `mix:batch=N`, `mix:timed=T`: the packet defences of `tapir-defense`,
 //!   one message a packet (FIFO delays, threshold and timed pools, Chaum 1981);
-//! - `broadcast:group=N` ([`broadcast`], over the same mail events the attack reads): every
+//! - `broadcast:group=N` ([`broadcast`], over the same mail events the attack reads, with
+//!   `tapir-defense`'s [`tapir_defense::Broadcast`]): every
 //!   message of the server also goes to a fixed group of N addresses (the members and
 //!   N − members others) — the M3AAWG's "broadcast": who it was for is hidden among all who
 //!   got it, at the price of the extra deliveries.
@@ -198,12 +199,13 @@ fn copies(m: &Message, id: &str, rng: &mut SplitMix64, out: &mut Vec<Event>) {
 }
 
 /// Time between two copies of one message as a relay hands them on.
-pub const COPY_GAP_NS: i64 = 200_000_000;
+pub use tapir_defense::COPY_GAP_NS;
 
-/// Broadcast (M3AAWG, "broadcast/publication"): every message `sender` sends goes to each
-/// address of `group` as well as to its own recipients, so an observer cannot tell whom it
-/// was for. A message is the sender's copies with one message id (the events' `label`, as
-/// `tapir mail` gives them); a copy without an id is a message of its own. The added copies
+/// Broadcast (M3AAWG, "broadcast/publication") over mail events: every message `sender` sends
+/// goes to each address of `group` as well as to its own recipients, so an observer cannot
+/// tell whom it was for. A message is the sender's copies with one message id (the events'
+/// `label`, as `tapir mail` gives them); a copy without an id is a message of its own. Which
+/// copies are added and when is [`tapir_defense::Broadcast`], the one `tapir defend` runs: they
 /// leave after the message's last copy, [`COPY_GAP_NS`] apart, at the size of its first copy.
 ///
 /// Costs count deliveries as packets: real = the sender's copies in, out = its copies out, the
@@ -211,7 +213,7 @@ pub const COPY_GAP_NS: i64 = 200_000_000;
 /// uncounted. The output is in time order.
 pub fn broadcast(events: &[Event], sender: &str, group: &[String]) -> (Vec<Event>, Costs) {
     // Messages of the sender in order of first copy: (first copy, recipients, last time).
-    let mut order: Vec<(usize, BTreeSet<&str>, i64)> = Vec::new();
+    let mut order: Vec<(usize, Vec<&str>, i64)> = Vec::new();
     let mut by_id: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     let mut costs = Costs::default();
     for (i, e) in events.iter().enumerate() {
@@ -222,29 +224,24 @@ pub fn broadcast(events: &[Event], sender: &str, group: &[String]) -> (Vec<Event
         costs.real_bytes += e.size;
         let slot = match e.label.as_deref() {
             Some(id) => *by_id.entry(id).or_insert_with(|| {
-                order.push((i, BTreeSet::new(), e.time.0));
+                order.push((i, Vec::new(), e.time.0));
                 order.len() - 1
             }),
             None => {
-                order.push((i, BTreeSet::new(), e.time.0));
+                order.push((i, Vec::new(), e.time.0));
                 order.len() - 1
             }
         };
         let m = &mut order[slot];
-        m.1.insert(e.dst.as_str());
+        m.1.push(e.dst.as_str());
         m.2 = m.2.max(e.time.0);
     }
+    let b = tapir_defense::Broadcast::new(group).only_from(sender);
     let mut out = events.to_vec();
     for (first, to, last) in &order {
         let f = &events[*first];
-        let mut k = 0;
-        for g in group {
-            let g = g.trim().to_ascii_lowercase();
-            if g == sender || to.contains(g.as_str()) {
-                continue;
-            }
-            k += 1;
-            let mut e = Event::mail(Timestamp(last + k * COPY_GAP_NS), sender, &g, f.size);
+        for (g, t) in b.copies(sender, to.iter().copied(), Timestamp(*last)) {
+            let mut e = Event::mail(t, sender, &g, f.size);
             e.label = f.label.clone();
             costs.dummy_packets += 1;
             out.push(e);

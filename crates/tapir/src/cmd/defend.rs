@@ -1,6 +1,8 @@
 //! `tapir defend`: one capture or trace through one or more countermeasures, written out as the
-//! observer would see it, with what the defence cost.
+//! observer would see it, with what the defence cost. Mail and event files go to
+//! [`super::defend_messages`].
 
+use super::defend_messages::{input_kind, run_events, run_mail, InputKind};
 use crate::cli::{DefendArgs, TrafficArgs};
 use crate::output::Output;
 use crate::settings::{client_rule, usage};
@@ -10,11 +12,14 @@ use std::io::Write;
 use std::path::Path;
 use tapir_capture::{PcapWriter, TracePacket, TraceWriter};
 use tapir_dataset::{visit_packets, Event, ExtractSettings, Visit};
-use tapir_defense::{aggregate, parse_chain, Costs, Defense, Meter, Pkt, SPEC_HELP};
+use tapir_defense::{
+    aggregate, parse_chain, Costs, Defense, Meter, Pkt, MESSAGE_SPEC_HELP, SPEC_HELP,
+};
 
 #[derive(Serialize)]
 struct Report<'a> {
     inputs: Vec<String>,
+    kind: &'static str,
     defence: String,
     seed: u64,
     #[serde(flatten)]
@@ -51,8 +56,13 @@ impl Sink {
 
 pub fn run(a: DefendArgs) -> anyhow::Result<()> {
     if a.defences.iter().any(|d| d == "help") {
-        println!("{SPEC_HELP}");
+        println!("{SPEC_HELP}\n\n{MESSAGE_SPEC_HELP}");
         return Ok(());
+    }
+    match input_kind(&a.inputs[0])? {
+        InputKind::Mail => return run_mail(&a),
+        InputKind::Events => return run_events(&a),
+        InputKind::Packets => {}
     }
     let specs: Vec<&str> = a.defences.iter().map(String::as_str).collect();
     let mut chain = parse_chain(&specs, a.seed).map_err(|e| usage(format!("-d: {e}")))?;
@@ -149,6 +159,7 @@ pub fn run(a: DefendArgs) -> anyhow::Result<()> {
     sink.finish()?;
     let report = Report {
         inputs: a.inputs.iter().map(|p| p.display().to_string()).collect(),
+        kind: "packets",
         defence: chain.spec(),
         seed: a.seed,
         costs: &costs,

@@ -1,5 +1,6 @@
 pub mod classify;
 pub mod defend;
+pub mod defend_messages;
 pub mod eval;
 pub mod experiment;
 pub mod extract;
