@@ -2,6 +2,7 @@
 
 mod cli;
 mod cmd;
+mod interrupt;
 mod load;
 mod output;
 mod progress;
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
             };
         }
     };
+    interrupt::install();
     let result = match cli.command {
         cli::Command::Inspect(a) => cmd::inspect::run(a),
         cli::Command::Extract(a) => cmd::extract::run(a),
@@ -48,6 +50,10 @@ fn main() -> ExitCode {
                     .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
             }) {
                 return ExitCode::SUCCESS;
+            }
+            if let Some(i) = e.downcast_ref::<interrupt::Interrupted>() {
+                eprintln!("tapir: {i}");
+                return ExitCode::from(i.exit_code());
             }
             let usage = e.downcast_ref::<settings::Usage>().is_some();
             let mut err = io::stderr().lock();

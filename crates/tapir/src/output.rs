@@ -1,5 +1,6 @@
 //! Where results go: stdout, or a file written atomically (a temporary file in the same folder,
 //! renamed into place only when everything was written), so no half-written output is left.
+//! Temporary files are registered with [`crate::interrupt`], which removes them on Ctrl-C.
 
 use anyhow::Context;
 use std::fs::{self, File};
@@ -31,7 +32,7 @@ impl Output {
             }
             Some(dest) => {
                 let tmp = temp_path(dest);
-                let f = File::create(&tmp)
+                let f = crate::interrupt::create_temp_file(&tmp)
                     .with_context(|| format!("cannot create {}", tmp.display()))?;
                 Ok(Output::File {
                     tmp,
@@ -55,7 +56,7 @@ impl Output {
                     .with_context(|| format!("cannot write {}", tmp.display()))?;
                 f.sync_all()
                     .with_context(|| format!("cannot write {}", tmp.display()))?;
-                fs::rename(&*tmp, &*dest).with_context(|| {
+                crate::interrupt::commit(tmp, dest).with_context(|| {
                     format!("cannot move {} to {}", tmp.display(), dest.display())
                 })?;
             }
@@ -89,7 +90,7 @@ impl Drop for Output {
             tmp, w: Some(_), ..
         } = self
         {
-            let _ = fs::remove_file(tmp);
+            crate::interrupt::discard(tmp);
         }
     }
 }
@@ -100,11 +101,7 @@ pub fn is_special(dest: &Path) -> bool {
 }
 
 pub fn temp_path(dest: &Path) -> PathBuf {
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    dest.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    crate::interrupt::sibling(dest, "tmp")
 }
 
 /// Writes a whole file atomically.

@@ -162,12 +162,19 @@ fn settings(a: &FlowsArgs) -> anyhow::Result<Settings> {
 
 pub fn run(a: FlowsArgs) -> anyhow::Result<()> {
     let s = settings(&a)?;
+    // Ctrl-C ends reading; the records so far (active flows included) are still written.
+    let _coop = crate::interrupt::cooperate();
     let mut sink = Sink::new(&s, a.output.as_deref())?;
     let mut failed = 0usize;
+    let mut read = 0usize;
     if let Some(addr) = s.listen {
         collect(&a, addr, &mut sink)?;
     } else {
         for path in &a.files {
+            if crate::interrupt::requested().is_some() {
+                break;
+            }
+            read += 1;
             match read_capture(path, &s, &mut sink) {
                 Ok(t) => {
                     if a.stats {
@@ -196,7 +203,24 @@ pub fn run(a: FlowsArgs) -> anyhow::Result<()> {
             }
         }
     }
+    let written = sink.written;
     sink.finish()?;
+    if let Some(signal) = crate::interrupt::requested() {
+        let to = match &a.output {
+            Some(p) => format!(" to {}", p.display()),
+            None => String::new(),
+        };
+        let from = if s.listen.is_some() {
+            String::new()
+        } else {
+            format!(" from {read} of {} capture(s)", a.files.len())
+        };
+        return Err(crate::interrupt::Interrupted {
+            signal,
+            summary: format!("{written} records written{to}{from}"),
+        }
+        .into());
+    }
     if !a.files.is_empty() && failed == a.files.len() {
         anyhow::bail!("no file could be read");
     }
@@ -228,6 +252,9 @@ fn read_capture(path: &Path, s: &Settings, sink: &mut Sink) -> anyhow::Result<To
     let mut t = Totals::default();
     let mut cut = None;
     while let Some(next) = r.next_packet() {
+        if crate::interrupt::requested().is_some() {
+            break;
+        }
         let raw = match next {
             Ok(raw) => raw,
             Err(e) => {
@@ -285,7 +312,7 @@ fn collect(a: &FlowsArgs, addr: SocketAddr, sink: &mut Sink) -> anyhow::Result<(
         .listen_seconds
         .map(|s| Instant::now() + Duration::from_secs_f64(s));
     let mut n = 0u64;
-    loop {
+    while crate::interrupt::requested().is_none() {
         let wait = match deadline {
             Some(d) => match d.checked_duration_since(Instant::now()) {
                 Some(w) if !w.is_zero() => w.min(Duration::from_millis(500)),
@@ -333,6 +360,8 @@ struct Sink {
     capture_records: u64,
     capture_packets: u64,
     capture_bytes: u64,
+    /// Records pushed, for the summary of an interrupted run.
+    written: u64,
 }
 
 pub const CSV_HEADER: &str = "src,dst,src_port,dst_port,proto,start,end,packets_fwd,bytes_fwd,packets_rev,bytes_rev,tos,dscp,tcp_flags,tunnel,end_reason,source,exporter";
@@ -353,6 +382,7 @@ impl Sink {
             capture_records: 0,
             capture_packets: 0,
             capture_bytes: 0,
+            written: 0,
         };
         if s.format == Format::Csv {
             if let Some(o) = sink.out.as_mut() {
@@ -380,6 +410,7 @@ impl Sink {
     }
 
     fn push(&mut self, mut r: FlowRecord) -> anyhow::Result<()> {
+        self.written += 1;
         if r.source == tapir_flow::RecordSource::Capture {
             self.capture_records += 1;
             self.capture_packets += r.packets();
