@@ -42,6 +42,16 @@ fn main() -> ExitCode {
         cli::Command::Mail(a) => cmd::mail::run(a),
     };
     match result {
+        Ok(()) if load::skipped_inputs() > 0 => {
+            // The rule of every command: exit 0 only when every input was read.
+            let n = load::skipped_inputs();
+            eprintln!(
+                "tapir: error: {n} input{} could not be read (see the warnings above); the \
+                 output covers the others (--strict stops at the first)",
+                if n == 1 { "" } else { "s" }
+            );
+            ExitCode::from(1)
+        }
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // `tapir flows x.pcap | head` closing the pipe early is not an error.

@@ -26,7 +26,7 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
         for src in &sources {
             match plot_source(src, &settings, dir, a.limit) {
                 Ok(k) => n += k,
-                Err(e) => warn(format!("{e:#}; file skipped")),
+                Err(e) => crate::load::skipped(format!("{e:#}; file skipped")),
             }
         }
         eprintln!("wrote {n} plots (PNG and SVG) to {}", dir.display());
@@ -41,7 +41,7 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
             match write_traces(src, &settings, dir) {
                 Ok(k) => n += k,
                 Err(e) if settings.strict => return Err(e),
-                Err(e) => warn(format!("{e:#}; file skipped")),
+                Err(e) => crate::load::skipped(format!("{e:#}; file skipped")),
             }
         }
         eprintln!("wrote {n} trace files to {}", dir.display());

@@ -177,7 +177,7 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
                 if a.strict {
                     return Err(e.into());
                 }
-                warn(e);
+                crate::load::skipped(e);
                 continue;
             }
         };
