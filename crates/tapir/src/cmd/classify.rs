@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use tapir_dataset::{discover, visit_windows, Event, ExtractSettings, Visit};
 use tapir_features::Extractor;
 use tapir_flow::Unit;
-use tapir_learn::{from_bytes, read_model_file, Classifier, Model, ModelFile};
+use tapir_learn::{from_bytes, read_model_file_limited, Classifier, Model, ModelFile};
 
 /// The model shipped with tapir, trained on `data/sample` by `scripts/train-default-model.sh`
 /// (its training report is `models/default.md`).
@@ -64,11 +64,14 @@ struct UnitTally {
 }
 
 /// The bundled model, or the one at `path`.
-pub fn open_model(path: Option<&Path>) -> anyhow::Result<(ModelFile<Model>, String)> {
+pub fn open_model(
+    path: Option<&Path>,
+    max_size: u64,
+) -> anyhow::Result<(ModelFile<Model>, String)> {
     match path {
         Some(p) => {
-            let mf =
-                read_model_file(p).with_context(|| format!("cannot use model {}", p.display()))?;
+            let mf = read_model_file_limited(p, max_size)
+                .with_context(|| format!("cannot use model {}", p.display()))?;
             Ok((mf, p.display().to_string()))
         }
         None => {
@@ -84,7 +87,7 @@ pub fn open_model(path: Option<&Path>) -> anyhow::Result<(ModelFile<Model>, Stri
 }
 
 pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
-    let (mf, model_name) = open_model(a.model.as_deref())?;
+    let (mf, model_name) = open_model(a.model.as_deref(), a.max_model_size)?;
     if a.model.is_none() {
         let what = mf.training["inputs"]
             .as_array()
@@ -104,8 +107,23 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
     }
     let wf: WindowFeatures =
         serde_json::from_value(mf.feature_config.clone()).with_context(|| {
-            format!("{model_name}: feature settings not understood by this version of tapir")
+            format!(
+                "{model_name}: feature settings not understood by this version of tapir; \
+                 train the model again with this tapir"
+            )
         })?;
+    // The settings come from the file, not from flags: a bad value there is the file's fault.
+    let damaged = "the file was edited or damaged: train the model again";
+    if !(2..=tapir_features::MAX_WINDOW).contains(&wf.window) {
+        anyhow::bail!(
+            "{model_name}: its settings give windows of {} packets, outside 2..={}; {damaged}",
+            wf.window,
+            tapir_features::MAX_WINDOW
+        );
+    }
+    wf.features
+        .validate()
+        .with_context(|| format!("{model_name}: invalid feature settings; {damaged}"))?;
     let threshold = match a.unknown_threshold {
         Some(p) if !(0.0..=1.0).contains(&p) => {
             return Err(usage(format!(
@@ -260,7 +278,7 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
             Err(e) if a.traffic.strict => return Err(e),
             Err(e) => {
                 failed += 1;
-                warn(format!("{e:#}; file skipped"));
+                crate::load::skipped(format!("{e:#}; file skipped"));
             }
         }
     }
