@@ -54,6 +54,12 @@ pub struct FlowsArgs {
     /// Flows held open at most; the longest idle are evicted beyond it.
     #[arg(long, value_name = "N", default_value_t = 1 << 20)]
     pub max_flows: usize,
+    /// NetFlow v9/IPFIX templates kept in all; the oldest go beyond it.
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub max_templates: usize,
+    /// Templates kept per exporter, so that one exporter cannot push out the others'.
+    #[arg(long, value_name = "N", default_value_t = tapir_netflow::DEFAULT_TEMPLATES_PER_EXPORTER)]
+    pub max_templates_per_exporter: usize,
     /// UDP ports whose packets in a capture are decoded as NetFlow/IPFIX exports ("none": off).
     #[arg(long, value_name = "PORTS", default_value = "2055,4739,9995")]
     pub netflow_port: String,
@@ -81,6 +87,8 @@ struct Settings {
     netflow_ports: Vec<u16>,
     listen: Option<SocketAddr>,
     anon: Option<Anonymizer>,
+    max_templates: usize,
+    max_templates_per_exporter: usize,
 }
 
 fn secs_ns(flag: &str, s: f64) -> anyhow::Result<i64> {
@@ -157,6 +165,8 @@ fn settings(a: &FlowsArgs) -> anyhow::Result<Settings> {
         netflow_ports,
         listen,
         anon,
+        max_templates: a.max_templates,
+        max_templates_per_exporter: a.max_templates_per_exporter,
     })
 }
 
@@ -168,7 +178,7 @@ pub fn run(a: FlowsArgs) -> anyhow::Result<()> {
     let mut failed = 0usize;
     let mut read = 0usize;
     if let Some(addr) = s.listen {
-        collect(&a, addr, &mut sink)?;
+        collect(&a, &s, addr, &mut sink)?;
     } else {
         for path in &a.files {
             if crate::interrupt::requested().is_some() {
@@ -197,7 +207,7 @@ pub fn run(a: FlowsArgs) -> anyhow::Result<()> {
                     if is_broken_pipe(&e) {
                         return Err(e);
                     }
-                    warn(format!("{}: {e:#}", path.display()));
+                    crate::load::skipped(format!("{}: {e:#}", path.display()));
                     failed += 1;
                 }
             }
@@ -248,7 +258,7 @@ struct Totals {
 fn read_capture(path: &Path, s: &Settings, sink: &mut Sink) -> anyhow::Result<Totals> {
     let mut r = CaptureReader::open(path).with_context(|| "cannot read the capture")?;
     let mut table = FlowTable::new(s.table.clone())?;
-    let mut decoder = Decoder::new(4096);
+    let mut decoder = Decoder::with_limits(s.max_templates, s.max_templates_per_exporter);
     let mut t = Totals::default();
     let mut cut = None;
     while let Some(next) = r.next_packet() {
@@ -287,6 +297,16 @@ fn read_capture(path: &Path, s: &Settings, sink: &mut Sink) -> anyhow::Result<To
     }
     let st = table.stats();
     t.evicted = st.evicted;
+    if st.evicted > 0 {
+        warn(format!(
+            "{}: the flow table was full: {} flows ended early (end reason evicted); \
+             --max-flows {} raises the limit",
+            path.display(),
+            st.evicted,
+            s.table.max_flows
+        ));
+    }
+    warn_templates(&decoder.stats(), s);
     for rec in table.finish() {
         sink.push(rec)?;
     }
@@ -305,8 +325,20 @@ fn read_capture(path: &Path, s: &Settings, sink: &mut Sink) -> anyhow::Result<To
     Ok(t)
 }
 
-fn collect(a: &FlowsArgs, addr: SocketAddr, sink: &mut Sink) -> anyhow::Result<()> {
-    let mut c = Collector::bind(addr, 4096)?;
+/// A warning with the count when template limits pushed templates out (their data sets are then
+/// skipped until the exporter sends the template again).
+fn warn_templates(st: &tapir_netflow::DecoderStats, s: &Settings) {
+    if st.templates_dropped > 0 {
+        warn(format!(
+            "{} NetFlow/IPFIX templates dropped at the limits (--max-templates {}, \
+             --max-templates-per-exporter {})",
+            st.templates_dropped, s.max_templates, s.max_templates_per_exporter
+        ));
+    }
+}
+
+fn collect(a: &FlowsArgs, s: &Settings, addr: SocketAddr, sink: &mut Sink) -> anyhow::Result<()> {
+    let mut c = Collector::bind_with_limits(addr, s.max_templates, s.max_templates_per_exporter)?;
     eprintln!("tapir: collecting on udp {}", c.local_addr());
     let deadline = a
         .listen_seconds
@@ -338,6 +370,7 @@ fn collect(a: &FlowsArgs, addr: SocketAddr, sink: &mut Sink) -> anyhow::Result<(
             break;
         }
     }
+    warn_templates(&c.decoder().stats(), s);
     if a.stats {
         let st = c.decoder().stats();
         eprintln!(
