@@ -232,3 +232,42 @@ fn experiment_keeps_a_folder_that_is_not_a_report() {
     assert_eq!(fs::read_to_string(out.join("notes.txt")).unwrap(), "keep");
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A second Ctrl-C stops at once, even when the first could not be acted on (here `flows`
+/// waits on a pipe that sends nothing): the temporary output is removed, the target is not
+/// created.
+#[test]
+fn second_sigint_stops_at_once_and_removes_the_temporary_file() {
+    let dir = temp_dir("second");
+    let out = dir.join("f.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tapir"))
+        .args(["flows", "-", "--format", "jsonl", "-o", out.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The temporary output exists once the command runs.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while leftovers(&dir).is_empty() {
+        assert!(Instant::now() < deadline, "no temporary output appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    signal(&child, "-INT");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still waiting on its input"
+    );
+    signal(&child, "-INT");
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("stopped at once") && stderr.contains("1 temporary file removed"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    fs::remove_dir_all(&dir).unwrap();
+}
