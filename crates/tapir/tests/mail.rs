@@ -337,3 +337,39 @@ fn closed_pipe_is_not_an_error() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let _ = fs::remove_dir_all(&d);
 }
+
+/// A message with more header fields than --max-headers is skipped with the reason; the others
+/// are read.
+#[test]
+fn too_many_header_fields_is_a_reported_skip() {
+    let d = temp_dir("headers");
+    let path = d.join("h.mbox");
+    let mut s = String::from("From a@example.org Mon Nov 30 10:00:00 2026\n");
+    for i in 0..20 {
+        s.push_str(&format!("X-Field-{i}: {i}\n"));
+    }
+    s.push_str("From: a@example.org\nTo: b@example.org\nSubject: many\n\nbody\n\n");
+    s.push_str("From a@example.org Mon Nov 30 10:01:00 2026\n");
+    s.push_str("From: a@example.org\nTo: c@example.org\nSubject: few\n\nbody\n");
+    fs::write(&path, s).unwrap();
+    let o = tapir(&[
+        "mail",
+        path.to_str().unwrap(),
+        "--max-headers",
+        "10",
+        "--json",
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("more than 10 header fields"), "{err}");
+    assert!(err.contains("--max-headers"), "{err}");
+    assert_eq!(
+        text(&o.stdout)
+            .lines()
+            .filter(|l| l.contains("c@example.org"))
+            .count(),
+        1
+    );
+    assert!(!text(&o.stdout).contains("b@example.org"));
+    fs::remove_dir_all(&d).unwrap();
+}

@@ -51,6 +51,9 @@ pub struct MailArgs {
     /// Skip messages larger than this many bytes (they are reported).
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_size: u64,
+    /// Skip messages with more header fields than this (they are reported).
+    #[arg(long, value_name = "N", default_value_t = tapir_mail::DEFAULT_MAX_HEADERS)]
+    pub max_headers: u64,
     /// Stop at the first broken message or unreadable input instead of reporting it.
     #[arg(long)]
     pub strict: bool,
@@ -161,6 +164,7 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     let opts = ReadOptions {
         max_message: a.max_size,
+        max_headers: a.max_headers,
     };
     for item in Messages::new(&a.inputs, opts) {
         let mut m = match item {
