@@ -241,7 +241,14 @@ fn second_sigint_stops_at_once_and_removes_the_temporary_file() {
     let dir = temp_dir("second");
     let out = dir.join("f.jsonl");
     let mut child = Command::new(env!("CARGO_BIN_EXE_tapir"))
-        .args(["flows", "-", "--format", "jsonl", "-o", out.to_str().unwrap()])
+        .args([
+            "flows",
+            "-",
+            "--format",
+            "jsonl",
+            "-o",
+            out.to_str().unwrap(),
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
