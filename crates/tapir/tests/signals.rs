@@ -278,3 +278,34 @@ fn second_sigint_stops_at_once_and_removes_the_temporary_file() {
     assert_eq!(leftovers(&dir), Vec::<String>::new());
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A command that does not stream (`mail -o`, here blocked on a FIFO with no writer) stops at
+/// once on the first Ctrl-C: its temporary output is removed and the target not created.
+#[test]
+fn sigint_to_mail_removes_its_temporary_output() {
+    let dir = temp_dir("mail");
+    let fifo = dir.join("in.mbox");
+    let st = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(st.success());
+    let out = dir.join("out.jsonl");
+    let child = spawn(&[
+        "mail",
+        fifo.to_str().unwrap(),
+        "--json",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while leftovers(&dir).is_empty() {
+        assert!(Instant::now() < deadline, "no temporary output appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    signal(&child, "-INT");
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("temporary file removed"), "{stderr}");
+    assert!(!out.exists());
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    fs::remove_dir_all(&dir).unwrap();
+}
