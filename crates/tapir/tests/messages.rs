@@ -179,3 +179,77 @@ fn a_cut_model_file_names_the_file_and_says_it_is_incomplete() {
         "{err}"
     );
 }
+
+/// Other inputs: each message names the file and the position, and says what is expected.
+#[test]
+fn feature_config_errors_give_file_line_column_and_where_the_fields_are() {
+    let cfg = dir().join("cfg.json");
+    fs::write(&cfg, "{\"size_axis\": nope}").unwrap();
+    let data = repo("data/sample/plain/web");
+    let out = dir().join("x.csv");
+    let (code, err) = tapir(&[
+        "extract",
+        data.to_str().unwrap(),
+        "--feature-config",
+        cfg.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("cfg.json") && err.contains("line 1 column 16"),
+        "{err}"
+    );
+    assert!(err.contains("docs/features.md"), "{err}");
+}
+
+#[test]
+fn watchlist_errors_give_file_and_line() {
+    let wl = dir().join("wl.txt");
+    fs::write(&wl, "10.0.0.0/8 ok\nnot-a-pattern!! x\n").unwrap();
+    let events = repo("crates/analysis/tests/data/list-mail.jsonl");
+    let (code, err) = tapir(&[
+        "watch",
+        events.to_str().unwrap(),
+        "--watchlist",
+        wl.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("wl.txt line 2"), "{err}");
+    assert!(err.contains("expected e.g. 10.0.0.0/8"), "{err}");
+}
+
+#[test]
+fn defence_spec_errors_name_the_spec_and_the_value() {
+    let trace = repo("crates/capture/tests/data/sample.trace");
+    let (code, err) = tapir(&[
+        "defend",
+        trace.to_str().unwrap(),
+        "-d",
+        "constant:rate=x,size=600,min=1s",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("constant:rate=x") && err.contains("rate=x: not a number"),
+        "{err}"
+    );
+}
+
+#[test]
+fn capture_and_trace_errors_give_file_and_position() {
+    let cap = repo("crates/capture/tests/data/caplen-2g.pcap");
+    let (code, err) = tapir(&["inspect", cap.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("caplen-2g.pcap: at byte 24") && err.contains("limit 262144"),
+        "{err}"
+    );
+    let t = dir().join("b.trace");
+    fs::write(&t, "0.0 100\nbad\n0.1 -200\n").unwrap();
+    let (code, err) = tapir(&["inspect", t.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "a bad line is skipped: {err}");
+    assert!(
+        err.contains("b.trace: line 2") && err.contains("expected \"<seconds> <signed size>\""),
+        "{err}"
+    );
+}
