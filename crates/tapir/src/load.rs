@@ -38,6 +38,11 @@ pub fn skipped(msg: impl std::fmt::Display) {
     SKIPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// Counts `n` inputs already reported as unreadable by a library (its warnings printed).
+pub fn count_skipped(n: usize) {
+    SKIPPED.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// How many inputs [`skipped`] reported.
 pub fn skipped_inputs() -> usize {
     SKIPPED.load(std::sync::atomic::Ordering::Relaxed)
