@@ -111,3 +111,57 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", dest.display()))?;
     out.finish()
 }
+
+/// A folder of outputs (trace files, plots) written whole or not at all when it is new: built
+/// in a hidden folder beside `dest` and renamed into place by [`StagedDir::commit`]. Into a
+/// folder that exists already, files are added in place (each one still written atomically).
+pub struct StagedDir {
+    dest: PathBuf,
+    tmp: Option<PathBuf>,
+}
+
+impl StagedDir {
+    pub fn new(dest: &Path) -> anyhow::Result<StagedDir> {
+        if dest.exists() {
+            return Ok(StagedDir {
+                dest: dest.to_path_buf(),
+                tmp: None,
+            });
+        }
+        if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        let tmp = crate::interrupt::sibling(dest, "tmp");
+        crate::interrupt::create_temp_dir(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        Ok(StagedDir {
+            dest: dest.to_path_buf(),
+            tmp: Some(tmp),
+        })
+    }
+
+    /// Where to write now.
+    pub fn path(&self) -> &Path {
+        self.tmp.as_deref().unwrap_or(&self.dest)
+    }
+
+    /// Moves a new folder into place.
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        if let Some(tmp) = self.tmp.take() {
+            crate::interrupt::commit(&tmp, &self.dest).with_context(|| {
+                format!("cannot move {} to {}", tmp.display(), self.dest.display())
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for StagedDir {
+    fn drop(&mut self) {
+        // Not committed: an error happened part-way, so the partial folder goes.
+        if let Some(tmp) = &self.tmp {
+            crate::interrupt::discard(tmp);
+        }
+    }
+}

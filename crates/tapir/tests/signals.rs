@@ -309,3 +309,42 @@ fn sigint_to_mail_removes_its_temporary_output() {
     assert_eq!(leftovers(&dir), Vec::<String>::new());
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A dataset written by `extract --traces` into a new folder appears whole or not at all: a run
+/// stopped by a bad file (--strict) leaves no folder and no temporary one.
+#[test]
+fn a_new_trace_dataset_is_written_whole_or_not_at_all() {
+    let dir = temp_dir("traces");
+    let data = dir.join("data/web");
+    fs::create_dir_all(&data).unwrap();
+    fs::copy(
+        repo("crates/capture/tests/data/lo-http.pcap"),
+        data.join("a.pcap"),
+    )
+    .unwrap();
+    fs::write(data.join("z-bad.pcap"), b"\x00\x01 not a capture").unwrap();
+    let out = dir.join("traces");
+    let root = dir.join("data");
+    let args = [
+        "extract",
+        root.to_str().unwrap(),
+        "--traces",
+        out.to_str().unwrap(),
+    ];
+    let o = Command::new(env!("CARGO_BIN_EXE_tapir"))
+        .args(args)
+        .arg("--strict")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists(), "no half dataset");
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    let o = Command::new(env!("CARGO_BIN_EXE_tapir"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "the bad file is reported");
+    assert!(out.join("web/a.trace").is_file());
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    fs::remove_dir_all(&dir).unwrap();
+}
