@@ -361,3 +361,50 @@ fn a_new_trace_dataset_is_written_whole_or_not_at_all() {
     assert_eq!(leftovers(&dir), Vec::<String>::new());
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Ctrl-C to `flows` reading a capture: it stops at the next packet and still writes the
+/// records of what it read (flows still open included), then exits 130 with a summary.
+#[test]
+fn sigint_to_flows_on_a_capture_writes_what_was_read() {
+    use std::io::Write;
+    let dir = temp_dir("capture");
+    let out = dir.join("f.jsonl");
+    let pcap = fs::read(repo("crates/capture/tests/data/lo-http.pcap")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tapir"))
+        .args([
+            "flows",
+            "-",
+            "--format",
+            "jsonl",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let half = pcap.len() / 2;
+    stdin.write_all(&pcap[..half]).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    signal(&child, "-INT");
+    std::thread::sleep(Duration::from_millis(200));
+    // The rest arrives after the signal: the next packet ends the reading.
+    let _ = stdin.write_all(&pcap[half..]);
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    let n = check_records(&out, 1);
+    assert!(
+        stderr.contains(&format!(
+            "interrupted by SIGINT: {n} records written to {} from 1 of 1 capture(s)",
+            out.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    fs::remove_dir_all(&dir).unwrap();
+}
