@@ -24,6 +24,10 @@ pub const SPEC_HELP: &str = "defences (several -d chain, applied in order):
   delay:mean=T                        exponential per-packet delay, order kept
   mix:batch=N | mix:timed=T           threshold or timed mix";
 
+/// Packets a constant-volume defence may be made to schedule before its minimum duration ends:
+/// ten million (a day at over 100 packets a second), far above any real setting.
+const MAX_SCHEDULED_PACKETS: f64 = 1e7;
+
 fn bad(spec: &str, why: impl Into<String>) -> DefenseError {
     DefenseError::BadSetting {
         spec: spec.to_string(),
@@ -205,7 +209,20 @@ pub fn parse_spec(spec: &str, seed: u64) -> Result<Box<dyn Defense>, DefenseErro
                 .or(both)
                 .ok_or_else(|| bad(spec, "needs rate= (or up= and down=)"))?;
             let size = get(&s, "size").map_or(Ok(1500), |v| size_u32(spec, v, 40))?;
-            let min_ns = get(&s, "min").map_or(Ok(0.0), |v| duration_ns(spec, "min", v))? as i64;
+            let min_ns = get(&s, "min").map_or(Ok(0.0), |v| duration_ns(spec, "min", v))?;
+            // What the defence must send before it may stop is bounded, so that no spec makes it
+            // produce output without end.
+            let scheduled = up.max(down) * min_ns / 1e9;
+            if scheduled > MAX_SCHEDULED_PACKETS {
+                return Err(bad(
+                    spec,
+                    format!(
+                        "min= at this rate schedules {scheduled:.3e} packets each way; at most \
+                         {MAX_SCHEDULED_PACKETS:.0e} (a shorter min= or a lower rate)"
+                    ),
+                ));
+            }
+            let min_ns = min_ns as i64;
             let pad = get(&s, "pad").map_or(Ok(1.0), |v| number(spec, "pad", v))?;
             if !(pad >= 1.0 && pad.fract() == 0.0) {
                 return Err(bad(spec, "pad= takes a whole number >= 1"));
