@@ -1,6 +1,6 @@
 //! Ctrl-C (SIGINT) and SIGTERM.
 //!
-//! A command that streams (`flows`, the collector, live classification) asks for the signal
+//! A command that streams (`flows`, the collector, `mail`) asks for the signal
 //! with [`cooperate`]: the first signal only raises a flag that its loop polls with
 //! [`requested`]; it then stops reading, completes its outputs with what it has and returns
 //! [`Interrupted`], which `main` turns into a one-line summary and exit code 130 (SIGINT) or

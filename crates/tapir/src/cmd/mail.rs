@@ -155,6 +155,9 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
         None => None,
     };
 
+    // Ctrl-C ends reading; the outputs are still written with the messages read so far.
+    let _coop = crate::interrupt::cooperate();
+    let mut read = 0u64;
     let mut out = Output::create(a.output.as_deref())?;
     let mut ev_out = match &a.events {
         Some(p) => Some(Output::create(Some(p))?),
@@ -167,6 +170,9 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
         max_headers: a.max_headers,
     };
     for item in Messages::new(&a.inputs, opts) {
+        if crate::interrupt::requested().is_some() {
+            break;
+        }
         let mut m = match item {
             Ok(Item::Message(m)) => m,
             Ok(Item::Broken(b)) => {
@@ -189,6 +195,7 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
             anonymize_meta(an, &mut m);
         }
         summary.add(&m);
+        read += 1;
         if let Some(w) = &mut ev_out {
             for e in events(&m) {
                 write_line(w, &e)?;
@@ -243,5 +250,17 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
     if let Some(w) = ev_out {
         w.finish()?;
     }
-    out.finish()
+    out.finish()?;
+    if let Some(signal) = crate::interrupt::requested() {
+        let to = match &a.output {
+            Some(p) => format!(" to {}", p.display()),
+            None => String::new(),
+        };
+        return Err(crate::interrupt::Interrupted {
+            signal,
+            summary: format!("{read} messages read; their metadata written{to}"),
+        }
+        .into());
+    }
+    Ok(())
 }
