@@ -24,8 +24,9 @@ pub const SPEC_HELP: &str = "defences (several -d chain, applied in order):
   delay:mean=T                        exponential per-packet delay, order kept
   mix:batch=N | mix:timed=T           threshold or timed mix";
 
-/// Packets a constant-volume defence may be made to schedule before its minimum duration ends:
-/// ten million (a day at over 100 packets a second), far above any real setting.
+/// Packets a defence may be made to schedule ahead (constant volume before its minimum duration
+/// ends, FRONT's dummies): ten million each way (a day at over 100 packets a second), far above
+/// any real setting.
 const MAX_SCHEDULED_PACKETS: f64 = 1e7;
 
 fn bad(spec: &str, why: impl Into<String>) -> DefenseError {
@@ -240,6 +241,12 @@ pub fn parse_spec(spec: &str, seed: u64) -> Result<Box<dyn Defense>, DefenseErro
             let n = number(spec, "n", require(spec, &s, "n")?)?;
             if !(n >= 1.0 && n.fract() == 0.0) {
                 return Err(bad(spec, "n= takes a whole number >= 1"));
+            }
+            if n > MAX_SCHEDULED_PACKETS {
+                return Err(bad(
+                    spec,
+                    format!("n={n:.3e}: at most {MAX_SCHEDULED_PACKETS:.0e} dummies each way"),
+                ));
             }
             let wmin = get(&s, "wmin").map_or(Ok(1e9), |v| duration_ns(spec, "wmin", v))? / 1e9;
             let wmax = get(&s, "wmax").map_or(Ok(14e9), |v| duration_ns(spec, "wmax", v))? / 1e9;

@@ -36,3 +36,14 @@ fn constant_with_a_real_minimum_runs() {
     assert!(out.len() >= 600 * 60);
     assert_eq!(costs.real_packets, 40);
 }
+
+/// FRONT with n=4.4e88 dummies never ended: refused.
+#[test]
+fn front_with_a_huge_n_is_refused() {
+    let spec = format!("front:n={}.0", "4".repeat(89));
+    let err = parse_spec(&spec, 7).err().expect("refused").to_string();
+    assert!(err.contains("at most") && err.contains("dummies"), "{err}");
+    let mut d = parse_spec("front:n=5000", 7).unwrap();
+    let (_, costs) = run(d.as_mut(), short_trace());
+    assert_eq!(costs.real_packets, 40);
+}
