@@ -531,12 +531,16 @@ fn data(t: &Template, ctx: &Ctx, b: &[u8], out: &mut Vec<FlowRecord>, st: &mut S
         let uptime = |ms: Option<i64>| {
             let ms = ms?;
             match (v.sys_init, ctx.uptime_ms) {
-                (Some(init), _) => Some((init + ms) * 1_000_000),
+                // Times out of the nanosecond range (hostile or corrupt fields) count as absent.
+                (Some(init), _) => init.checked_add(ms)?.checked_mul(1_000_000),
                 (None, Some(up)) => Some(crate::uptime_to_ns(ctx.export_ns, up, ms as u32)),
                 (None, None) => None,
             }
         };
-        let before_export = |us: Option<i64>| us.map(|us| ctx.export_ns - us * 1000);
+        let before_export = |us: Option<i64>| {
+            us.and_then(|us| us.checked_mul(1000))
+                .and_then(|ns| ctx.export_ns.checked_sub(ns))
+        };
         let start = v
             .start
             .or(before_export(v.start_delta_us))
