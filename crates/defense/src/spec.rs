@@ -228,6 +228,12 @@ pub fn parse_spec(spec: &str, seed: u64) -> Result<Box<dyn Defense>, DefenseErro
             if !(pad >= 1.0 && pad.fract() == 0.0) {
                 return Err(bad(spec, "pad= takes a whole number >= 1"));
             }
+            if pad > MAX_SCHEDULED_PACKETS {
+                return Err(bad(
+                    spec,
+                    format!("pad={pad:.3e}: at most {MAX_SCHEDULED_PACKETS:.0e} packets"),
+                ));
+            }
             Ok(Box::new(ConstantVolume::new(ConstantParams {
                 rate_up: up,
                 rate_down: down,

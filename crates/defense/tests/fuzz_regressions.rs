@@ -47,3 +47,14 @@ fn front_with_a_huge_n_is_refused() {
     let (_, costs) = run(d.as_mut(), short_trace());
     assert_eq!(costs.real_packets, 40);
 }
+
+/// Tamaraw padding to a multiple of 2.2e116 packets never ended: refused.
+#[test]
+fn constant_with_a_huge_pad_is_refused() {
+    let spec = format!(
+        "constant:up=20,down=4000,min=5010ms,pad={}",
+        "2".repeat(117)
+    );
+    let err = parse_spec(&spec, 7).err().expect("refused").to_string();
+    assert!(err.contains("pad=") && err.contains("at most"), "{err}");
+}

@@ -211,7 +211,14 @@ pub(crate) fn exported(
         bytes_rev: rev[1],
         tos,
         tcp_flags,
-        tunnel: tunnel_kind(proto, src_port, dst_port, fwd[0] + rev[0], None),
+        // Counts come from the exporter: a hostile one may send any value.
+        tunnel: tunnel_kind(
+            proto,
+            src_port,
+            dst_port,
+            fwd[0].saturating_add(rev[0]),
+            None,
+        ),
         end_reason: EndReason::Exported,
         source,
     }

@@ -37,3 +37,10 @@ fn huge_time_deltas_do_not_overflow() {
     let data = include_bytes!("data/fuzz/delta-overflow.bin");
     replay(data);
 }
+
+/// Packet counts near u64::MAX in both directions overflowed their sum: it saturates now.
+#[test]
+fn huge_packet_counts_do_not_overflow() {
+    let data = include_bytes!("data/fuzz/count-overflow.bin");
+    replay(data);
+}
