@@ -25,6 +25,11 @@ pub const SPEC_HELP: &str = "defences (several -d chain, applied in order):
   mix:batch=N | mix:timed=T           threshold or timed mix
   broadcast:group=N                   mail only: every message also to N addresses";
 
+/// Packets a defence may be made to schedule ahead (constant volume before its minimum duration
+/// ends, FRONT's dummies): ten million each way (a day at over 100 packets a second), far above
+/// any real setting.
+const MAX_SCHEDULED_PACKETS: f64 = 1e7;
+
 fn bad(spec: &str, why: impl Into<String>) -> DefenseError {
     DefenseError::BadSetting {
         spec: spec.to_string(),
@@ -206,10 +211,29 @@ pub fn parse_spec(spec: &str, seed: u64) -> Result<Box<dyn Defense>, DefenseErro
                 .or(both)
                 .ok_or_else(|| bad(spec, "needs rate= (or up= and down=)"))?;
             let size = get(&s, "size").map_or(Ok(1500), |v| size_u32(spec, v, 40))?;
-            let min_ns = get(&s, "min").map_or(Ok(0.0), |v| duration_ns(spec, "min", v))? as i64;
+            let min_ns = get(&s, "min").map_or(Ok(0.0), |v| duration_ns(spec, "min", v))?;
+            // What the defence must send before it may stop is bounded, so that no spec makes it
+            // produce output without end.
+            let scheduled = up.max(down) * min_ns / 1e9;
+            if scheduled > MAX_SCHEDULED_PACKETS {
+                return Err(bad(
+                    spec,
+                    format!(
+                        "min= at this rate schedules {scheduled:.3e} packets each way; at most \
+                         {MAX_SCHEDULED_PACKETS:.0e} (a shorter min= or a lower rate)"
+                    ),
+                ));
+            }
+            let min_ns = min_ns as i64;
             let pad = get(&s, "pad").map_or(Ok(1.0), |v| number(spec, "pad", v))?;
             if !(pad >= 1.0 && pad.fract() == 0.0) {
                 return Err(bad(spec, "pad= takes a whole number >= 1"));
+            }
+            if pad > MAX_SCHEDULED_PACKETS {
+                return Err(bad(
+                    spec,
+                    format!("pad={pad:.3e}: at most {MAX_SCHEDULED_PACKETS:.0e} packets"),
+                ));
             }
             Ok(Box::new(ConstantVolume::new(ConstantParams {
                 rate_up: up,
@@ -224,6 +248,12 @@ pub fn parse_spec(spec: &str, seed: u64) -> Result<Box<dyn Defense>, DefenseErro
             let n = number(spec, "n", require(spec, &s, "n")?)?;
             if !(n >= 1.0 && n.fract() == 0.0) {
                 return Err(bad(spec, "n= takes a whole number >= 1"));
+            }
+            if n > MAX_SCHEDULED_PACKETS {
+                return Err(bad(
+                    spec,
+                    format!("n={n:.3e}: at most {MAX_SCHEDULED_PACKETS:.0e} dummies each way"),
+                ));
             }
             let wmin = get(&s, "wmin").map_or(Ok(1e9), |v| duration_ns(spec, "wmin", v))? / 1e9;
             let wmax = get(&s, "wmax").map_or(Ok(14e9), |v| duration_ns(spec, "wmax", v))? / 1e9;

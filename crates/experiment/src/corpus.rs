@@ -77,6 +77,9 @@ pub struct Corpus {
     pub traces: Vec<Trace>,
     /// One line per file that could not be read or was left out, for the report.
     pub warnings: Vec<String>,
+    /// How many of the warnings are files that could not be read (or held no packet), as
+    /// opposed to files left out on purpose.
+    pub unreadable: usize,
 }
 
 impl Corpus {
@@ -293,7 +296,10 @@ pub fn load_corpus(root: &Path, progress: &(dyn Fn() + Sync)) -> Result<Corpus> 
                 .warnings
                 .push(format!("{}: no label; file left out", t.path.display())),
             Ok(t) => corpus.traces.push(t),
-            Err(w) => corpus.warnings.push(w),
+            Err(w) => {
+                corpus.unreadable += 1;
+                corpus.warnings.push(w);
+            }
         }
     }
     corpus

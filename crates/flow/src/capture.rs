@@ -28,13 +28,29 @@ pub struct CaptureFlows {
 /// Memory stays bounded by the table's cap; nothing is allocated per packet.
 pub fn capture_records<R: Read, E>(
     reader: &mut CaptureReader<R>,
+    table: FlowTable,
+    on_packet: &mut dyn FnMut(&RawPacket<'_>, &IpInfo) -> Result<(), E>,
+    on_record: &mut dyn FnMut(FlowRecord) -> Result<(), E>,
+) -> Result<CaptureFlows, E> {
+    capture_records_until(reader, table, &|| false, on_packet, on_record)
+}
+
+/// [`capture_records`] that also stops, before the next packet, once `stop` says so (an
+/// interrupted run): the table is finished as at the end of the capture, so the flows still
+/// open are written with what they carried.
+pub fn capture_records_until<R: Read, E>(
+    reader: &mut CaptureReader<R>,
     mut table: FlowTable,
+    stop: &dyn Fn() -> bool,
     on_packet: &mut dyn FnMut(&RawPacket<'_>, &IpInfo) -> Result<(), E>,
     on_record: &mut dyn FnMut(FlowRecord) -> Result<(), E>,
 ) -> Result<CaptureFlows, E> {
     let mut skipped = 0;
     let mut cut = None;
-    while let Some(next) = reader.next_packet() {
+    while !stop() {
+        let Some(next) = reader.next_packet() else {
+            break;
+        };
         let raw = match next {
             Ok(raw) => raw,
             Err(e) => {

@@ -31,7 +31,7 @@ pub use assemble::{
     AssembleConfig, Assembler, ClientRule, HostCounter, PacketMeta, Placed, Unit, UnitInfo,
     UnitKey, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
 };
-pub use capture::{capture_records, CaptureFlows};
+pub use capture::{capture_records, capture_records_until, CaptureFlows};
 pub use cidr::{Cidr, CidrError};
 pub use hash::{FastHasher, FastMap};
 pub use key::{proto, Endpoint, FlowKey, PairKey, Side};

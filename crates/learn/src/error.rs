@@ -94,12 +94,22 @@ pub enum LearnError {
         extra: u64,
     },
     /// The payload passed its checksum but does not decode as a model.
-    #[error("model file {path}: payload does not decode: {reason}")]
+    #[error("model file {path}: payload does not decode: {reason}; the file is damaged or was not written by this version of tapir: train the model again with `tapir train`")]
     BadPayload {
         /// The file being read.
         path: PathBuf,
         /// Decoder message.
         reason: String,
+    },
+    /// The file is larger than the limit given to [`crate::read_model_file_limited`].
+    #[error("model file {path}: {size} bytes, above the limit of {limit} bytes; if the model is genuine, raise the limit (tapir classify --max-model-size)")]
+    TooLarge {
+        /// The file being read.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
     },
     /// Encoding the model failed.
     #[error("cannot encode model: {0}")]

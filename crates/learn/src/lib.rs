@@ -72,8 +72,8 @@ pub use error::{LearnError, Result};
 pub use forest::{MaxFeatures, MultiLabelForest, RandomForest, RfParams};
 pub use lr::{LogisticRegression, LrParams};
 pub use model_file::{
-    crc32, from_bytes, read_model_file, to_bytes, write_model_file, CheckModel, ModelFile,
-    FORMAT_VERSION, MAGIC,
+    crc32, from_bytes, read_model_file, read_model_file_limited, to_bytes, write_model_file,
+    CheckModel, ModelFile, FORMAT_VERSION, MAGIC, MAX_MODEL_FILE,
 };
 pub use nb::{GaussianNb, NbParams};
 

@@ -223,19 +223,50 @@ pub fn write_model_file<M: Serialize, F: Serialize>(
     })
 }
 
-/// Reads and checks a model file written by [`write_model_file`].
+/// The default limit of [`read_model_file`] on the size of a model file: 1 GiB, twenty times
+/// a random forest of 500 deep trees, so that a genuine model loads and a hostile file cannot
+/// exhaust memory.
+pub const MAX_MODEL_FILE: u64 = 1 << 30;
+
+/// Reads and checks a model file written by [`write_model_file`], at most [`MAX_MODEL_FILE`]
+/// bytes.
 pub fn read_model_file<M: DeserializeOwned + CheckModel, F: DeserializeOwned>(
     path: &Path,
+) -> Result<ModelFile<M, F>> {
+    read_model_file_limited(path, MAX_MODEL_FILE)
+}
+
+/// [`read_model_file`] with another size limit: a larger file is refused before it is read.
+pub fn read_model_file_limited<M: DeserializeOwned + CheckModel, F: DeserializeOwned>(
+    path: &Path,
+    limit: u64,
 ) -> Result<ModelFile<M, F>> {
     let io = |source| LearnError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut f = File::open(path).map_err(io)?;
+    let f = File::open(path).map_err(io)?;
     let size = f.metadata().map_err(io)?.len();
-    // The buffer is sized by the file, never by the length field inside it.
+    if size > limit {
+        return Err(LearnError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+            limit,
+        });
+    }
+    // The buffer is sized by the file, never by the length field inside it; `take` holds the
+    // limit even for a file that grows while it is read (or a FIFO, whose size is 0).
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    f.read_to_end(&mut bytes).map_err(io)?;
+    f.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(LearnError::TooLarge {
+            path: path.to_path_buf(),
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
     from_bytes(&bytes, path)
 }
 
@@ -306,6 +337,25 @@ mod tests {
             })
             .count();
         assert_eq!(leftovers, 0);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_above_the_size_limit_is_refused_before_it_is_read() {
+        let dir = std::env::temp_dir().join(format!("tapir-learn-big-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("nb.tapir");
+        write_model_file(&path, &tiny_file(ModelKind::Nb)).unwrap();
+        let size = fs::metadata(&path).unwrap().len();
+        let err = read_model_file_limited::<Model>(&path, size - 1).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, LearnError::TooLarge { limit, .. } if limit == size - 1));
+        assert!(
+            msg.contains("nb.tapir") && msg.contains("--max-model-size"),
+            "{msg}"
+        );
+        let back: ModelFile = read_model_file_limited(&path, size).unwrap();
+        assert_eq!(back, tiny_file(ModelKind::Nb));
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -37,6 +37,8 @@ pub enum BrokenKind {
     NoHeaderEnd,
     /// Larger than the configured limit; skipped to keep memory bounded.
     TooLarge { limit: u64 },
+    /// More header fields than the configured limit; skipped to keep memory bounded.
+    TooManyHeaders { limit: u64 },
     /// The parser found no header at all.
     Unparsable,
 }
@@ -56,6 +58,12 @@ impl fmt::Display for BrokenKind {
                 f.write_str("no blank line ends the header (message cut short?)")
             }
             BrokenKind::TooLarge { limit } => write!(f, "larger than the {limit}-byte limit"),
+            BrokenKind::TooManyHeaders { limit } => {
+                write!(
+                    f,
+                    "more than {limit} header fields (--max-headers raises the limit)"
+                )
+            }
             BrokenKind::Unparsable => f.write_str("no header could be parsed"),
         }
     }

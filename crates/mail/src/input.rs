@@ -3,7 +3,7 @@
 
 use crate::date::parse_from_line;
 use crate::error::{Broken, BrokenKind, MailError};
-use crate::meta::{parse_message, Envelope, MailMeta, Origin};
+use crate::meta::{parse_message_with, Envelope, MailMeta, Origin};
 use std::collections::VecDeque;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read};
@@ -16,12 +16,16 @@ pub struct ReadOptions {
     /// Messages larger than this are skipped and reported. Default 64 MiB, above the 50 MB
     /// limit of large providers, so that real mail passes and one bad file cannot exhaust memory.
     pub max_message: u64,
+    /// Messages with more header fields than this are skipped and reported. Default
+    /// [`crate::DEFAULT_MAX_HEADERS`].
+    pub max_headers: u64,
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
             max_message: 64 << 20,
+            max_headers: crate::DEFAULT_MAX_HEADERS,
         }
     }
 }
@@ -320,10 +324,15 @@ fn maildir_time(p: &Path) -> Option<Timestamp> {
         .map(|s| Timestamp::from_parts(s, 0, 1))
 }
 
-/// Parses a raw message into an [`Item`].
+/// Parses a raw message into an [`Item`] under the default [`ReadOptions`].
 pub fn to_item(raw: RawMessage) -> Item {
+    to_item_with(raw, &ReadOptions::default())
+}
+
+/// Parses a raw message into an [`Item`] under `opts` (its header-field limit).
+pub fn to_item_with(raw: RawMessage, opts: &ReadOptions) -> Item {
     let origin = raw.envelope.origin.clone();
-    match parse_message(&raw.data, raw.envelope) {
+    match parse_message_with(&raw.data, raw.envelope, opts.max_headers) {
         Ok(m) => Item::Message(Box::new(m)),
         Err(why) => Item::Broken(Broken {
             file: origin.file,
@@ -339,7 +348,7 @@ impl Iterator for Messages {
 
     fn next(&mut self) -> Option<Self::Item> {
         Some(self.next_raw()?.map(|m| match m {
-            Ok(raw) => to_item(raw),
+            Ok(raw) => to_item_with(raw, &self.opts),
             Err(b) => Item::Broken(b),
         }))
     }
@@ -385,7 +394,10 @@ mod tests {
             prop_oneof![Just(b"From x\n".to_vec()), Just(b"\n".to_vec()), Just(b">From y\n".to_vec()),
                         proptest::collection::vec(any::<u8>(), 0..40)], 0..40)) {
             let raw: Vec<u8> = body.concat();
-            let mut r = Mbox::new(&raw[..], "p", &ReadOptions { max_message: 1 << 20 });
+            let mut r = Mbox::new(&raw[..], "p", &ReadOptions {
+                    max_message: 1 << 20,
+                    ..ReadOptions::default()
+                });
             let mut n = 0;
             while let Some(m) = r.next_raw().unwrap() {
                 prop_assert!(m.is_ok());

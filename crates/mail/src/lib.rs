@@ -47,8 +47,11 @@ pub use date::format_utc;
 pub use error::{Broken, BrokenKind, MailError};
 pub use events::{events, MailEvent};
 pub use graph::{Edge, Graph, GraphDoc, Node};
-pub use input::{to_item, Item, Mbox, Messages, RawMessage, ReadOptions};
-pub use meta::{header_end, parse_message, Envelope, Hop, MailMeta, Mailbox, Origin};
+pub use input::{to_item, to_item_with, Item, Mbox, Messages, RawMessage, ReadOptions};
+pub use meta::{
+    header_end, header_end_limited, parse_message, parse_message_with, Envelope, Hop, MailMeta,
+    Mailbox, Origin, DEFAULT_MAX_HEADERS,
+};
 pub use summary::{Count, Summary, SummaryReport};
 /// The key scheme shared with flow records (re-exported for callers of this crate).
 pub use tapir_anon::Anonymizer;

@@ -118,6 +118,17 @@ pub struct Envelope {
 /// mail-parser is deliberately lenient and would read a cut message or a binary file as
 /// "some headers"; a relay would reject both, so they are reported instead of half-parsed.
 pub fn header_end(raw: &[u8]) -> Result<usize, BrokenKind> {
+    header_end_limited(raw, DEFAULT_MAX_HEADERS)
+}
+
+/// Header fields a message may have by default: ten times a long real header (a message that
+/// crossed 50 relays, Postfix's hop limit, with a few fields each), so that real mail passes
+/// and a hostile one cannot make the parser build millions of fields.
+pub const DEFAULT_MAX_HEADERS: u64 = 1000;
+
+/// [`header_end`] refusing a header section of more than `max_fields` fields.
+pub fn header_end_limited(raw: &[u8], max_fields: u64) -> Result<usize, BrokenKind> {
+    let mut fields = 0u64;
     if raw.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(BrokenKind::Empty);
     }
@@ -134,6 +145,12 @@ pub fn header_end(raw: &[u8]) -> Result<usize, BrokenKind> {
             return Ok(end);
         }
         let continuation = matches!(content[0], b' ' | b'\t');
+        if !continuation {
+            fields += 1;
+            if fields > max_fields {
+                return Err(BrokenKind::TooManyHeaders { limit: max_fields });
+            }
+        }
         if !(continuation && line_no > 1 || is_field(content)) {
             return Err(if line_no == 1 {
                 BrokenKind::NotAHeader
@@ -253,7 +270,16 @@ fn hop(v: &HeaderValue<'_>, raw: &[u8]) -> Hop {
 /// Parses one message. The body is not decoded: only its top-level content type and, for
 /// text, an armour line are looked at (see [`Encryption`]).
 pub fn parse_message(raw: &[u8], env: Envelope) -> Result<MailMeta, BrokenKind> {
-    let body_at = header_end(raw)?;
+    parse_message_with(raw, env, DEFAULT_MAX_HEADERS)
+}
+
+/// [`parse_message`] refusing a message of more than `max_headers` header fields.
+pub fn parse_message_with(
+    raw: &[u8],
+    env: Envelope,
+    max_headers: u64,
+) -> Result<MailMeta, BrokenKind> {
+    let body_at = header_end_limited(raw, max_headers)?;
     let msg = MessageParser::new()
         .parse_headers(raw)
         .ok_or(BrokenKind::Unparsable)?;
@@ -337,6 +363,11 @@ mod tests {
         assert_eq!(header_end(b"A : 1\n\n"), Ok(7));
         assert_eq!(header_end(b""), Err(BrokenKind::Empty));
         assert_eq!(header_end(b"\n\n"), Err(BrokenKind::Empty));
+        assert_eq!(header_end_limited(b"A: 1\nB: 2\n x\n\n", 2), Ok(14));
+        assert_eq!(
+            header_end_limited(b"A: 1\nB: 2\nC: 3\n\n", 2),
+            Err(BrokenKind::TooManyHeaders { limit: 2 })
+        );
         assert_eq!(header_end(b" A: 1\n\n"), Err(BrokenKind::NotAHeader));
         assert_eq!(header_end(b":x\n\n"), Err(BrokenKind::NotAHeader));
         assert_eq!(

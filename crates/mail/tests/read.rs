@@ -214,7 +214,10 @@ fn folder_of_eml_in_name_order() {
 
 #[test]
 fn oversized_messages_are_skipped() {
-    let opts = ReadOptions { max_message: 500 };
+    let opts = ReadOptions {
+        max_message: 500,
+        ..ReadOptions::default()
+    };
     let (mut ok, mut bad) = (0, Vec::new());
     for item in Messages::new(&[data("list.mbox"), data("eml/pgp-mime.eml")], opts) {
         match item.unwrap() {

@@ -30,13 +30,22 @@ pub struct Collector {
 impl Collector {
     /// Bind to `addr` (port 0 picks a free port; see [`Collector::local_addr`]).
     pub fn bind(addr: SocketAddr, max_templates: usize) -> Result<Self, NetflowError> {
+        Self::bind_with_limits(addr, max_templates, crate::DEFAULT_TEMPLATES_PER_EXPORTER)
+    }
+
+    /// [`Collector::bind`] with a limit on the templates of one exporter as well.
+    pub fn bind_with_limits(
+        addr: SocketAddr,
+        max_templates: usize,
+        per_exporter: usize,
+    ) -> Result<Self, NetflowError> {
         let socket =
             UdpSocket::bind(addr).map_err(|source| NetflowError::Socket { addr, source })?;
         let addr = socket.local_addr().unwrap_or(addr);
         Ok(Collector {
             socket,
             addr,
-            decoder: Decoder::new(max_templates),
+            decoder: Decoder::with_limits(max_templates, per_exporter),
             buf: vec![0; MAX_DATAGRAM],
             errors: Vec::new(),
         })

@@ -36,7 +36,7 @@ mod v5;
 
 pub use collector::Collector;
 pub use error::NetflowError;
-pub use template::{SetStats, TemplateCache};
+pub use template::{SetStats, TemplateCache, DEFAULT_TEMPLATES_PER_EXPORTER};
 
 use std::net::IpAddr;
 use tapir_capture::{IpInfo, Timestamp};
@@ -63,19 +63,30 @@ pub struct DecoderStats {
     pub templates: u64,
     pub unknown_template_sets: u64,
     pub options_records: u64,
+    /// Templates pushed out because the cache was full, in all or for their exporter.
+    pub templates_dropped: u64,
 }
 
 impl Decoder {
     /// A decoder keeping at most `max_templates` templates over all exporters.
     pub fn new(max_templates: usize) -> Self {
+        Self::with_limits(max_templates, template::DEFAULT_TEMPLATES_PER_EXPORTER)
+    }
+
+    /// A decoder keeping at most `max_templates` templates in all and `per_exporter` of one
+    /// exporter.
+    pub fn with_limits(max_templates: usize, per_exporter: usize) -> Self {
         Decoder {
-            templates: TemplateCache::new(max_templates),
+            templates: TemplateCache::with_limits(max_templates, per_exporter),
             stats: DecoderStats::default(),
         }
     }
 
     pub fn stats(&self) -> DecoderStats {
-        self.stats
+        DecoderStats {
+            templates_dropped: self.templates.dropped(),
+            ..self.stats
+        }
     }
 
     /// Templates known now.
@@ -200,7 +211,14 @@ pub(crate) fn exported(
         bytes_rev: rev[1],
         tos,
         tcp_flags,
-        tunnel: tunnel_kind(proto, src_port, dst_port, fwd[0] + rev[0], None),
+        // Counts come from the exporter: a hostile one may send any value.
+        tunnel: tunnel_kind(
+            proto,
+            src_port,
+            dst_port,
+            fwd[0].saturating_add(rev[0]),
+            None,
+        ),
         end_reason: EndReason::Exported,
         source,
     }

@@ -188,6 +188,27 @@ fn template_cache_is_bounded() {
         assert!(d.templates() <= 3);
     }
     assert_eq!(d.stats().templates, 10);
+    assert_eq!(d.stats().templates_dropped, 7);
+}
+
+#[test]
+fn one_exporter_cannot_push_out_the_templates_of_another() {
+    let mut d = Decoder::with_limits(100, 4);
+    let other: std::net::IpAddr = "192.0.2.99".parse().unwrap();
+    d.decode(other, &v9(0, 0, 0, &[set(0, &tmpl(300, &V9_FIELDS))]))
+        .unwrap();
+    // A flood of templates from one exporter: it keeps its 4 newest.
+    for id in 256..290u16 {
+        let p = v9(0, 0, 0, &[set(0, &tmpl(id, &V9_FIELDS))]);
+        d.decode(exporter(), &p).unwrap();
+    }
+    assert_eq!(d.templates(), 5);
+    assert_eq!(d.stats().templates_dropped, 30);
+    // The other exporter's template still decodes its data.
+    let rec = v9_record([10, 0, 0, 1], [10, 0, 0, 2], 3, 180, 0, 1);
+    let data = v9(0, 0, 0, &[set(300, &rec)]);
+    let recs = d.decode(other, &data).unwrap();
+    assert_eq!(recs.len(), 1);
 }
 
 #[test]

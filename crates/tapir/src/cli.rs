@@ -264,6 +264,10 @@ pub struct ClassifyArgs {
     /// Model file written by `tapir train` (default: the model shipped with tapir).
     #[arg(short, long, value_name = "FILE")]
     pub model: Option<PathBuf>,
+    /// Refuse a model file larger than this many bytes (a hostile or wrong file cannot exhaust
+    /// memory).
+    #[arg(long, value_name = "BYTES", default_value_t = tapir_learn::MAX_MODEL_FILE)]
+    pub max_model_size: u64,
     /// Label a window `unknown` when its highest probability is below P (default: the
     /// model's calibrated threshold; 0 turns "unknown" off).
     #[arg(long, value_name = "P")]

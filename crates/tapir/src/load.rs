@@ -26,6 +26,26 @@ pub fn warn(msg: impl std::fmt::Display) {
     eprintln!("tapir: warning: {msg}");
 }
 
+/// Inputs skipped so far because they could not be read.
+static SKIPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// An input that could not be read, or that held nothing the command reads: reported now, the
+/// command goes on with the others, and the run ends with exit code 1 (see `main`).
+pub fn skipped(msg: impl std::fmt::Display) {
+    warn(msg);
+    SKIPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Counts `n` inputs already reported as unreadable by a library (its warnings printed).
+pub fn count_skipped(n: usize) {
+    SKIPPED.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How many inputs [`skipped`] reported.
+pub fn skipped_inputs() -> usize {
+    SKIPPED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Finds and reads every file of `inputs`. Unreadable files are reported on stderr and skipped
 /// (with `strict`, the first one is the error).
 pub fn load(inputs: &[PathBuf], settings: &ExtractSettings) -> anyhow::Result<Loaded> {
@@ -40,6 +60,12 @@ pub fn load(inputs: &[PathBuf], settings: &ExtractSettings) -> anyhow::Result<Lo
                 for w in &f.warnings {
                     warn(w);
                 }
+                if f.packets == 0 {
+                    skipped(format!(
+                        "{}: no packets in it; file skipped",
+                        sources[r.source].path.display()
+                    ));
+                }
                 if f.skipped > 0 {
                     if let Some(first) = &f.first_skip {
                         warn(format!("{} frames skipped (first: {first})", f.skipped));
@@ -48,7 +74,7 @@ pub fn load(inputs: &[PathBuf], settings: &ExtractSettings) -> anyhow::Result<Lo
                 files.push(Some(f));
             }
             Err(e) => {
-                warn(format!("{e}; file skipped"));
+                skipped(format!("{e}; file skipped"));
                 files.push(None);
             }
         }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod cmd;
+mod interrupt;
 mod load;
 mod output;
 mod progress;
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
             };
         }
     };
+    interrupt::install();
     let result = match cli.command {
         cli::Command::Inspect(a) => cmd::inspect::run(a),
         cli::Command::Extract(a) => cmd::extract::run(a),
@@ -40,6 +42,16 @@ fn main() -> ExitCode {
         cli::Command::Mail(a) => cmd::mail::run(a),
     };
     match result {
+        Ok(()) if load::skipped_inputs() > 0 => {
+            // The rule of every command: exit 0 only when every input was read.
+            let n = load::skipped_inputs();
+            eprintln!(
+                "tapir: error: {n} input{} could not be read (see the warnings above); the \
+                 output covers the others (--strict stops at the first)",
+                if n == 1 { "" } else { "s" }
+            );
+            ExitCode::from(1)
+        }
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // `tapir flows x.pcap | head` closing the pipe early is not an error.
@@ -48,6 +60,10 @@ fn main() -> ExitCode {
                     .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
             }) {
                 return ExitCode::SUCCESS;
+            }
+            if let Some(i) = e.downcast_ref::<interrupt::Interrupted>() {
+                eprintln!("tapir: {i}");
+                return ExitCode::from(i.exit_code());
             }
             let usage = e.downcast_ref::<settings::Usage>().is_some();
             let mut err = io::stderr().lock();

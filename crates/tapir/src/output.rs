@@ -1,5 +1,6 @@
 //! Where results go: stdout, or a file written atomically (a temporary file in the same folder,
 //! renamed into place only when everything was written), so no half-written output is left.
+//! Temporary files are registered with [`crate::interrupt`], which removes them on Ctrl-C.
 
 use anyhow::Context;
 use std::fs::{self, File};
@@ -31,7 +32,7 @@ impl Output {
             }
             Some(dest) => {
                 let tmp = temp_path(dest);
-                let f = File::create(&tmp)
+                let f = crate::interrupt::create_temp_file(&tmp)
                     .with_context(|| format!("cannot create {}", tmp.display()))?;
                 Ok(Output::File {
                     tmp,
@@ -55,7 +56,7 @@ impl Output {
                     .with_context(|| format!("cannot write {}", tmp.display()))?;
                 f.sync_all()
                     .with_context(|| format!("cannot write {}", tmp.display()))?;
-                fs::rename(&*tmp, &*dest).with_context(|| {
+                crate::interrupt::commit(tmp, dest).with_context(|| {
                     format!("cannot move {} to {}", tmp.display(), dest.display())
                 })?;
             }
@@ -89,7 +90,7 @@ impl Drop for Output {
             tmp, w: Some(_), ..
         } = self
         {
-            let _ = fs::remove_file(tmp);
+            crate::interrupt::discard(tmp);
         }
     }
 }
@@ -100,11 +101,7 @@ pub fn is_special(dest: &Path) -> bool {
 }
 
 pub fn temp_path(dest: &Path) -> PathBuf {
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    dest.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    crate::interrupt::sibling(dest, "tmp")
 }
 
 /// Writes a whole file atomically.
@@ -113,4 +110,58 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     out.write_all(bytes)
         .with_context(|| format!("cannot write {}", dest.display()))?;
     out.finish()
+}
+
+/// A folder of outputs (trace files, plots) written whole or not at all when it is new: built
+/// in a hidden folder beside `dest` and renamed into place by [`StagedDir::commit`]. Into a
+/// folder that exists already, files are added in place (each one still written atomically).
+pub struct StagedDir {
+    dest: PathBuf,
+    tmp: Option<PathBuf>,
+}
+
+impl StagedDir {
+    pub fn new(dest: &Path) -> anyhow::Result<StagedDir> {
+        if dest.exists() {
+            return Ok(StagedDir {
+                dest: dest.to_path_buf(),
+                tmp: None,
+            });
+        }
+        if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        let tmp = crate::interrupt::sibling(dest, "tmp");
+        crate::interrupt::create_temp_dir(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        Ok(StagedDir {
+            dest: dest.to_path_buf(),
+            tmp: Some(tmp),
+        })
+    }
+
+    /// Where to write now.
+    pub fn path(&self) -> &Path {
+        self.tmp.as_deref().unwrap_or(&self.dest)
+    }
+
+    /// Moves a new folder into place.
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        if let Some(tmp) = self.tmp.take() {
+            crate::interrupt::commit(&tmp, &self.dest).with_context(|| {
+                format!("cannot move {} to {}", tmp.display(), self.dest.display())
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for StagedDir {
+    fn drop(&mut self) {
+        // Not committed: an error happened part-way, so the partial folder goes.
+        if let Some(tmp) = &self.tmp {
+            crate::interrupt::discard(tmp);
+        }
+    }
 }

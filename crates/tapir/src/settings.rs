@@ -97,8 +97,13 @@ pub fn feature_config(path: Option<&std::path::Path>) -> anyhow::Result<FeatureC
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| usage(format!("--feature-config {}: {e}", path.display())))?;
-    let cfg: FeatureConfig = serde_json::from_str(&text)
-        .map_err(|e| usage(format!("--feature-config {}: {e}", path.display())))?;
+    let cfg: FeatureConfig = serde_json::from_str(&text).map_err(|e| {
+        usage(format!(
+            "--feature-config {}: {e}; docs/features.md lists its fields \
+             (docs/feature-config-paper.json is a whole example)",
+            path.display()
+        ))
+    })?;
     cfg.validate()
         .map_err(|e| usage(format!("--feature-config {}: {e}", path.display())))?;
     Ok(cfg)

@@ -471,10 +471,12 @@ fn flag_mistakes_are_usage_errors_and_broken_files_are_skipped() {
             String::from_utf8_lossy(&o.stderr)
         );
     }
-    // A broken capture next to a good one: reported, skipped, the good one still counts.
+    // A broken capture next to a good one: reported, skipped, the good one still counts, and
+    // the run ends with exit code 1.
     let bad = capture_data("cut-global-header.pcap");
     let o = tapir(&["watch", &bad, &cap, "--json"]);
-    assert!(o.status.success());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!o.stdout.is_empty(), "the good capture is still read");
     assert!(String::from_utf8_lossy(&o.stderr).contains("cut-global-header.pcap"));
     let o = tapir(&["watch", &bad, &cap, "--strict"]);
     assert_eq!(o.status.code(), Some(1));

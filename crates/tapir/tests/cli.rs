@@ -478,8 +478,11 @@ fn dataset_with_a_bad_file_goes_on_unless_strict() {
         "--features",
         "size-iat",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    // The evaluation runs on the other files; the skipped one makes the exit code 1.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!o.stdout.is_empty(), "the evaluation of the other files");
     let err = stderr(&o);
+    assert!(err.contains("1 input could not be read"), "{err}");
     assert!(
         err.contains("broken.pcap") && err.contains("caplen"),
         "{err}"

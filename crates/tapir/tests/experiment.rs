@@ -472,5 +472,33 @@ fn experiment_defenses_adds_the_matrix_and_its_frontiers_to_the_report() {
             assert!(html.contains(&format!("href=\"figures/defense-{id}-{x}.png\"")));
         }
     }
+}
+
+/// The exit-code rule: an unreadable file is reported, the experiment runs on the others and
+/// writes its report, and the run ends with exit code 1.
+#[test]
+fn experiment_with_an_unreadable_file_reports_and_exits_1() {
+    let dir = temp_dir("unreadable");
+    let root = dir.join("data");
+    write_dataset(&root);
+    let ipsec = root.join("ipsec");
+    fs::write(ipsec.join("web/broken.pcap"), b"\x00\x01 not a capture").unwrap();
+    let out = dir.join("r");
+    let mut args = vec![
+        "experiment",
+        ipsec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(QUICK);
+    let o = tapir(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("broken.pcap"), "{stderr}");
+    assert!(stderr.contains("1 input could not be read"), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["conditions"][0]["condition"], "ipsec");
+    assert!(out.join("index.html").is_file() && out.join("results.json").is_file());
     fs::remove_dir_all(&dir).unwrap();
 }

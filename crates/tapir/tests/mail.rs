@@ -171,7 +171,8 @@ fn bad_flags_are_usage_errors() {
 #[test]
 fn unreadable_input_is_reported_and_the_rest_is_read() {
     let o = tapir(&["mail", "/nonexistent/box.mbox", &data("eml/smime.eml")]);
-    assert_eq!(o.status.code(), Some(0));
+    // Every command's rule: the others are read, and the skipped input makes the exit code 1.
+    assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("/nonexistent/box.mbox"));
     assert!(text(&o.stdout).contains("Quarterly figures"));
 }
@@ -335,4 +336,40 @@ fn closed_pipe_is_not_an_error() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let _ = fs::remove_dir_all(&d);
+}
+
+/// A message with more header fields than --max-headers is skipped with the reason; the others
+/// are read.
+#[test]
+fn too_many_header_fields_is_a_reported_skip() {
+    let d = temp_dir("headers");
+    let path = d.join("h.mbox");
+    let mut s = String::from("From a@example.org Mon Nov 30 10:00:00 2026\n");
+    for i in 0..20 {
+        s.push_str(&format!("X-Field-{i}: {i}\n"));
+    }
+    s.push_str("From: a@example.org\nTo: b@example.org\nSubject: many\n\nbody\n\n");
+    s.push_str("From a@example.org Mon Nov 30 10:01:00 2026\n");
+    s.push_str("From: a@example.org\nTo: c@example.org\nSubject: few\n\nbody\n");
+    fs::write(&path, s).unwrap();
+    let o = tapir(&[
+        "mail",
+        path.to_str().unwrap(),
+        "--max-headers",
+        "10",
+        "--json",
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("more than 10 header fields"), "{err}");
+    assert!(err.contains("--max-headers"), "{err}");
+    assert_eq!(
+        text(&o.stdout)
+            .lines()
+            .filter(|l| l.contains("c@example.org"))
+            .count(),
+        1
+    );
+    assert!(!text(&o.stdout).contains("b@example.org"));
+    fs::remove_dir_all(&d).unwrap();
 }

@@ -48,23 +48,45 @@ enum Proto {
 
 type CacheKey = (IpAddr, u32, Proto, u16);
 
+/// Templates one exporter may hold by default: real exporters use a handful (softflowd two,
+/// routers a few dozen), so one exporter sending thousands cannot push out everyone else's.
+pub const DEFAULT_TEMPLATES_PER_EXPORTER: usize = 256;
+
 /// Templates keyed by exporter, observation domain (v9 source id), protocol and template id;
-/// bounded, the oldest learned template goes first when full.
+/// bounded in all and per exporter, the oldest learned template goes first when full.
 #[derive(Debug)]
 pub struct TemplateCache {
     map: HashMap<CacheKey, Template>,
     order: VecDeque<CacheKey>,
+    per_exporter: HashMap<IpAddr, usize>,
     max: usize,
+    max_per_exporter: usize,
+    dropped: u64,
 }
 
 impl TemplateCache {
-    /// A cache holding at most `max` templates (at least 1).
+    /// A cache holding at most `max` templates (at least 1), at most
+    /// [`DEFAULT_TEMPLATES_PER_EXPORTER`] of one exporter.
     pub fn new(max: usize) -> Self {
+        Self::with_limits(max, DEFAULT_TEMPLATES_PER_EXPORTER)
+    }
+
+    /// A cache holding at most `max` templates in all and `per_exporter` of one exporter (each
+    /// at least 1).
+    pub fn with_limits(max: usize, per_exporter: usize) -> Self {
         TemplateCache {
             map: HashMap::new(),
             order: VecDeque::new(),
+            per_exporter: HashMap::new(),
             max: max.max(1),
+            max_per_exporter: per_exporter.max(1),
+            dropped: 0,
         }
+    }
+
+    /// Templates pushed out so far because a limit was reached.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     pub fn len(&self) -> usize {
@@ -78,10 +100,22 @@ impl TemplateCache {
     fn insert(&mut self, k: CacheKey, t: Template) {
         if self.map.insert(k, t).is_none() {
             self.order.push_back(k);
+            let n = self.per_exporter.entry(k.0).or_insert(0);
+            *n += 1;
+            if *n > self.max_per_exporter {
+                // The exporter's own oldest template goes.
+                if let Some(i) = self.order.iter().position(|x| x.0 == k.0) {
+                    if let Some(old) = self.order.remove(i) {
+                        self.forget(&old);
+                        self.dropped += 1;
+                    }
+                }
+            }
             while self.map.len() > self.max {
                 match self.order.pop_front() {
                     Some(old) => {
-                        self.map.remove(&old);
+                        self.forget(&old);
+                        self.dropped += 1;
                     }
                     None => break,
                 }
@@ -89,8 +123,21 @@ impl TemplateCache {
         }
     }
 
-    fn remove(&mut self, k: &CacheKey) {
+    /// Drops `k` from the map and the per-exporter count (not from `order`).
+    fn forget(&mut self, k: &CacheKey) {
         if self.map.remove(k).is_some() {
+            if let Some(n) = self.per_exporter.get_mut(&k.0) {
+                *n -= 1;
+                if *n == 0 {
+                    self.per_exporter.remove(&k.0);
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, k: &CacheKey) {
+        if self.map.contains_key(k) {
+            self.forget(k);
             self.order.retain(|x| x != k);
         }
     }
@@ -343,12 +390,16 @@ fn data(t: &Template, ctx: &Ctx, b: &[u8], out: &mut Vec<FlowRecord>, st: &mut S
         let uptime = |ms: Option<i64>| {
             let ms = ms?;
             match (v.sys_init, ctx.uptime_ms) {
-                (Some(init), _) => Some((init + ms) * 1_000_000),
+                // Times out of the nanosecond range (hostile or corrupt fields) count as absent.
+                (Some(init), _) => init.checked_add(ms)?.checked_mul(1_000_000),
                 (None, Some(up)) => Some(crate::uptime_to_ns(ctx.export_ns, up, ms as u32)),
                 (None, None) => None,
             }
         };
-        let before_export = |us: Option<i64>| us.map(|us| ctx.export_ns - us * 1000);
+        let before_export = |us: Option<i64>| {
+            us.and_then(|us| us.checked_mul(1000))
+                .and_then(|ns| ctx.export_ns.checked_sub(ns))
+        };
         let start = v
             .start
             .or(before_export(v.start_delta_us))

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use tapir_dataset::{discover, visit_windows, Event, ExtractSettings, Visit};
 use tapir_features::{parse_fingerprint, Extractor, TrainedFeatures};
 use tapir_flow::Unit;
-use tapir_learn::{from_bytes, read_model_file, Classifier, Model, ModelFile};
+use tapir_learn::{from_bytes, read_model_file_limited, Classifier, Model, ModelFile};
 
 /// The model shipped with tapir, trained on `data/sample` by `scripts/train-default-model.sh`
 /// (its training report is `models/default.md`).
@@ -66,10 +66,11 @@ struct UnitTally {
 /// A model file as `tapir train` writes it.
 pub type TapirModel = ModelFile<Model, TrainedFeatures>;
 
-/// The bundled model, or the one at `path`, with its feature settings checked against this
-/// build's feature definitions: a model trained under other definitions is refused.
-pub fn open_model(path: Option<&Path>) -> anyhow::Result<(TapirModel, String)> {
-    let (mut mf, name) = read_model(path)?;
+/// The bundled model, or the one at `path` (at most `max_size` bytes), with its feature
+/// settings checked against this build's feature definitions: a model trained under other
+/// definitions, or whose settings were edited, is refused, naming the file.
+pub fn open_model(path: Option<&Path>, max_size: u64) -> anyhow::Result<(TapirModel, String)> {
+    let (mut mf, name) = read_model(path, max_size)?;
     // Files written before the fingerprint was stored with the feature settings carry it in
     // their training record.
     if mf.feature_config.fingerprint.is_none() {
@@ -78,17 +79,20 @@ pub fn open_model(path: Option<&Path>) -> anyhow::Result<(TapirModel, String)> {
             .and_then(parse_fingerprint);
     }
     mf.feature_config.check(None).with_context(|| match path {
-        Some(_) => format!("cannot use model {name}"),
+        Some(_) => format!(
+            "cannot use model {name}: its feature settings were edited, damaged or written by \
+             another tapir; train the model again"
+        ),
         None => format!("cannot use {name}"),
     })?;
     Ok((mf, name))
 }
 
-fn read_model(path: Option<&Path>) -> anyhow::Result<(TapirModel, String)> {
+fn read_model(path: Option<&Path>, max_size: u64) -> anyhow::Result<(TapirModel, String)> {
     match path {
         Some(p) => {
-            let mf =
-                read_model_file(p).with_context(|| format!("cannot use model {}", p.display()))?;
+            let mf = read_model_file_limited(p, max_size)
+                .with_context(|| format!("cannot use model {}", p.display()))?;
             Ok((mf, p.display().to_string()))
         }
         None => {
@@ -104,7 +108,7 @@ fn read_model(path: Option<&Path>) -> anyhow::Result<(TapirModel, String)> {
 }
 
 pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
-    let (mf, model_name) = open_model(a.model.as_deref())?;
+    let (mf, model_name) = open_model(a.model.as_deref(), a.max_model_size)?;
     if a.model.is_none() {
         let what = mf.training["inputs"]
             .as_array()
@@ -276,7 +280,7 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
             Err(e) if a.traffic.strict => return Err(e),
             Err(e) => {
                 failed += 1;
-                warn(format!("{e:#}; file skipped"));
+                crate::load::skipped(format!("{e:#}; file skipped"));
             }
         }
     }

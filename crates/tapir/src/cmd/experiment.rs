@@ -4,9 +4,10 @@
 
 use crate::progress;
 use crate::settings::usage;
+use anyhow::Context;
 use clap::Args;
 use indicatif::ProgressBar;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tapir_experiment::{load_corpus, summary, write_report, Progress, Settings};
 
 #[derive(Args, Debug)]
@@ -124,12 +125,16 @@ pub fn run(a: ExperimentArgs) -> anyhow::Result<()> {
             a.root.display()
         );
     }
+    // Before the run, which may take minutes: a folder that is not a report is kept.
+    check_replaceable(&a.out)?;
     let reading = progress::spinner("reading traces");
     let corpus = load_corpus(&a.root, &|| reading.tick())?;
     reading.finish_and_clear();
     for w in &corpus.warnings {
         crate::load::warn(w);
     }
+    // Unreadable files end the run with exit code 1 once the report is written.
+    crate::load::count_skipped(corpus.unreadable);
     let pb = progress::bar(0, "experiments");
     let results = tapir_experiment::run(
         &corpus,
@@ -138,8 +143,7 @@ pub fn run(a: ExperimentArgs) -> anyhow::Result<()> {
         &Bar(pb.clone()),
     )?;
     pb.finish_and_clear();
-    std::fs::create_dir_all(&a.out).map_err(|e| anyhow::anyhow!("{}: {e}", a.out.display()))?;
-    let index = write_report(&results, &a.out)?;
+    let index = write_report_atomic(&results, &a.out)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     } else {
@@ -154,6 +158,69 @@ pub fn run(a: ExperimentArgs) -> anyhow::Result<()> {
     }
     if a.json {
         eprintln!("report: {}", index.display());
+    }
+    Ok(())
+}
+
+/// The files and folders a report is made of: a folder holding anything else is not replaced.
+const REPORT_ENTRIES: [&str; 3] = ["results.json", "index.html", "figures"];
+
+/// Writes the report in a temporary folder beside `out` and renames it into place at the end,
+/// so that an existing report is replaced whole or not at all and an interrupted run leaves
+/// none half-written. Returns the path of `index.html` in `out`.
+fn write_report_atomic(results: &tapir_experiment::Results, out: &Path) -> anyhow::Result<PathBuf> {
+    check_replaceable(out)?;
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let tmp = crate::interrupt::sibling(out, "tmp");
+    crate::interrupt::create_temp_dir(&tmp).with_context(|| {
+        format!(
+            "cannot create {} (the report is built there, then renamed to {})",
+            tmp.display(),
+            out.display()
+        )
+    })?;
+    let written = write_report(results, &tmp)
+        .map_err(anyhow::Error::from)
+        .and_then(|index| {
+            crate::interrupt::commit_dir(&tmp, out)
+                .with_context(|| format!("cannot move {} to {}", tmp.display(), out.display()))?;
+            Ok(index)
+        });
+    match written {
+        Ok(index) => Ok(out.join(index.file_name().unwrap_or_default())),
+        Err(e) => {
+            crate::interrupt::discard(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// `out` may be missing, an empty folder or a folder holding a report; anything else is kept.
+fn check_replaceable(out: &Path) -> anyhow::Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(out) else {
+        return Ok(());
+    };
+    if !meta.is_dir() {
+        anyhow::bail!(
+            "--out {}: exists and is not a folder; give a folder for the report",
+            out.display()
+        );
+    }
+    let entries =
+        std::fs::read_dir(out).with_context(|| format!("cannot read {}", out.display()))?;
+    for e in entries {
+        let e = e.with_context(|| format!("cannot read {}", out.display()))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !REPORT_ENTRIES.contains(&name.as_str()) {
+            anyhow::bail!(
+                "--out {}: holds {name}, which is not part of a tapir report; the report \
+                 replaces the whole folder, so give a new or empty folder",
+                out.display()
+            );
+        }
     }
     Ok(())
 }

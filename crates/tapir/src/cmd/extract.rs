@@ -21,15 +21,16 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
     };
     let settings = extract_settings(&a.traffic, &a.window, space)?;
     if let Some(dir) = &a.plots {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let sources = discover(&a.inputs)?;
+        let staged = crate::output::StagedDir::new(dir)?;
         let mut n = 0;
         for src in &sources {
-            match plot_source(src, &settings, dir, a.limit) {
+            match plot_source(src, &settings, staged.path(), a.limit) {
                 Ok(k) => n += k,
-                Err(e) => warn(format!("{e:#}; file skipped")),
+                Err(e) => crate::load::skipped(format!("{e:#}; file skipped")),
             }
         }
+        staged.commit()?;
         eprintln!("wrote {n} plots (PNG and SVG) to {}", dir.display());
         if a.output.is_none() {
             return Ok(());
@@ -37,14 +38,16 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
     }
     if let Some(dir) = &a.traces {
         let sources = discover(&a.inputs)?;
+        let staged = crate::output::StagedDir::new(dir)?;
         let mut n = 0;
         for src in &sources {
-            match write_traces(src, &settings, dir) {
+            match write_traces(src, &settings, staged.path()) {
                 Ok(k) => n += k,
                 Err(e) if settings.strict => return Err(e),
-                Err(e) => warn(format!("{e:#}; file skipped")),
+                Err(e) => crate::load::skipped(format!("{e:#}; file skipped")),
             }
         }
+        staged.commit()?;
         eprintln!("wrote {n} trace files to {}", dir.display());
         if a.output.is_none() {
             return Ok(());

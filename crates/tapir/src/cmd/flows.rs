@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tapir_anon::Anonymizer;
 use tapir_capture::{CaptureReader, Timestamp};
-use tapir_flow::{capture_records, proto, FlowRecord, FlowTable, FlowTableConfig};
+use tapir_flow::{capture_records_until, proto, FlowRecord, FlowTable, FlowTableConfig};
 use tapir_netflow::{is_export, udp_payload, Collector, Decoder};
 
 #[derive(Args, Debug)]
@@ -54,6 +54,12 @@ pub struct FlowsArgs {
     /// Flows held open at most; the longest idle are evicted beyond it.
     #[arg(long, value_name = "N", default_value_t = 1 << 20)]
     pub max_flows: usize,
+    /// NetFlow v9/IPFIX templates kept in all; the oldest go beyond it.
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub max_templates: usize,
+    /// Templates kept per exporter, so that one exporter cannot push out the others'.
+    #[arg(long, value_name = "N", default_value_t = tapir_netflow::DEFAULT_TEMPLATES_PER_EXPORTER)]
+    pub max_templates_per_exporter: usize,
     /// UDP ports whose packets in a capture are decoded as NetFlow/IPFIX exports ("none": off).
     #[arg(long, value_name = "PORTS", default_value = "2055,4739,9995")]
     pub netflow_port: String,
@@ -81,6 +87,8 @@ struct Settings {
     netflow_ports: Vec<u16>,
     listen: Option<SocketAddr>,
     anon: Option<Anonymizer>,
+    max_templates: usize,
+    max_templates_per_exporter: usize,
 }
 
 fn secs_ns(flag: &str, s: f64) -> anyhow::Result<i64> {
@@ -157,17 +165,26 @@ fn settings(a: &FlowsArgs) -> anyhow::Result<Settings> {
         netflow_ports,
         listen,
         anon,
+        max_templates: a.max_templates,
+        max_templates_per_exporter: a.max_templates_per_exporter,
     })
 }
 
 pub fn run(a: FlowsArgs) -> anyhow::Result<()> {
     let s = settings(&a)?;
+    // Ctrl-C ends reading; the records so far (active flows included) are still written.
+    let _coop = crate::interrupt::cooperate();
     let mut sink = Sink::new(&s, a.output.as_deref())?;
     let mut failed = 0usize;
+    let mut read = 0usize;
     if let Some(addr) = s.listen {
-        collect(&a, addr, &mut sink)?;
+        collect(&a, &s, addr, &mut sink)?;
     } else {
         for path in &a.files {
+            if crate::interrupt::requested().is_some() {
+                break;
+            }
+            read += 1;
             match read_capture(path, &s, &mut sink) {
                 Ok(t) => {
                     if a.stats {
@@ -190,13 +207,30 @@ pub fn run(a: FlowsArgs) -> anyhow::Result<()> {
                     if is_broken_pipe(&e) {
                         return Err(e);
                     }
-                    warn(format!("{}: {e:#}", path.display()));
+                    crate::load::skipped(format!("{}: {e:#}", path.display()));
                     failed += 1;
                 }
             }
         }
     }
+    let written = sink.written;
     sink.finish()?;
+    if let Some(signal) = crate::interrupt::requested() {
+        let to = match &a.output {
+            Some(p) => format!(" to {}", p.display()),
+            None => String::new(),
+        };
+        let from = if s.listen.is_some() {
+            String::new()
+        } else {
+            format!(" from {read} of {} capture(s)", a.files.len())
+        };
+        return Err(crate::interrupt::Interrupted {
+            signal,
+            summary: format!("{written} records written{to}{from}"),
+        }
+        .into());
+    }
     if !a.files.is_empty() && failed == a.files.len() {
         anyhow::bail!("no file could be read");
     }
@@ -224,13 +258,15 @@ struct Totals {
 fn read_capture(path: &Path, s: &Settings, sink: &mut Sink) -> anyhow::Result<Totals> {
     let mut r = CaptureReader::open(path).with_context(|| "cannot read the capture")?;
     let table = FlowTable::new(s.table.clone())?;
-    let mut decoder = Decoder::new(4096);
+    let mut decoder = Decoder::with_limits(s.max_templates, s.max_templates_per_exporter);
     let mut t = Totals::default();
     // Both callbacks write to the sink, one at a time.
     let shared = std::cell::RefCell::new(&mut *sink);
-    let got = capture_records(
+    // Ctrl-C stops the reading; the flows still open are written as at the end of the file.
+    let got = capture_records_until(
         &mut r,
         table,
+        &|| crate::interrupt::requested().is_some(),
         &mut |raw, ip| {
             if !s.netflow_ports.is_empty() && is_export(ip, &s.netflow_ports) {
                 if let Some(payload) = udp_payload(raw.data, ip) {
@@ -250,6 +286,16 @@ fn read_capture(path: &Path, s: &Settings, sink: &mut Sink) -> anyhow::Result<To
     t.ip_packets = got.stats.packets;
     t.ip_bytes = got.stats.bytes;
     t.evicted = got.stats.evicted;
+    if got.stats.evicted > 0 {
+        warn(format!(
+            "{}: the flow table was full: {} flows ended early (end reason evicted); \
+             --max-flows {} raises the limit",
+            path.display(),
+            got.stats.evicted,
+            s.table.max_flows
+        ));
+    }
+    warn_templates(&decoder.stats(), s);
     let cut = got.cut;
     t.records = sink.capture_records;
     t.rec_packets = sink.capture_packets;
@@ -266,14 +312,26 @@ fn read_capture(path: &Path, s: &Settings, sink: &mut Sink) -> anyhow::Result<To
     Ok(t)
 }
 
-fn collect(a: &FlowsArgs, addr: SocketAddr, sink: &mut Sink) -> anyhow::Result<()> {
-    let mut c = Collector::bind(addr, 4096)?;
+/// A warning with the count when template limits pushed templates out (their data sets are then
+/// skipped until the exporter sends the template again).
+fn warn_templates(st: &tapir_netflow::DecoderStats, s: &Settings) {
+    if st.templates_dropped > 0 {
+        warn(format!(
+            "{} NetFlow/IPFIX templates dropped at the limits (--max-templates {}, \
+             --max-templates-per-exporter {})",
+            st.templates_dropped, s.max_templates, s.max_templates_per_exporter
+        ));
+    }
+}
+
+fn collect(a: &FlowsArgs, s: &Settings, addr: SocketAddr, sink: &mut Sink) -> anyhow::Result<()> {
+    let mut c = Collector::bind_with_limits(addr, s.max_templates, s.max_templates_per_exporter)?;
     eprintln!("tapir: collecting on udp {}", c.local_addr());
     let deadline = a
         .listen_seconds
         .map(|s| Instant::now() + Duration::from_secs_f64(s));
     let mut n = 0u64;
-    loop {
+    while crate::interrupt::requested().is_none() {
         let wait = match deadline {
             Some(d) => match d.checked_duration_since(Instant::now()) {
                 Some(w) if !w.is_zero() => w.min(Duration::from_millis(500)),
@@ -299,6 +357,7 @@ fn collect(a: &FlowsArgs, addr: SocketAddr, sink: &mut Sink) -> anyhow::Result<(
             break;
         }
     }
+    warn_templates(&c.decoder().stats(), s);
     if a.stats {
         let st = c.decoder().stats();
         eprintln!(
@@ -321,6 +380,8 @@ struct Sink {
     capture_records: u64,
     capture_packets: u64,
     capture_bytes: u64,
+    /// Records pushed, for the summary of an interrupted run.
+    written: u64,
 }
 
 pub const CSV_HEADER: &str = "src,dst,src_port,dst_port,proto,start,end,packets_fwd,bytes_fwd,packets_rev,bytes_rev,tos,dscp,tcp_flags,tunnel,end_reason,source,exporter";
@@ -341,6 +402,7 @@ impl Sink {
             capture_records: 0,
             capture_packets: 0,
             capture_bytes: 0,
+            written: 0,
         };
         if s.format == Format::Csv {
             if let Some(o) = sink.out.as_mut() {
@@ -368,6 +430,7 @@ impl Sink {
     }
 
     fn push(&mut self, mut r: FlowRecord) -> anyhow::Result<()> {
+        self.written += 1;
         if r.source == tapir_flow::RecordSource::Capture {
             self.capture_records += 1;
             self.capture_packets += r.packets();

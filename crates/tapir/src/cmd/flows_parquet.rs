@@ -115,13 +115,10 @@ pub fn write_partitioned(dir: &Path, rows: &[FlowRecord]) -> anyhow::Result<()> 
             .or_default()
             .push(r);
     }
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "flows".into());
-    let tmp = dir.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let tmp = crate::interrupt::sibling(dir, "tmp");
     let result = (|| -> anyhow::Result<()> {
-        fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        crate::interrupt::create_temp_dir(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .build();
@@ -139,12 +136,12 @@ pub fn write_partitioned(dir: &Path, rows: &[FlowRecord]) -> anyhow::Result<()> 
         if dir.exists() {
             fs::remove_dir(dir)?;
         }
-        fs::rename(&tmp, dir)
+        crate::interrupt::commit(&tmp, dir)
             .with_context(|| format!("cannot move {} to {}", tmp.display(), dir.display()))?;
         Ok(())
     })();
     if result.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
+        crate::interrupt::discard(&tmp);
     }
     result
 }

@@ -69,10 +69,12 @@ pub fn run(a: InspectArgs) -> anyhow::Result<()> {
         let s = inspect_file(path, &rule, a.top);
         sp.finish_and_clear();
         if let Some(e) = &s.error {
-            warn(format!("{}: {e}", path.display()));
             // A capture cut part-way still had its first packets summarised.
             if s.frames == 0 {
+                crate::load::skipped(format!("{}: {e}", path.display()));
                 failed += 1;
+            } else {
+                warn(format!("{}: {e}", path.display()));
             }
             if a.traffic.strict {
                 anyhow::bail!("{}: {e}", path.display());

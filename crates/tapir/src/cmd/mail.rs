@@ -51,6 +51,9 @@ pub struct MailArgs {
     /// Skip messages larger than this many bytes (they are reported).
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_size: u64,
+    /// Skip messages with more header fields than this (they are reported).
+    #[arg(long, value_name = "N", default_value_t = tapir_mail::DEFAULT_MAX_HEADERS)]
+    pub max_headers: u64,
     /// Stop at the first broken message or unreadable input instead of reporting it.
     #[arg(long)]
     pub strict: bool,
@@ -152,6 +155,9 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
         None => None,
     };
 
+    // Ctrl-C ends reading; the outputs are still written with the messages read so far.
+    let _coop = crate::interrupt::cooperate();
+    let mut read = 0u64;
     let mut out = Output::create(a.output.as_deref())?;
     let mut ev_out = match &a.events {
         Some(p) => Some(Output::create(Some(p))?),
@@ -161,8 +167,12 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     let opts = ReadOptions {
         max_message: a.max_size,
+        max_headers: a.max_headers,
     };
     for item in Messages::new(&a.inputs, opts) {
+        if crate::interrupt::requested().is_some() {
+            break;
+        }
         let mut m = match item {
             Ok(Item::Message(m)) => m,
             Ok(Item::Broken(b)) => {
@@ -177,7 +187,7 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
                 if a.strict {
                     return Err(e.into());
                 }
-                warn(e);
+                crate::load::skipped(e);
                 continue;
             }
         };
@@ -185,6 +195,7 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
             anonymize_meta(an, &mut m);
         }
         summary.add(&m);
+        read += 1;
         if let Some(w) = &mut ev_out {
             for e in events(&m) {
                 write_line(w, &e)?;
@@ -239,5 +250,17 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
     if let Some(w) = ev_out {
         w.finish()?;
     }
-    out.finish()
+    out.finish()?;
+    if let Some(signal) = crate::interrupt::requested() {
+        let to = match &a.output {
+            Some(p) => format!(" to {}", p.display()),
+            None => String::new(),
+        };
+        return Err(crate::interrupt::Interrupted {
+            signal,
+            summary: format!("{read} messages read; their metadata written{to}"),
+        }
+        .into());
+    }
+    Ok(())
 }

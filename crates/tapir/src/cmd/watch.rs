@@ -83,9 +83,19 @@ impl EventArgs {
         let mut failed = 0;
         for f in &self.files {
             match read_file(f, &mut |w| warn(w)) {
+                Ok(ev) if ev.is_empty() => {
+                    if self.strict {
+                        anyhow::bail!("{}: no flow, packet or mail event in it", f.display());
+                    }
+                    crate::load::skipped(format!(
+                        "{}: no flow, packet or mail event in it; file skipped",
+                        f.display()
+                    ));
+                    failed += 1;
+                }
                 Ok(ev) => all.extend(ev),
                 Err(e) if !self.strict => {
-                    warn(e);
+                    crate::load::skipped(e);
                     failed += 1;
                 }
                 Err(e) => return Err(e.into()),
