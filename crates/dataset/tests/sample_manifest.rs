@@ -119,10 +119,16 @@ fn manifest_matches_the_files() {
     for cond in ["plain", "ipsec", "wireguard", "openvpn", "tor"] {
         for class in ["web", "voip", "video", "p2p"] {
             let n = cell(cond, class);
-            assert!(n >= MIN_TRACES, "{cond}/{class}: {n} traces, want at least {MIN_TRACES}");
+            assert!(
+                n >= MIN_TRACES,
+                "{cond}/{class}: {n} traces, want at least {MIN_TRACES}"
+            );
         }
         let n = cell(cond, "multi");
-        assert!(n >= 4, "{cond}/multi: {n} concurrent captures, want at least 4");
+        assert!(
+            n >= 4,
+            "{cond}/multi: {n} concurrent captures, want at least 4"
+        );
         let n = cell(cond, "background");
         assert!(n >= 1, "{cond}/background: {n} captures, want at least 1");
     }
