@@ -347,7 +347,7 @@ mod tests {
         let path = dir.join("nb.tapir");
         write_model_file(&path, &tiny_file(ModelKind::Nb)).unwrap();
         let size = fs::metadata(&path).unwrap().len();
-        let err = read_model_file_limited::<Model>(&path, size - 1).unwrap_err();
+        let err = read_model_file_limited::<Model, serde_json::Value>(&path, size - 1).unwrap_err();
         let msg = err.to_string();
         assert!(matches!(err, LearnError::TooLarge { limit, .. } if limit == size - 1));
         assert!(
