@@ -28,21 +28,16 @@ for held in $conds; do
         --augment default --augment-copies 4 --background-class --unknown-share 0.95 \
         -o "$tmp/$held.tapir" >/dev/null 2>&1
     "$tapir" classify -m "$tmp/$held.tapir" "$data/$held" -o "$tmp/$held.jsonl" 2>/dev/null || true
-    python3 - "$held" "$tmp/$held.jsonl" "$data/manifest.csv" <<'PY'
-import csv, json, os, sys
-held, out, manifest = sys.argv[1:4]
-root = os.path.dirname(manifest)
-truth = {}
-with open(manifest, newline="") as f:
-    for r in csv.DictReader(f):
-        truth[os.path.normpath(os.path.join(root, r["path"]))] = r["label"]
+    python3 - "$held" "$tmp/$held.jsonl" <<'PY'
+import json, sys
+held, out = sys.argv[1:3]
 n = right = unknown = labelled_right = bg = bg_app = 0
 with open(out) as f:
     for line in f:
         w = json.loads(line)
         if "window" not in w:
             continue
-        label = truth.get(os.path.normpath(w["file"]))
+        label = w.get("true_label")  # classify gives it for captures of a labelled dataset
         if label is None or "+" in label:
             continue  # concurrent captures carry several labels
         probs = {k: v for k, v in w["probabilities"].items() if k != "background"}
