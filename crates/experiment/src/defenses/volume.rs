@@ -1,7 +1,7 @@
 //! `volume` against constant volume and decoy bursts: does the planted surge still stand out?
 //!
 //! A host's half hour on its access link is built from real traces of the dataset: one web
-//! session started in each minute, and in one minute, drawn at random, several more sessions
+//! session (a trace's first minute at most) started in each minute, and in one minute, drawn at random, several more sessions
 //! at once — the surge ("increased chatter"). The defence runs over the whole link, an observer
 //! cuts what it sees into NetFlow-style records (one per active-timeout slot, 1 s by default),
 //! and [`tapir_analysis::VolumeCounter`] looks for surges of the host's bytes per minute with
@@ -87,6 +87,15 @@ fn place(t: &[TracePacket], at: i64, out: &mut Vec<TracePacket>) {
     }));
 }
 
+/// The part of `t` within `len` nanoseconds of its first packet: a session is one interval's
+/// visit at most, so that a trace longer than the interval (a page left open, a long download)
+/// does not spread the planted surge over the intervals after it.
+fn first_interval(t: &[TracePacket], len: i64) -> &[TracePacket] {
+    let Some(first) = t.first() else { return t };
+    let end = first.ts.as_nanos().saturating_add(len);
+    &t[..t.partition_point(|p| p.ts.as_nanos() < end)]
+}
+
 fn duration(t: &[TracePacket]) -> i64 {
     match (t.first(), t.last()) {
         (Some(a), Some(b)) => b.ts.as_nanos() - a.ts.as_nanos(),
@@ -116,7 +125,7 @@ pub fn plant_surge(
     for i in 0..sc.intervals {
         let n = 1 + if i == planted { sc.surge_sessions } else { 0 };
         for _ in 0..n {
-            let t = pool[rng.range_u64(0, pool.len() as u64 - 1) as usize];
+            let t = first_interval(pool[rng.range_u64(0, pool.len() as u64 - 1) as usize], iv);
             let mut one = Vec::with_capacity(t.len());
             let at = start(&mut rng, i, t);
             place(t, at, &mut one);
