@@ -162,7 +162,55 @@ pub struct AttackRow {
     pub latency_p99_ms: f64,
 }
 
+/// `trials` runs of `trial`, in parallel, each seeded from `seed` and its index.
+pub(crate) fn run_trials<O: Send>(
+    trials: usize,
+    seed: u64,
+    trial: impl Fn(u64) -> Result<O> + Sync + Send,
+) -> Result<Vec<O>> {
+    use rayon::prelude::*;
+    (0..trials)
+        .into_par_iter()
+        .map(|k| trial(seed.wrapping_add(k as u64 * 7919)))
+        .collect()
+}
+
+/// The mean of `f` over `out` (0 for none).
+pub(crate) fn mean_of<O>(out: &[O], f: impl Fn(&O) -> f64) -> f64 {
+    out.iter().map(f).sum::<f64>() / out.len().max(1) as f64
+}
+
+/// What one row of an attack says, beside its costs.
+pub(crate) struct RowText<'a> {
+    pub attack: &'a str,
+    pub spec: &'a str,
+    pub measure: &'a str,
+    pub naive: f64,
+    pub adaptive: Option<f64>,
+    pub detail: String,
+    pub extra_unit: &'a str,
+}
+
 impl AttackRow {
+    /// A row from what it says and the costs of its trials.
+    pub(crate) fn from_trials<'c>(t: RowText<'_>, costs: impl Iterator<Item = &'c Costs>) -> Self {
+        let costs: Vec<Costs> = costs.cloned().collect();
+        let c = costs_summary(&costs);
+        AttackRow {
+            attack: t.attack.into(),
+            spec: t.spec.into(),
+            measure: t.measure.into(),
+            naive: t.naive,
+            adaptive: t.adaptive,
+            detail: t.detail,
+            overhead: c.overhead,
+            extra: c.packets_ratio - 1.0,
+            extra_unit: t.extra_unit.into(),
+            latency_median_ms: c.latency_median_ms,
+            latency_p99_ms: c.latency_p99_ms,
+        }
+    }
+
     /// The stronger of the two attackers: what the defence really leaves.
     pub fn best(&self) -> f64 {
         self.adaptive.map_or(self.naive, |a| a.max(self.naive))

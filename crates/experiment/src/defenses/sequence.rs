@@ -22,9 +22,8 @@
 //! Two attackers: the naive one keeps the default window Δt = 60 s; the adaptive one knows the
 //! defence and widens Δt by the p99 of the delay it adds.
 
-use super::{costs_summary, AttackRow};
+use super::{mean_of, run_trials, AttackRow, RowText};
 use crate::{ExperimentError, Result};
-use rayon::prelude::*;
 use std::collections::BTreeSet;
 use tapir_analysis::{infer_groups, Event, SequenceConfig};
 use tapir_capture::{Direction, SplitMix64, Timestamp, TracePacket};
@@ -407,30 +406,22 @@ pub fn sequence_rows(
     specs
         .iter()
         .map(|spec| {
-            let out: Vec<SequenceOutcome> = (0..trials)
-                .into_par_iter()
-                .map(|k| sequence_trial(sc, spec, seed.wrapping_add(k as u64 * 7919)))
-                .collect::<Result<_>>()?;
-            let n = out.len().max(1) as f64;
-            let costs: Vec<Costs> = out.iter().map(|o| o.costs.clone()).collect();
-            let c = costs_summary(&costs);
-            Ok(AttackRow {
-                attack: "sequence".into(),
-                spec: spec.to_string(),
-                measure: "Jaccard(recovered list, true members)".into(),
-                naive: out.iter().map(|o| o.naive).sum::<f64>() / n,
-                adaptive: Some(out.iter().map(|o| o.adaptive).sum::<f64>() / n),
+            let out: Vec<SequenceOutcome> =
+                run_trials(trials, seed, |s| sequence_trial(sc, spec, s))?;
+            let text = RowText {
+                attack: "sequence",
+                spec,
+                measure: "Jaccard(recovered list, true members)",
+                naive: mean_of(&out, |o| o.naive),
+                adaptive: Some(mean_of(&out, |o| o.adaptive)),
                 detail: format!(
                     "{:.1} members named (true {})",
-                    out.iter().map(|o| o.found).sum::<usize>() as f64 / n,
+                    mean_of(&out, |o| o.found as f64),
                     sc.members
                 ),
-                overhead: c.overhead,
-                extra: c.packets_ratio - 1.0,
-                extra_unit: "deliveries".into(),
-                latency_median_ms: c.latency_median_ms,
-                latency_p99_ms: c.latency_p99_ms,
-            })
+                extra_unit: "deliveries",
+            };
+            Ok(AttackRow::from_trials(text, out.iter().map(|o| &o.costs)))
         })
         .collect()
 }

@@ -8,9 +8,8 @@
 //! its documented defaults. The attacker's question is which minute the surge was in; a decoy
 //! that raises an alert of its own makes the real one a guess among several.
 
-use super::{costs_summary, defend_trace, AttackRow};
+use super::{defend_trace, mean_of, run_trials, AttackRow, RowText};
 use crate::Result;
-use rayon::prelude::*;
 use std::net::{IpAddr, Ipv4Addr};
 use tapir_analysis::{
     Event, Grouping, Metric, Season, VolumeConfig, VolumeCounter, VolumeEventKind,
@@ -226,32 +225,23 @@ pub fn volume_rows(
     specs
         .iter()
         .map(|spec| {
-            let out: Vec<VolumeOutcome> = (0..trials)
-                .into_par_iter()
-                .map(|k| volume_trial(pool, sc, spec, seed.wrapping_add(k as u64 * 7919)))
-                .collect::<Result<_>>()?;
-            let n = out.len().max(1) as f64;
+            let out: Vec<VolumeOutcome> =
+                run_trials(trials, seed, |s| volume_trial(pool, sc, spec, s))?;
             let found = out.iter().filter(|o| o.found).count();
-            let alerts: usize = out.iter().map(|o| o.surges).sum();
-            let costs: Vec<Costs> = out.iter().map(|o| o.costs.clone()).collect();
-            let c = costs_summary(&costs);
-            Ok(AttackRow {
-                attack: "volume".into(),
-                spec: spec.to_string(),
-                measure: "P(the alert picked is the real surge)".into(),
-                naive: out.iter().map(|o| o.recovery).sum::<f64>() / n,
+            let text = RowText {
+                attack: "volume",
+                spec,
+                measure: "P(the alert picked is the real surge)",
+                naive: mean_of(&out, |o| o.recovery),
                 adaptive: None,
                 detail: format!(
                     "surge found in {found}/{}; {:.1} alerts per timeline",
                     out.len(),
-                    alerts as f64 / n
+                    mean_of(&out, |o| o.surges as f64)
                 ),
-                overhead: c.overhead,
-                extra: c.packets_ratio - 1.0,
-                extra_unit: "packets".into(),
-                latency_median_ms: c.latency_median_ms,
-                latency_p99_ms: c.latency_p99_ms,
-            })
+                extra_unit: "packets",
+            };
+            Ok(AttackRow::from_trials(text, out.iter().map(|o| &o.costs)))
         })
         .collect()
 }

@@ -15,9 +15,8 @@
 //! timing: for a watched flow leaving the endpoint at t, it suspects the tunnel hosts with a
 //! record in t's slot and guesses one of them.
 
-use super::{costs_summary, AttackRow};
+use super::{mean_of, run_trials, AttackRow, RowText};
 use crate::{ExperimentError, Result};
-use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 use tapir_analysis::{Event, PatternSet, WatchConfig, Watcher};
@@ -261,30 +260,21 @@ pub fn watch_rows(
     specs
         .iter()
         .map(|spec| {
-            let out: Vec<WatchOutcome> = (0..trials)
-                .into_par_iter()
-                .map(|k| watch_trial(sc, spec, seed.wrapping_add(k as u64 * 7919)))
-                .collect::<Result<_>>()?;
-            let n = out.len().max(1) as f64;
-            let costs: Vec<Costs> = out.iter().map(|o| o.costs.clone()).collect();
-            let c = costs_summary(&costs);
-            Ok(AttackRow {
-                attack: "watch".into(),
-                spec: spec.to_string(),
-                measure: "share of watched contacts attributed to the target".into(),
-                naive: out.iter().map(|o| o.named).sum::<f64>() / n,
-                adaptive: Some(out.iter().map(|o| o.correlated).sum::<f64>() / n),
+            let out: Vec<WatchOutcome> = run_trials(trials, seed, |s| watch_trial(sc, spec, s))?;
+            let text = RowText {
+                attack: "watch",
+                spec,
+                measure: "share of watched contacts attributed to the target",
+                naive: mean_of(&out, |o| o.named),
+                adaptive: Some(mean_of(&out, |o| o.correlated)),
                 detail: format!(
                     "{:.1} watchlist hits per office (target made {})",
-                    out.iter().map(|o| o.hits).sum::<usize>() as f64 / n,
+                    mean_of(&out, |o| o.hits as f64),
                     sc.watched
                 ),
-                overhead: c.overhead,
-                extra: c.packets_ratio - 1.0,
-                extra_unit: "packets".into(),
-                latency_median_ms: c.latency_median_ms,
-                latency_p99_ms: c.latency_p99_ms,
-            })
+                extra_unit: "packets",
+            };
+            Ok(AttackRow::from_trials(text, out.iter().map(|o| &o.costs)))
         })
         .collect()
 }
