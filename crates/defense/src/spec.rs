@@ -30,6 +30,11 @@ pub const SPEC_HELP: &str = "defences (several -d chain, applied in order):
 /// any real setting.
 const MAX_SCHEDULED_PACKETS: f64 = 1e7;
 
+/// The longest duration a setting may give (a delay, a mix period, a decoy interval): 30 days,
+/// far above any real setting (remailer pools hold mail for hours), and small enough that a
+/// timestamp plus it never leaves the range of nanosecond times.
+const MAX_DURATION_NS: f64 = 30.0 * 86_400e9;
+
 fn bad(spec: &str, why: impl Into<String>) -> DefenseError {
     DefenseError::BadSetting {
         spec: spec.to_string(),
@@ -64,6 +69,9 @@ fn duration_ns(spec: &str, key: &str, v: &str) -> Result<f64, DefenseError> {
     let ns = x * f;
     if !(ns.is_finite() && ns >= 0.0) {
         return Err(bad(spec, format!("{key}={v}: not a duration >= 0")));
+    }
+    if ns > MAX_DURATION_NS {
+        return Err(bad(spec, format!("{key}={v}: at most 30 days")));
     }
     Ok(ns)
 }

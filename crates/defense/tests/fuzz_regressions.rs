@@ -23,6 +23,13 @@ fn constant_with_a_huge_minimum_is_refused() {
     let spec = "constant:up=20,down=40,size=600,min=5666666666666666666666600ms,pad=2";
     let err = parse_spec(spec, 7).err().expect("refused").to_string();
     assert!(
+        err.contains("min=") && err.contains("at most 30 days"),
+        "{err}"
+    );
+    // Within 30 days, but 100 million packets downstream: refused for the schedule.
+    let spec = "constant:up=20,down=40,size=600,min=2592000s";
+    let err = parse_spec(spec, 7).err().expect("refused").to_string();
+    assert!(
         err.contains("min=") && err.contains("packets each way"),
         "{err}"
     );
@@ -57,4 +64,21 @@ fn constant_with_a_huge_pad_is_refused() {
     );
     let err = parse_spec(&spec, 7).err().expect("refused").to_string();
     assert!(err.contains("pad=") && err.contains("at most"), "{err}");
+}
+
+/// A timed mix with a period of 5.6e25 s overflowed the time of its next flush: durations are
+/// now at most 30 days, and a mix of hours still runs.
+#[test]
+fn a_mix_period_beyond_30_days_is_refused() {
+    let spec = format!("mix:timed=0{}6ms", "5".repeat(31));
+    let err = parse_spec(&spec, 7).err().expect("refused").to_string();
+    assert!(
+        err.contains("timed=") && err.contains("at most 30 days"),
+        "{err}"
+    );
+    for ok in ["mix:timed=21600s", "delay:mean=600s", "mix:timed=2592000s"] {
+        let mut d = parse_spec(ok, 7).unwrap();
+        let (_, costs) = run(d.as_mut(), short_trace());
+        assert_eq!(costs.real_packets, 40, "{ok}");
+    }
 }
