@@ -178,6 +178,10 @@ pub struct Decoy {
     next_burst: Option<i64>,
     /// The burst being sent: next dummy time and bytes left.
     burst: Option<(f64, u64)>,
+    /// When the last burst's last dummy went out: a burst that falls due while another is
+    /// still being sent starts after it (one link sends one surge at a time), so the dummies
+    /// leave in time order whenever the defence is asked for them.
+    free_at: f64,
     acks: u64,
 }
 
@@ -193,6 +197,7 @@ impl Decoy {
             rng: SplitMix64::new(seed),
             next_burst: None,
             burst: None,
+            free_at: f64::MIN,
             acks: 0,
         }
     }
@@ -224,11 +229,12 @@ impl Defense for Decoy {
                 let left = left.saturating_sub(u64::from(size));
                 let nt = t + f64::from(size) * 8.0 / self.rate_bps * NS_PER_S;
                 self.burst = (left > 0).then_some((nt, left));
+                self.free_at = nt;
                 continue;
             }
             match self.next_burst {
                 Some(b) if b <= now => {
-                    self.burst = Some((b as f64, self.bytes));
+                    self.burst = Some(((b as f64).max(self.free_at), self.bytes));
                     self.next_burst = Some(b + self.rng.exp(self.every_ns).max(1.0) as i64);
                 }
                 _ => break,
