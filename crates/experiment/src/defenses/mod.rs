@@ -194,7 +194,7 @@ pub(crate) struct RowText<'a> {
 impl AttackRow {
     /// A row from what it says and the costs of its trials.
     pub(crate) fn from_trials<'c>(t: RowText<'_>, costs: impl Iterator<Item = &'c Costs>) -> Self {
-        let costs: Vec<Costs> = costs.cloned().collect();
+        let costs: Vec<&Costs> = costs.collect();
         let c = costs_summary(&costs);
         AttackRow {
             attack: t.attack.into(),
@@ -233,12 +233,15 @@ pub struct AttackMatrix {
 /// Costs over several defended traces or trials.
 pub(crate) struct CostSummary {
     pub overhead: f64,
+    pub wasted_share: f64,
     pub packets_ratio: f64,
     pub latency_median_ms: f64,
     pub latency_p99_ms: f64,
 }
 
-pub(crate) fn costs_summary(costs: &[Costs]) -> CostSummary {
+/// The costs of several runs together: bytes and packets summed, the latencies' median and p99
+/// taken over the runs' own.
+pub(crate) fn costs_summary(costs: &[&Costs]) -> CostSummary {
     let real: u64 = costs.iter().map(|c| c.real_bytes).sum();
     let out: u64 = costs.iter().map(|c| c.out_bytes).sum();
     let real_p: u64 = costs.iter().map(|c| c.real_packets).sum();
@@ -253,6 +256,7 @@ pub(crate) fn costs_summary(costs: &[Costs]) -> CostSummary {
         .collect();
     CostSummary {
         overhead: (out as f64 - real as f64) / real.max(1) as f64,
+        wasted_share: 1.0 - real.min(out) as f64 / out.max(1) as f64,
         packets_ratio: out_p as f64 / real_p.max(1) as f64,
         latency_median_ms: quantile(&mut med, 0.5),
         latency_p99_ms: quantile(&mut p99, 0.99),
@@ -518,31 +522,20 @@ pub fn defense_matrix(
         let detector = fit_model(ModelKind::Rf, &params, &so_train)?;
         let stand_out = accuracy(&so_test.y, &predict_rows(&detector, &so_test.x, dim));
         let costs: Vec<&Costs> = defended.iter().map(|(_, c)| c).collect();
-        let real: u64 = costs.iter().map(|c| c.real_bytes).sum();
-        let out: u64 = costs.iter().map(|c| c.out_bytes).sum();
-        let real_p: u64 = costs.iter().map(|c| c.real_packets).sum();
-        let out_p: u64 = costs.iter().map(|c| c.out_packets).sum();
-        let mut med: Vec<f64> = costs
-            .iter()
-            .map(|c| c.latency_median_ns as f64 / 1e6)
-            .collect();
-        let mut p99: Vec<f64> = costs
-            .iter()
-            .map(|c| c.latency_p99_ns as f64 / 1e6)
-            .collect();
+        let sum = costs_summary(&costs);
         rows.push(DefenseRow {
             spec: spec.to_string(),
             naive,
             retrained,
             stand_out,
             test_windows: held.n_rows(),
-            overhead_total: (out as f64 - real as f64) / real.max(1) as f64,
+            overhead_total: sum.overhead,
             overhead_mean: costs.iter().map(|c| c.overhead()).sum::<f64>()
                 / costs.len().max(1) as f64,
-            wasted_share: 1.0 - real.min(out) as f64 / out.max(1) as f64,
-            latency_median_ms: quantile(&mut med, 0.5),
-            latency_p99_ms: quantile(&mut p99, 0.99),
-            packets_ratio: out_p as f64 / real_p.max(1) as f64,
+            wasted_share: sum.wasted_share,
+            latency_median_ms: sum.latency_median_ms,
+            latency_p99_ms: sum.latency_p99_ms,
+            packets_ratio: sum.packets_ratio,
         });
     }
     Ok(DefenseMatrix {
