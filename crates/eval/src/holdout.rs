@@ -10,8 +10,8 @@ use std::ops::Range;
 use tapir_features::FeatureSpace;
 use tapir_learn::metrics::ConfusionMatrix;
 use tapir_learn::{
-    bootstrap_accuracy, hold_out_folds, paired_bootstrap, Dataset, ModelKind, ModelParams,
-    PairedDifference, TraceOutcome, BOOTSTRAP_RESAMPLES,
+    balance_strata, bootstrap_accuracy, hold_out_folds, paired_bootstrap, Dataset, ModelKind,
+    ModelParams, PairedDifference, TraceOutcome, BOOTSTRAP_RESAMPLES,
 };
 
 /// One held-out value: what its fold tested on, and what could not be learnt.
@@ -138,10 +138,15 @@ impl HoldOut {
 /// drawn on the first `n` rows; a copy joins the training side of its original and is never
 /// tested, so a held-out value's windows reach training in no form. `values` covers the first
 /// `n` rows.
+///
+/// `balance`, when given, holds a stratum per row of `ds` (copies included): each fold's
+/// training side is then re-weighted with [`tapir_learn::balance_strata`] so that every stratum
+/// of a class counts the same.
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate_hold_out(
     ds: &Dataset,
     copies: &[usize],
+    balance: Option<&[Option<u32>]>,
     column: &str,
     values: &[Option<u32>],
     names: &dyn Fn(u32) -> String,
@@ -218,7 +223,11 @@ pub fn evaluate_hold_out(
             note: (!notes.is_empty()).then(|| notes.join("; ")),
         });
         if ran {
-            runnable.push((f.train.clone(), f.test.clone()));
+            let train = match balance {
+                Some(strata) => balance_strata(&f.train, &ds.y, strata),
+                None => f.train.clone(),
+            };
+            runnable.push((train, f.test.clone()));
         }
     }
     let untested = {
@@ -319,6 +328,7 @@ mod tests {
         let h = evaluate_hold_out(
             &ds,
             &[],
+            None,
             "net",
             &values,
             &|v| format!("net{v}"),
@@ -366,6 +376,7 @@ mod tests {
         let h = evaluate_hold_out(
             &ds,
             &[],
+            None,
             "net",
             &values,
             &|v| v.to_string(),

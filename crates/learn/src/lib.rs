@@ -65,8 +65,8 @@ pub use compare::{
     TraceOutcome, BOOTSTRAP_RESAMPLES,
 };
 pub use dataset::{
-    grouped_kfold, hold_out_folds, split_grouped_stratified, split_windows, Dataset, HoldOutFold,
-    MultiLabelDataset, Split,
+    balance_strata, grouped_kfold, hold_out_folds, split_grouped_stratified, split_windows,
+    Dataset, HoldOutFold, MultiLabelDataset, Split,
 };
 pub use error::{LearnError, Result};
 pub use forest::{MaxFeatures, MultiLabelForest, RandomForest, RfParams};

@@ -253,6 +253,10 @@ pub struct EvalArgs {
     /// Augmented copies per training window.
     #[arg(long, value_name = "K", default_value_t = 4)]
     pub augment_copies: u32,
+    /// Weight training windows so that every value of this manifest column (e.g. program)
+    /// counts the same inside its class; `none` for no weighting (see docs/evaluation.md).
+    #[arg(long, value_name = "COLUMN", default_value = "none")]
+    pub balance: String,
     #[command(flatten)]
     pub traffic: TrafficArgs,
     #[command(flatten)]

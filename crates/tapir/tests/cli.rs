@@ -216,6 +216,34 @@ fn eval_hold_out_profile_on_the_sample_gives_one_fold_per_profile() {
     assert_eq!(v["compare"]["traces"], n_traces);
     assert_eq!(v["compare"]["resamples"], 2000);
 
+    // Weighting programs equally inside each class changes the training side only: the same
+    // folds test the same windows.
+    let balanced = dir.join("b.json");
+    let o = tapir(&[
+        "eval",
+        &sample("ipsec"),
+        "--hold-out",
+        "profile",
+        "--balance",
+        "program",
+        "--models",
+        "nb",
+        "--features",
+        "size-iat",
+        "--json",
+        balanced.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let b: serde_json::Value = serde_json::from_slice(&fs::read(&balanced).unwrap()).unwrap();
+    for (x, y) in b["hold_out"]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(h["values"].as_array().unwrap())
+    {
+        assert_eq!(x["windows"], y["windows"]);
+    }
+
     // No manifest, no column: a usage error naming it.
     let data = dir.join("data");
     write_dataset(&data, 3, 600);
@@ -223,6 +251,13 @@ fn eval_hold_out_profile_on_the_sample_gives_one_fold_per_profile() {
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("no program column") && stderr(&o).contains("manifest"),
+        "{}",
+        stderr(&o)
+    );
+    let o = tapir(&["eval", data.to_str().unwrap(), "--balance", "program"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--balance") && stderr(&o).contains("no program column"),
         "{}",
         stderr(&o)
     );

@@ -13,8 +13,8 @@ use tapir_eval::{evaluate_grid, evaluate_hold_out, GridCell, HoldOut};
 use tapir_features::FeatureSpace;
 use tapir_learn::metrics::{ClassScores, ConfusionMatrix};
 use tapir_learn::{
-    grouped_kfold, paired_bootstrap, split_grouped_stratified, split_windows, ModelKind,
-    ModelParams, PairedDifference, BOOTSTRAP_RESAMPLES,
+    balance_strata, grouped_kfold, paired_bootstrap, split_grouped_stratified, split_windows,
+    ModelKind, ModelParams, PairedDifference, BOOTSTRAP_RESAMPLES,
 };
 use tapir_report::text_table;
 
@@ -110,11 +110,17 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         )),
         _ => return Err(usage("--compare takes two cells, A and B (SPACE:MODEL)")),
     };
-    if let Some(col) = &a.hold_out {
-        // Checked on the manifest alone, before any capture is read.
-        let cols = Columns::new(&discover(&a.inputs)?);
-        if cols.find(col).is_none() {
-            return Err(usage(missing_column(col, &cols)));
+    let balance = (a.balance != "none").then_some(a.balance.as_str());
+    for (flag, col) in [
+        ("--hold-out", a.hold_out.as_deref()),
+        ("--balance", balance),
+    ] {
+        if let Some(col) = col {
+            // Checked on the manifest alone, before any capture is read.
+            let cols = Columns::new(&discover(&a.inputs)?);
+            if cols.find(col).is_none() {
+                return Err(usage(format!("{flag}: {}", missing_column(col, &cols))));
+            }
         }
     }
     let mut settings = extract_settings(&a.traffic, &a.window, FeatureSpace::Combined)?;
@@ -143,6 +149,29 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         }
     };
     let folds = all.with_copies(folds);
+    // One stratum per row (copies included: a copy has its original's source), for --balance.
+    let strata: Option<Vec<Option<u32>>> = match balance {
+        None => None,
+        Some(col) => {
+            let cols = Columns::new(&loaded.sources);
+            let c = cols
+                .find(col)
+                .ok_or_else(|| usage(format!("--balance: {}", missing_column(col, &cols))))?;
+            Some(
+                all.row_source
+                    .iter()
+                    .map(|&src| cols.id(src as usize, c))
+                    .collect(),
+            )
+        }
+    };
+    let folds: Vec<(Vec<usize>, Vec<usize>)> = match &strata {
+        None => folds,
+        Some(st) => folds
+            .into_iter()
+            .map(|(train, test)| (balance_strata(&train, &all.dataset.y, st), test))
+            .collect(),
+    };
     let n_original = ds.n_rows();
     let class_windows = ds.class_counts();
     if !all.original_of.is_empty() {
@@ -193,6 +222,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             let h = evaluate_hold_out(
                 &all.dataset,
                 &all.original_of,
+                strata.as_deref(),
                 cols.name(c),
                 &values,
                 &|id| cols.string(id).to_string(),
