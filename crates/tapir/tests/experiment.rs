@@ -194,6 +194,9 @@ fn experiment_writes_tables_json_and_a_self_contained_report() {
     for k in ["single", "synthetic", "lab"] {
         assert!(origins.contains_key(k), "{origins:?}");
     }
+    // Leave one concurrent capture out: every window of the three captures (1,400 packets,
+    // five 256-packet windows each) is a test window.
+    assert_eq!(origins["lab"]["windows"], 15, "{origins:?}");
     let card = ml["test_by_cardinality"].as_array().unwrap();
     assert!(card[0].as_u64().unwrap() > 0 && card[2].as_u64().unwrap() > 0);
     let hl = ml["rows"][2]["all"]["hamming_loss"].as_f64().unwrap();

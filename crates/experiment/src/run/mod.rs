@@ -336,6 +336,7 @@ fn hold_out(
     let h = evaluate_hold_out(
         &built.ds,
         &[],
+        None,
         column,
         &values,
         &|id| {

@@ -129,7 +129,11 @@ pub(super) fn multi_label(
         labels.extend(corpus.traces[t].labels.iter().cloned());
     }
     let labels: Vec<String> = labels.into_iter().collect();
-    // Lab captures split by group like traces: a seeded shuffle, the test fraction held out.
+    // The lab's concurrent captures are few (four per condition) and long: each is tested
+    // once, by a model trained on the single traces of the training side, their synthetic
+    // mixes and the *other* lab captures (leave one capture out), and the predictions are
+    // pooled, so every lab window is a test window and none is ever trained on by the model
+    // that labels it. Single and synthetic test windows are labelled by the first fold's model.
     let mut groups: Vec<&str> = lab
         .iter()
         .map(|&t| corpus.traces[t].group.as_str())
@@ -138,30 +142,46 @@ pub(super) fn multi_label(
     groups.dedup();
     let mut rng = SplitMix::new(s.seeds[0]);
     rng.shuffle(&mut groups);
-    let k = if groups.len() >= 2 {
-        ((s.test_fraction * groups.len() as f64).round() as usize).clamp(1, groups.len() - 1)
+    // With one lab capture there is nothing to train on when it is held out: it trains.
+    let folds: Vec<Option<&str>> = if groups.len() >= 2 {
+        groups.iter().map(|g| Some(*g)).collect()
     } else {
-        0
+        vec![None]
     };
-    let test_groups: BTreeSet<&str> = groups[..k].iter().copied().collect();
-    let (lab_test, lab_train): (Vec<usize>, Vec<usize>) = lab
-        .iter()
-        .partition(|&&t| test_groups.contains(corpus.traces[t].group.as_str()));
-    let train = multi_side(ctx, corpus, &labels, train_t, &lab_train, s.seeds[0])?;
-    let test = multi_side(ctx, corpus, &labels, test_t, &lab_test, s.seeds[0] ^ 0x7e57)?;
-    if train.y.is_empty() || test.y.is_empty() {
+    let base_train = multi_side(ctx, corpus, &labels, train_t, &[], s.seeds[0])?;
+    let base_test = multi_side(ctx, corpus, &labels, test_t, &[], s.seeds[0] ^ 0x7e57)?;
+    let dim = ctx.ex.dim(FeatureSpace::Combined);
+    let lab_of = |g: Option<&str>| -> Vec<usize> {
+        lab.iter()
+            .copied()
+            .filter(|&t| Some(corpus.traces[t].group.as_str()) == g)
+            .collect()
+    };
+    // Lab windows of each fold's held-out capture, and of the captures that train beside it.
+    let mut fold_data = Vec::with_capacity(folds.len());
+    for &g in &folds {
+        let held = lab_of(g);
+        let others: Vec<usize> = lab.iter().copied().filter(|t| !held.contains(t)).collect();
+        let tested = multi_side(ctx, corpus, &labels, &[], &held, 0)?;
+        let trained = multi_side(ctx, corpus, &labels, &[], &others, 0)?;
+        fold_data.push((trained, tested));
+    }
+    let mut test = MultiRows {
+        x: base_test.x.clone(),
+        y: base_test.y.clone(),
+        origin: base_test.origin.clone(),
+    };
+    for (_, tested) in &fold_data {
+        test.x.extend_from_slice(&tested.x);
+        test.y.extend(tested.y.iter().cloned());
+        test.origin.extend_from_slice(&tested.origin);
+    }
+    let train_windows = base_train.y.len() + fold_data.first().map_or(0, |(t, _)| t.y.len());
+    if train_windows == 0 || test.y.is_empty() {
         return Err(ExperimentError::NoData(
             "no multi-label windows on one side of the split".into(),
         ));
     }
-    let dim = ctx.ex.dim(FeatureSpace::Combined);
-    let train_ds = MultiLabelDataset::new(
-        train.x,
-        dim,
-        train.y,
-        labels.clone(),
-        vec![0; train.origin.len()],
-    )?;
     let mut card = vec![0usize; labels.len().max(1)];
     for f in &test.y {
         let c = f.iter().filter(|b| **b).count();
@@ -177,14 +197,26 @@ pub(super) fn multi_label(
     };
     let mut rows = Vec::new();
     for (space, cols) in ctx.spaces.clone() {
-        let sub = select_multi(&train_ds, cols.clone());
-        let model = params.fit_multi_label(&sub)?;
+        let mut pred: Vec<Vec<bool>> = Vec::with_capacity(test.y.len());
+        for (f, (trained, tested)) in fold_data.iter().enumerate() {
+            let mut x = base_train.x.clone();
+            x.extend_from_slice(&trained.x);
+            let mut y = base_train.y.clone();
+            y.extend(trained.y.iter().cloned());
+            let n = y.len();
+            let train_ds = MultiLabelDataset::new(x, dim, y, labels.clone(), vec![0; n])?;
+            let model = params.fit_multi_label(&select_multi(&train_ds, cols.clone()))?;
+            let label = |rows: &[f32]| -> Vec<Vec<bool>> {
+                rows.chunks_exact(dim)
+                    .map(|r| model.predict(&r[cols.clone()]))
+                    .collect()
+            };
+            if f == 0 {
+                pred.extend(label(&base_test.x));
+            }
+            pred.extend(label(&tested.x));
+        }
         ctx.progress.step(&what);
-        let pred: Vec<Vec<bool>> = test
-            .x
-            .chunks_exact(dim)
-            .map(|r| model.predict(&r[cols.clone()]))
-            .collect();
         let score = |keep: &dyn Fn(Origin) -> bool| {
             let (t, p): (Vec<Vec<bool>>, Vec<Vec<bool>>) = test
                 .y
@@ -228,7 +260,7 @@ pub(super) fn multi_label(
     }
     Ok(MultiLabelTable {
         labels,
-        train_windows: train_ds.n_rows(),
+        train_windows,
         test_by_cardinality: card,
         rows,
     })
