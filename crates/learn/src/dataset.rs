@@ -787,20 +787,13 @@ mod tests {
         // Class 0: stratum 1 has 6 rows, stratum 2 has 2 rows, no stratum 1 row; class 1: 3 rows
         // of stratum 1 only.
         let y = vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1];
-        let s = [
-            Some(1),
-            Some(1),
-            Some(1),
-            Some(1),
-            Some(1),
-            Some(1),
-            Some(2),
-            Some(2),
-            None,
+        let s: Vec<Option<u32>> = [
+            vec![Some(1); 6],
+            vec![Some(2); 2],
+            vec![None],
+            vec![Some(1); 3],
         ]
-        .into_iter()
-        .chain([Some(1); 3])
-        .collect::<Vec<_>>();
+        .concat();
         let train: Vec<usize> = (0..12).collect();
         let b = balance_strata(&train, &y, &s);
         let count =
@@ -824,15 +817,7 @@ mod tests {
     #[test]
     fn balance_remainder_is_spread_over_the_stratum() {
         let y = vec![0; 7];
-        let s = [
-            Some(1),
-            Some(1),
-            Some(1),
-            Some(1),
-            Some(1),
-            Some(2),
-            Some(2),
-        ];
+        let s = [vec![Some(1); 5], vec![Some(2); 2]].concat();
         let b = balance_strata(&[0, 1, 2, 3, 4, 5, 6], &y, &s);
         // Stratum 2 needs 5 rows from 2: both twice, then row 5 once more.
         assert_eq!(b, vec![0, 1, 2, 3, 4, 5, 5, 5, 6, 6]);
