@@ -1,8 +1,8 @@
 #!/bin/sh
-# Regenerates the model `tapir classify` uses when no -m is given, bit for bit from its seed:
-# a random forest of 80 trees on the combined features of every condition of the bundled sample
-# (plain, IPsec, WireGuard, Tor), training windows augmented, background captures as a class of
-# their own (reported as `unknown`), the unknown threshold calibrated on held-out traces.
+# Regenerates the model `tapir classify` uses when no -m is given, bit for bit from its seed,
+# from every condition of the bundled sample with the recipe in scripts/default-model-recipe.sh
+# (naive Bayes on burst features, training windows augmented, background captures as a class of
+# their own, reported as `unknown`; the unknown threshold calibrated on held-out traces).
 #
 #   scripts/train-default-model.sh            # writes crates/tapir/models/default.{tapir,json}
 #   scripts/train-default-model.sh --check    # trains twice into a temporary folder, compares
@@ -15,12 +15,10 @@ target=${CARGO_TARGET_DIR:-target}
 cargo build --release --locked -p tapir >&2
 tapir="$target/release/tapir"
 
+. scripts/default-model-recipe.sh
 train() {
-    "$tapir" train data/sample \
-        --model rf --trees 80 --features combined --seed 1 \
-        --augment default --augment-copies 4 \
-        --background-class --unknown-share 0.95 \
-        -o "$1.tapir" --report "$1.json"
+    # shellcheck disable=SC2086
+    "$tapir" train data/sample $DEFAULT_MODEL_RECIPE -o "$1.tapir" --report "$1.json"
 }
 
 if [ "${1:-}" = "--check" ]; then
