@@ -277,7 +277,7 @@ impl Assembler {
                     self.ended.push(u);
                 }
                 if self.units.len() >= self.cfg.max_units {
-                    self.evict_oldest();
+                    self.make_room(p.ts);
                 }
                 let id = self.next_id;
                 self.next_id += 1;
@@ -359,18 +359,32 @@ impl Assembler {
         }
     }
 
-    fn evict_oldest(&mut self) {
-        // Rare (table full): a linear scan is cheaper than keeping an LRU list on every packet.
-        if let Some(k) = self
-            .units
-            .iter()
-            .min_by_key(|(_, u)| (u.last, u.id))
-            .map(|(k, _)| *k)
-        {
-            if let Some(u) = self.units.remove(&k) {
-                self.ended.push(u);
-            }
+    /// The table is full: end the units idle past the timeout, and if that frees nothing, the
+    /// least recently seen sixteenth of the table at once (the flow table's rule), so that a
+    /// flood of new units costs one pass over the table per many insertions, not one per packet
+    /// (a scan per new unit made 200,000 one-packet flows take minutes).
+    fn make_room(&mut self, now: Timestamp) {
+        self.sweep(now);
+        if self.units.len() < self.cfg.max_units {
+            return;
         }
+        let mut order: Vec<(Timestamp, u64)> =
+            self.units.values().map(|u| (u.last, u.id)).collect();
+        let k = (order.len() / 16).max(1) - 1;
+        let (_, cut, _) = order.select_nth_unstable(k);
+        let cut = *cut;
+        let mut evicted: Vec<UnitInfo> = Vec::with_capacity(k + 1);
+        self.units.retain(|_, u| {
+            if (u.last, u.id) <= cut {
+                evicted.push(u.clone());
+                false
+            } else {
+                true
+            }
+        });
+        // In the order they were last seen, oldest first, as single evictions would have been.
+        evicted.sort_unstable_by_key(|u| (u.last, u.id));
+        self.ended.extend(evicted);
     }
 
     fn key_of(&mut self, p: &PacketMeta) -> (UnitKey, Side) {
@@ -591,5 +605,46 @@ mod tests {
         }
         assert!(a.live_units().count() <= 4);
         assert_eq!(a.take_ended().len(), 96);
+    }
+
+    #[test]
+    fn a_full_table_ends_the_least_recently_seen_units_in_batches() {
+        let mut a = Assembler::new(AssembleConfig {
+            unit: Unit::Flow,
+            max_units: 64,
+            ..Default::default()
+        });
+        for i in 0..1000u16 {
+            // Every third packet returns to flow 0, which must never be evicted.
+            a.push(&pkt(2 * i as i64, "10.0.0.1", 1000, "10.0.0.2", 80, 6, 0));
+            a.push(&pkt(
+                2 * i as i64 + 1,
+                "10.0.0.1",
+                2000 + i,
+                "10.0.0.2",
+                80,
+                6,
+                0,
+            ));
+        }
+        let live: Vec<UnitInfo> = a.live_units().cloned().collect();
+        assert!(live.len() <= 64, "{}", live.len());
+        let ended = a.take_ended();
+        assert_eq!(
+            ended.len() + live.len(),
+            1001,
+            "every unit is live or ended once"
+        );
+        assert!(
+            live.iter().any(|u| u.packets == 1000),
+            "the busy flow stays"
+        );
+        let newest_ended = ended.iter().map(|u| u.last).max().unwrap();
+        let oldest_live = live.iter().map(|u| u.last).min().unwrap();
+        assert!(
+            newest_ended < oldest_live,
+            "only the least recently seen are ended"
+        );
+        assert!(ended.windows(2).all(|w| w[0].id != w[1].id));
     }
 }
