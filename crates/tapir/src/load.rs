@@ -3,7 +3,7 @@
 
 use crate::progress;
 use std::path::PathBuf;
-use tapir_dataset::{discover, extract_all, ExtractSettings, FileWindows, Source};
+use tapir_dataset::{discover, extract_all, DatasetError, ExtractSettings, FileWindows, Source};
 pub use tapir_eval::{Labelled, SetAside, BACKGROUND};
 
 pub struct Loaded {
@@ -51,7 +51,14 @@ pub fn skipped_inputs() -> usize {
 pub fn load(inputs: &[PathBuf], settings: &ExtractSettings) -> anyhow::Result<Loaded> {
     let sources = discover(inputs)?;
     let pb = progress::bar(sources.len() as u64, "reading");
-    let results = extract_all(&sources, settings, &|_, _| pb.inc(1))?;
+    let results = extract_all(&sources, settings, &|_, _| pb.inc(1)).map_err(|e| match e {
+        DatasetError::TooManyWindows { limit } => anyhow::anyhow!(
+            "{e}: give fewer inputs, a larger --window or --stride or fewer --augment-copies, \
+             or raise --max-windows (now {limit}; a window holds {} features of 4 bytes)",
+            tapir_features::dim(settings.space, &settings.features)
+        ),
+        e => e.into(),
+    })?;
     pb.finish_and_clear();
     let mut files = Vec::with_capacity(sources.len());
     for r in results {
