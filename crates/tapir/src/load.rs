@@ -10,6 +10,8 @@ pub struct Loaded {
     pub sources: Vec<Source>,
     /// Per source: its windows, or `None` when it could not be read (already reported).
     pub files: Vec<Option<FileWindows>>,
+    /// `--strict`: the first input that gives nothing to use is the error.
+    pub strict: bool,
 }
 
 impl Loaded {
@@ -86,7 +88,11 @@ pub fn load(inputs: &[PathBuf], settings: &ExtractSettings) -> anyhow::Result<Lo
             }
         }
     }
-    Ok(Loaded { sources, files })
+    Ok(Loaded {
+        sources,
+        files,
+        strict: settings.strict,
+    })
 }
 
 /// The labelled dataset of `loaded` (see [`tapir_eval::labelled`]), with a line on stderr for
@@ -103,7 +109,23 @@ pub fn labelled_with(
         multi_label,
     } = lab.set_aside;
     if unlabelled > 0 {
-        warn(format!("{unlabelled} unlabelled files ignored (a dataset is a folder per label or a manifest CSV)"));
+        // Nothing in them is used: under the exit-code rule they count as inputs not read.
+        for (src, _) in loaded
+            .sources
+            .iter()
+            .zip(&loaded.files)
+            .filter(|(s, f)| f.is_some() && s.labels.is_empty())
+        {
+            let msg = format!(
+                "{}: no label (a dataset is a folder per label or a manifest CSV; put the file \
+                 in a label folder such as web/)",
+                src.path.display()
+            );
+            if loaded.strict {
+                anyhow::bail!("{msg}");
+            }
+            skipped(format!("{msg}; file left out"));
+        }
     }
     if background > 0 {
         eprintln!(

@@ -503,6 +503,40 @@ fn experiment_with_an_unreadable_file_reports_and_exits_1() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The exit-code rule for a file with no label (directly in a condition folder): nothing in it
+/// is used, so it is reported by name like an unreadable file, the experiment runs on the
+/// others, and the run ends with exit code 1.
+#[test]
+fn experiment_with_an_unlabelled_file_reports_it_and_exits_1() {
+    let dir = temp_dir("unlabelled");
+    let root = dir.join("data");
+    write_dataset(&root);
+    let ipsec = root.join("ipsec");
+    fs::copy(ipsec.join("web/web-0.trace"), ipsec.join("stray.trace")).unwrap();
+    let out = dir.join("r");
+    let mut args = vec![
+        "experiment",
+        ipsec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(QUICK);
+    let o = tapir(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("stray.trace: no label") && stderr.contains("label folder"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 input could not be read or used"),
+        "{stderr}"
+    );
+    assert!(out.join("index.html").is_file() && out.join("results.json").is_file());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The limit on windows held: an experiment whose traces, cut at the smallest window size,
 /// give more windows than `--max-windows` is refused before it runs (exit 1, no report).
 #[test]

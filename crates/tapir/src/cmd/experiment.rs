@@ -138,8 +138,9 @@ pub fn run(a: ExperimentArgs) -> anyhow::Result<()> {
     for w in &corpus.warnings {
         crate::load::warn(w);
     }
-    // Unreadable files end the run with exit code 1 once the report is written.
-    crate::load::count_skipped(corpus.unreadable);
+    // Files that could not be read, and files with no label (nothing in them is used), end
+    // the run with exit code 1 once the report is written.
+    crate::load::count_skipped(corpus.unreadable + corpus.unlabelled);
     let pb = progress::bar(0, "experiments");
     let results = tapir_experiment::run(
         &corpus,
