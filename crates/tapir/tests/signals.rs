@@ -383,6 +383,108 @@ fn a_new_trace_dataset_is_written_whole_or_not_at_all() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Into a folder that exists, `extract --traces` is whole or nothing as well: the new folder
+/// is staged beside it with the old files carried over, then swapped in. A run stopped by a
+/// bad file (--strict, after the good file's trace was written) leaves the folder exactly as
+/// it was; a finished run replaces the trace of the same name and keeps the others.
+#[test]
+fn an_existing_trace_folder_is_replaced_whole_or_not_at_all() {
+    let dir = temp_dir("traces-existing");
+    let data = dir.join("data/web");
+    fs::create_dir_all(&data).unwrap();
+    fs::copy(
+        repo("crates/capture/tests/data/lo-http.pcap"),
+        data.join("a.pcap"),
+    )
+    .unwrap();
+    fs::write(data.join("z-bad.pcap"), b"\x00\x01 not a capture").unwrap();
+    let out = dir.join("traces");
+    fs::create_dir_all(out.join("web")).unwrap();
+    fs::create_dir_all(out.join("voip")).unwrap();
+    fs::write(out.join("web/a.trace"), "old a\n").unwrap();
+    fs::write(out.join("voip/keep.trace"), "kept\n").unwrap();
+    let root = dir.join("data");
+    let args = [
+        "extract",
+        root.to_str().unwrap(),
+        "--traces",
+        out.to_str().unwrap(),
+    ];
+    let o = Command::new(env!("CARGO_BIN_EXE_tapir"))
+        .args(args)
+        .arg("--strict")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        fs::read_to_string(out.join("web/a.trace")).unwrap(),
+        "old a\n"
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("voip/keep.trace")).unwrap(),
+        "kept\n"
+    );
+    assert_eq!(fs::read_dir(out.join("web")).unwrap().count(), 1);
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    let o = Command::new(env!("CARGO_BIN_EXE_tapir"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "the bad file is reported");
+    let new = fs::read_to_string(out.join("web/a.trace")).unwrap();
+    assert!(
+        new.starts_with("# "),
+        "the new trace replaced the old: {new}"
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("voip/keep.trace")).unwrap(),
+        "kept\n"
+    );
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// SIGTERM to `extract --traces` (here reading standard input, which sends nothing yet): it
+/// stops at once, exits 143 and removes the staged folder; a new folder is not created and an
+/// existing one is left as it was.
+#[test]
+fn sigterm_to_extract_traces_leaves_the_folder_as_it_was() {
+    let dir = temp_dir("traces-term");
+    let existing = dir.join("old");
+    fs::create_dir_all(existing.join("web")).unwrap();
+    fs::write(existing.join("web/a.trace"), "old a\n").unwrap();
+    for out in [dir.join("new"), existing.clone()] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tapir"))
+            .args(["extract", "-", "--traces", out.to_str().unwrap()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The staged folder exists once the command runs.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while leftovers(&dir).is_empty() {
+            if Instant::now() > deadline {
+                give_up(&mut child, "no staged folder appeared");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        signal(&child, "-TERM");
+        let o = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(143), "{stderr}");
+        assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+        assert_eq!(leftovers(&dir), Vec::<String>::new());
+    }
+    assert!(!dir.join("new").exists());
+    assert_eq!(
+        fs::read_to_string(existing.join("web/a.trace")).unwrap(),
+        "old a\n"
+    );
+    assert_eq!(fs::read_dir(&existing).unwrap().count(), 1);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Ctrl-C to `flows` reading a capture: it stops at the next packet and still writes the
 /// records of what it read (flows still open included), then exits 130 with a summary.
 #[test]
