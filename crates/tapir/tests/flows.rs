@@ -122,13 +122,92 @@ impl Pcap {
         self.0.extend(f);
     }
     fn udp(&mut self, t_us: u64, s: [u8; 4], d: [u8; 4], sp: u16, dp: u16, n: usize) {
+        self.udp_with(t_us, s, d, sp, dp, &vec![0u8; n]);
+    }
+    fn udp_with(&mut self, t_us: u64, s: [u8; 4], d: [u8; 4], sp: u16, dp: u16, payload: &[u8]) {
         let b = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
             .ipv4(s, d, 64)
             .udp(sp, dp);
         let mut f = Vec::new();
-        b.write(&mut f, &vec![0u8; n]).unwrap();
+        b.write(&mut f, payload).unwrap();
         self.frame(t_us, &f);
     }
+}
+
+/// A NetFlow v9 export packet holding `n` templates (ids 256..), each of source and
+/// destination IPv4 address.
+fn v9_templates(n: u16) -> Vec<u8> {
+    let mut p = Vec::new();
+    for v in [9u16, n] {
+        p.extend(v.to_be_bytes());
+    }
+    for v in [1000u32, 1_700_000_000, 1, 0] {
+        p.extend(v.to_be_bytes());
+    }
+    p.extend(0u16.to_be_bytes());
+    p.extend((4 + 12 * n).to_be_bytes());
+    for i in 0..n {
+        for v in [256 + i, 2, 8, 4, 12, 4] {
+            p.extend(v.to_be_bytes());
+        }
+    }
+    p
+}
+
+/// The limits with a flag warn with a count and name the flag: flows ended early by a full
+/// table (--max-flows), NetFlow templates pushed out (--max-templates,
+/// --max-templates-per-exporter).
+#[test]
+fn limits_reached_warn_with_a_count_and_the_flag() {
+    let dir = temp_dir("limits");
+    let mut p = Pcap::new();
+    let t0 = 1_700_000_000_000_000u64;
+    let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    for i in 0..20u16 {
+        p.udp(t0 + i as u64 * 1000, a, b, 10_000 + i, 9999, 10);
+    }
+    p.udp_with(
+        t0 + 30_000,
+        [10, 0, 0, 9],
+        b,
+        40_000,
+        2055,
+        &v9_templates(3),
+    );
+    let f = dir.join("limits.pcap");
+    fs::write(&f, &p.0).unwrap();
+    let path = f.to_str().unwrap();
+    let stderr = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    let o = tapir(&["flows", path, "--json", "--max-flows", "8"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    let evicted = records(&o)
+        .iter()
+        .filter(|r| r["end_reason"] == "evicted")
+        .count();
+    assert!(evicted >= 12, "{evicted}");
+    assert!(
+        err.contains(&format!("{evicted} flows ended early")) && err.contains("--max-flows 8"),
+        "{err}"
+    );
+    let o = tapir(&["flows", path, "--json", "--max-templates", "2"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("1 NetFlow/IPFIX templates dropped") && err.contains("--max-templates 2"),
+        "{err}"
+    );
+    let o = tapir(&["flows", path, "--json", "--max-templates-per-exporter", "1"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("2 NetFlow/IPFIX templates dropped")
+            && err.contains("--max-templates-per-exporter 1"),
+        "{err}"
+    );
+    // Within the limits, no warning.
+    let o = tapir(&["flows", path, "--json"]);
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Known answers: a UDP flow with a 100 s gap (idle timeout 60 s → two records), 50 one-packet
