@@ -176,6 +176,55 @@ fn sigterm_completes_the_collector_output() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// SIGINT to the collector writing a table (`--format table -o`), which is written only at the
+/// end: the table of every record received is in place, whole; exit code 130 with the count.
+#[test]
+fn sigint_writes_the_collector_table() {
+    let dir = temp_dir("listen-table");
+    let out = dir.join("f.txt");
+    let port = 12_000 + std::process::id() % 9_000;
+    let addr = format!("127.0.0.1:{port}");
+    let child = spawn(&[
+        "flows",
+        "--listen",
+        &addr,
+        "--format",
+        "table",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for _ in 0..20 {
+        sock.send_to(&v5_packet(10), &addr).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(&child, "-INT");
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    let n: usize = stderr
+        .split("interrupted by SIGINT: ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a summary line: {stderr}"));
+    assert!(n >= 10, "records received: {stderr}");
+    let text = fs::read_to_string(&out).expect("the table is in place");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("start (UTC)"), "{text}");
+    assert_eq!(
+        lines.len(),
+        3 + n,
+        "a header, a rule, a row per record and the totals: {text}"
+    );
+    assert!(
+        lines[2 + n].starts_with(&format!("{n} records, ")),
+        "{text}"
+    );
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 /// SIGINT to a running `experiment`: the report is absent (or, had the run just ended,
 /// complete), no temporary folder is left, and an existing report stays as it was.
 #[test]
