@@ -210,6 +210,88 @@ fn limits_reached_warn_with_a_count_and_the_flag() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// An Ethernet frame of an IPv4 packet (UDP) with the given fragment field and payload; the
+/// header checksum is computed.
+fn ipv4_frame(s: [u8; 4], d: [u8; 4], id: u16, frag: u16, payload: &[u8]) -> Vec<u8> {
+    let mut h = vec![0x45, 0];
+    h.extend(((20 + payload.len()) as u16).to_be_bytes());
+    h.extend(id.to_be_bytes());
+    h.extend(frag.to_be_bytes());
+    h.extend([64, 17, 0, 0]);
+    h.extend(s);
+    h.extend(d);
+    let sum: u32 = h
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum();
+    let sum = (sum & 0xffff) + (sum >> 16);
+    let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+    h[10..12].copy_from_slice(&sum.to_be_bytes());
+    let mut f = vec![2; 6];
+    f.extend([1; 6]);
+    f.extend(0x0800u16.to_be_bytes());
+    f.extend(h);
+    f.extend(payload);
+    f
+}
+
+/// IPv4 fragments: a 2000-byte UDP datagram sent as two fragments (the second without ports)
+/// and answered by an unfragmented datagram. The later fragment joins the flow of its first
+/// fragment: one record of both directions, packets and bytes adding up to the capture's, and
+/// one trace of all three packets from `extract --by flow --traces`.
+#[test]
+fn ipv4_fragments_join_the_flow_of_their_first_fragment() {
+    let dir = temp_dir("fragments");
+    let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    let mut udp = Vec::new();
+    for v in [5000u16, 6000, 2008, 0] {
+        udp.extend(v.to_be_bytes());
+    }
+    udp.extend(vec![7u8; 2000]);
+    let mut p = Pcap::new();
+    let t0 = 1_700_000_000_000_000u64;
+    // More fragments, offset 0: the UDP header and 1472 bytes; then offset 1480 / 8.
+    p.frame(t0, &ipv4_frame(a, b, 77, 0x2000, &udp[..1480]));
+    p.frame(t0 + 100, &ipv4_frame(a, b, 77, 1480 / 8, &udp[1480..]));
+    let mut reply = Vec::new();
+    for v in [6000u16, 5000, 108, 0] {
+        reply.extend(v.to_be_bytes());
+    }
+    reply.extend([0u8; 100]);
+    p.frame(t0 + 5_000, &ipv4_frame(b, a, 78, 0, &reply));
+    let f = dir.join("fragments.pcap");
+    fs::write(&f, &p.0).unwrap();
+    let path = f.to_str().unwrap();
+    assert_eq!(ip_totals(path), (3, 1500 + 548 + 128));
+    let recs = records(&tapir(&["flows", path, "--json"]));
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    let r = &recs[0];
+    assert_eq!((u(r, "src_port"), u(r, "dst_port")), (5000, 6000));
+    assert_eq!((u(r, "packets_fwd"), u(r, "bytes_fwd")), (2, 1500 + 548));
+    assert_eq!((u(r, "packets_rev"), u(r, "bytes_rev")), (1, 128));
+    assert_eq!(capture_sums(&recs), ip_totals(path));
+    let traces = dir.join("traces");
+    let o = tapir(&[
+        "extract",
+        path,
+        "--by",
+        "flow",
+        "--traces",
+        traces.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let files: Vec<_> = fs::read_dir(&traces).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let text = fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    let sizes: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(sizes, ["1500", "548", "-128"]);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Known answers: a UDP flow with a 100 s gap (idle timeout 60 s → two records), 50 one-packet
 /// flows through a table of 8 (evictions), a NAT-T tunnel quiet for 90 s (one record).
 #[test]
