@@ -382,6 +382,8 @@ fn extract_counted(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut augmented = Vec::new();
+    // Windows of this file counted in `held`, given back if the file fails.
+    let mut mine = 0usize;
     let stats = visit_windows(path, settings, &mut |ev| {
         match ev {
             Event::Window(w) => {
@@ -411,6 +413,7 @@ fn extract_counted(
                     });
                 }
                 let n = new_rows.len();
+                mine += n;
                 if held.fetch_add(n, Ordering::Relaxed) + n > settings.max_windows {
                     return Err(DatasetError::TooManyWindows {
                         limit: settings.max_windows,
@@ -433,12 +436,16 @@ fn extract_counted(
                     rows.extend(pending_rows);
                 } else {
                     // Dropped: no longer held.
+                    mine -= pending_rows.len();
                     held.fetch_sub(pending_rows.len(), Ordering::Relaxed);
                     units.remove(&unit);
                 }
             }
         }
         Ok(Visit::Continue)
+    })
+    .inspect_err(|_| {
+        held.fetch_sub(mine, Ordering::Relaxed);
     })?;
     rows.sort_by_key(|r| (r.unit, r.index, r.copy));
     Ok(FileWindows {
