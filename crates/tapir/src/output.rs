@@ -136,9 +136,20 @@ impl StagedDir {
             ),
             Err(_) => false,
         };
-        let dest = if existing && fs::symlink_metadata(dest).is_ok_and(|m| m.is_symlink()) {
-            // Swapping the link itself would turn it into a folder: stage beside its target.
-            fs::canonicalize(dest).with_context(|| format!("cannot read {}", dest.display()))?
+        let dest = if existing {
+            // The folder itself: `.` has no name to stage beside, and swapping a link would
+            // turn it into a folder.
+            let real = fs::canonicalize(dest)
+                .with_context(|| format!("cannot read {}", dest.display()))?;
+            let cwd = std::env::current_dir().and_then(fs::canonicalize);
+            if cwd.is_ok_and(|c| c.starts_with(&real)) {
+                anyhow::bail!(
+                    "{}: is the current folder or holds it, which cannot be swapped for the new \
+                     one; give a folder below it (e.g. ./traces)",
+                    dest.display()
+                );
+            }
+            real
         } else {
             dest.to_path_buf()
         };

@@ -493,6 +493,37 @@ fn an_existing_trace_folder_is_replaced_whole_or_not_at_all() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The current folder (or one holding it) cannot be swapped for a new one: `--traces .` is
+/// refused before anything is read, naming the folder and what to give instead.
+#[test]
+fn the_current_folder_is_not_replaced() {
+    let dir = temp_dir("traces-cwd");
+    fs::write(dir.join("keep.txt"), "keep").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_tapir"))
+        .args([
+            "extract",
+            repo("crates/capture/tests/data/lo-http.pcap")
+                .to_str()
+                .unwrap(),
+        ])
+        .args(["--traces", "."])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("is the current folder") && stderr.contains("./traces"),
+        "{stderr}"
+    );
+    let names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["keep.txt"]);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 /// SIGTERM to `extract --traces` (here reading standard input, which sends nothing yet): it
 /// stops at once, exits 143 and removes the staged folder; a new folder is not created and an
 /// existing one is left as it was.
