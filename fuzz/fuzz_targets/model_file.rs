@@ -8,9 +8,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
-use tapir_learn::{
-    crc32, from_bytes, Classifier, Model, MultiLabelForest, FORMAT_VERSION, MAGIC,
-};
+use tapir_features::{Extractor, TrainedFeatures};
+use tapir_learn::{crc32, from_bytes, Classifier, Model, MultiLabelForest, FORMAT_VERSION, MAGIC};
 
 const HEADER: usize = 20;
 
@@ -31,16 +30,22 @@ fuzz_target!(|data: &[u8]| {
     check(&file, path);
 });
 
+/// Read as `tapir classify` reads a model file (typed feature settings, then their check), and
+/// with untyped settings as a multi-label forest.
 fn check(bytes: &[u8], path: &Path) {
-    match from_bytes::<Model>(bytes, path) {
+    match from_bytes::<Model, TrainedFeatures>(bytes, path) {
         // A model that passed its checks predicts without panicking.
         Ok(mf) if mf.model.n_features() <= 1 << 16 => {
             let x = vec![0.5; mf.model.n_features()];
             let mut p = vec![0.0; mf.model.n_classes()];
             mf.model.predict_proba_into(&x, &mut p);
+            // Feature settings that pass their check give an extractor.
+            if mf.feature_config.check(None).is_ok() {
+                Extractor::new(&mf.feature_config.features).expect("checked settings");
+            }
         }
         Ok(_) => {}
         Err(e) => assert!(e.to_string().contains("fuzz.model"), "{e}"),
     }
-    let _ = from_bytes::<MultiLabelForest>(bytes, path);
+    let _ = from_bytes::<MultiLabelForest, serde_json::Value>(bytes, path);
 }

@@ -29,6 +29,12 @@ pub enum DatasetError {
     Features(tapir_features::FeatureError),
     #[error("not read: stopped after an earlier file failed (--strict)")]
     Cancelled,
+    /// More windows than [`crate::ExtractSettings::max_windows`] would be held at once.
+    #[error(
+        "more than {limit} windows (augmented copies included) to hold in memory at once; \
+         the limit keeps memory bounded"
+    )]
+    TooManyWindows { limit: usize },
 }
 
 impl DatasetError {

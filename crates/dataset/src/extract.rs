@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tapir_capture::{
     CaptureError, CaptureErrorKind, CaptureReader, DecodeError, FileKind, Stream, Timestamp,
     TraceErrorKind, TracePacket, TraceReader,
@@ -34,7 +34,17 @@ pub struct ExtractSettings {
     pub strict: bool,
     /// Augmented copies of every window, for training (none by default).
     pub augment: Option<Augmentation>,
+    /// Windows (augmented copies included) that [`extract_file`] and [`extract_all`] hold in
+    /// memory at most; more is [`DatasetError::TooManyWindows`]. Default
+    /// [`DEFAULT_MAX_WINDOWS`].
+    pub max_windows: usize,
 }
+
+/// The default of [`ExtractSettings::max_windows`]: a million windows, about 8 GiB with the
+/// default combined features (2,048 values of 4 bytes each). Real datasets stay far below it
+/// (the bundled sample gives about 21,000 with augmentation); hostile or mistaken input (a
+/// window of 1 packet on a large capture) cannot exhaust memory.
+pub const DEFAULT_MAX_WINDOWS: usize = 1_000_000;
 
 /// Training-time augmentation: `copies` augmented copies of every window, drawn by `spec` with
 /// seeds derived from `seed`, the file name, the unit and the window index.
@@ -56,6 +66,7 @@ impl Default for ExtractSettings {
             features: FeatureConfig::default(),
             strict: false,
             augment: None,
+            max_windows: DEFAULT_MAX_WINDOWS,
         }
     }
 }
@@ -338,11 +349,26 @@ fn visit(
 
 /// Reads one capture or trace file into windows of features (see [`visit_windows`]). Units with
 /// fewer than `min_packets` packets in all give no rows.
+///
+/// At most [`ExtractSettings::max_windows`] windows are held; more is
+/// [`DatasetError::TooManyWindows`].
 pub fn extract_file(
     path: &Path,
     source: usize,
     settings: &ExtractSettings,
     extractor: &Extractor,
+) -> Result<FileWindows, DatasetError> {
+    extract_counted(path, source, settings, extractor, &AtomicUsize::new(0))
+}
+
+/// [`extract_file`], counting the windows it holds in `held`, which files read at the same
+/// time share.
+fn extract_counted(
+    path: &Path,
+    source: usize,
+    settings: &ExtractSettings,
+    extractor: &Extractor,
+    held: &AtomicUsize,
 ) -> Result<FileWindows, DatasetError> {
     let dim = extractor.dim(settings.space);
     let mut rows = Vec::new();
@@ -356,6 +382,8 @@ pub fn extract_file(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut augmented = Vec::new();
+    // Windows of this file counted in `held`, given back if the file fails.
+    let mut mine = 0usize;
     let stats = visit_windows(path, settings, &mut |ev| {
         match ev {
             Event::Window(w) => {
@@ -384,6 +412,13 @@ pub fn extract_file(
                         features,
                     });
                 }
+                let n = new_rows.len();
+                mine += n;
+                if held.fetch_add(n, Ordering::Relaxed) + n > settings.max_windows {
+                    return Err(DatasetError::TooManyWindows {
+                        limit: settings.max_windows,
+                    });
+                }
                 units
                     .entry(w.unit)
                     .or_insert_with(|| w.unit_desc.to_string());
@@ -396,15 +431,21 @@ pub fn extract_file(
             }
             Event::Packet { .. } => {}
             Event::UnitEnd { unit, packets } => {
-                let held = pending.remove(&unit).unwrap_or_default();
+                let pending_rows = pending.remove(&unit).unwrap_or_default();
                 if packets >= min {
-                    rows.extend(held);
+                    rows.extend(pending_rows);
                 } else {
+                    // Dropped: no longer held.
+                    mine -= pending_rows.len();
+                    held.fetch_sub(pending_rows.len(), Ordering::Relaxed);
                     units.remove(&unit);
                 }
             }
         }
         Ok(Visit::Continue)
+    })
+    .inspect_err(|_| {
+        held.fetch_sub(mine, Ordering::Relaxed);
     })?;
     rows.sort_by_key(|r| (r.unit, r.index, r.copy));
     Ok(FileWindows {
@@ -662,6 +703,10 @@ pub struct SourceResult {
 /// Extracts every source in parallel (one file per task, as many tasks as rayon threads).
 /// `progress` is called with the number of packets of each finished file. With `strict`, the
 /// first failing file stops the others as soon as they notice.
+///
+/// The files together hold at most [`ExtractSettings::max_windows`] windows: past it every
+/// file stops and the whole call is [`DatasetError::TooManyWindows`] (strict or not), since
+/// which windows were kept would depend on the order the threads ran in.
 pub fn extract_all(
     sources: &[Source],
     settings: &ExtractSettings,
@@ -673,6 +718,7 @@ pub fn extract_all(
         .map_err(DatasetError::Features)?;
     let extractor = Extractor::new(&settings.features).map_err(DatasetError::Features)?;
     let stop = AtomicBool::new(false);
+    let held = AtomicUsize::new(0);
     let results: Vec<SourceResult> = sources
         .par_iter()
         .enumerate()
@@ -683,14 +729,22 @@ pub fn extract_all(
                     result: Err(DatasetError::Cancelled),
                 };
             }
-            let result = extract_file(&src.path, i, settings, &extractor);
-            if result.is_err() && settings.strict {
+            let result = extract_counted(&src.path, i, settings, &extractor, &held);
+            let too_many = matches!(result, Err(DatasetError::TooManyWindows { .. }));
+            if (result.is_err() && settings.strict) || too_many {
                 stop.store(true, Ordering::Relaxed);
             }
             progress(src, result.as_ref().map(|r| r.packets).unwrap_or(0));
             SourceResult { source: i, result }
         })
         .collect();
+    if let Some(pos) = results
+        .iter()
+        .position(|r| matches!(r.result, Err(DatasetError::TooManyWindows { .. })))
+    {
+        let mut results = results;
+        return Err(results.swap_remove(pos).result.expect_err("checked above"));
+    }
     if settings.strict {
         if let Some(pos) = results
             .iter()

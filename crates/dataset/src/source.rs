@@ -314,7 +314,7 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Source>, DatasetError> {
         return Err(DatasetError::manifest(
             path,
             1,
-            "header must name the columns path and label",
+            "the header row must name the columns path and label (e.g. path,label,group)",
         ));
     };
     let gc = col("group");
@@ -325,12 +325,21 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Source>, DatasetError> {
             return Err(DatasetError::manifest(
                 path,
                 i + 1,
-                &format!("{} fields, header has {}", fields.len(), header.len()),
+                &format!(
+                    "{} fields where the header has {} (put a field holding a comma in \
+                     double quotes)",
+                    fields.len(),
+                    header.len()
+                ),
             ));
         }
         let rel = fields[pc].trim();
         if rel.is_empty() {
-            return Err(DatasetError::manifest(path, i + 1, "empty path"));
+            return Err(DatasetError::manifest(
+                path,
+                i + 1,
+                "empty path (each row names a capture or trace file, relative to the manifest)",
+            ));
         }
         let listed = base.join(rel);
         // The group stays the listed name, so that compressing a file does not change it.

@@ -80,6 +80,9 @@ pub struct Corpus {
     /// How many of the warnings are files that could not be read (or held no packet), as
     /// opposed to files left out on purpose.
     pub unreadable: usize,
+    /// How many of the warnings are readable files with no label (not below a label folder,
+    /// or with an empty label in the manifest): nothing in them is used.
+    pub unlabelled: usize,
 }
 
 impl Corpus {
@@ -292,9 +295,14 @@ pub fn load_corpus(root: &Path, progress: &(dyn Fn() + Sync)) -> Result<Corpus> 
     let mut corpus = Corpus::default();
     for r in read {
         match r {
-            Ok(t) if t.role != Role::Background && t.labels.is_empty() => corpus
-                .warnings
-                .push(format!("{}: no label; file left out", t.path.display())),
+            Ok(t) if t.role != Role::Background && t.labels.is_empty() => {
+                corpus.unlabelled += 1;
+                corpus.warnings.push(format!(
+                    "{}: no label (put it in a label folder such as web/, or give it a label \
+                     in the manifest); file left out",
+                    t.path.display()
+                ));
+            }
             Ok(t) => corpus.traces.push(t),
             Err(w) => {
                 corpus.unreadable += 1;

@@ -38,6 +38,20 @@ pub enum ExperimentError {
     /// The dataset holds nothing an experiment can use.
     #[error("{0}")]
     NoData(String),
+    /// The traces would give more windows than [`crate::Settings::max_windows`].
+    #[error(
+        "the traces hold {windows} windows of {window} packets (the smallest window size), more \
+         than the {limit} held in memory at most; use fewer traces or larger window sizes, or \
+         raise the limit"
+    )]
+    TooManyWindows {
+        /// Windows the traces give at `window` packets.
+        windows: usize,
+        /// The smallest window size, packets.
+        window: usize,
+        /// [`crate::Settings::max_windows`].
+        limit: usize,
+    },
     /// A setting is out of range.
     #[error("{name}: {why}")]
     Setting {

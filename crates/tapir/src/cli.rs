@@ -118,6 +118,10 @@ pub struct WindowArgs {
     /// Feature configuration (bins, ACK size, surge gap) as JSON; see docs/features.md.
     #[arg(long, value_name = "FILE")]
     pub feature_config: Option<PathBuf>,
+    /// Windows held in memory at most (augmented copies included); more ends the run with an
+    /// error before memory runs out (docs/limits.md).
+    #[arg(long, value_name = "N", default_value_t = tapir_dataset::DEFAULT_MAX_WINDOWS)]
+    pub max_windows: usize,
 }
 
 #[derive(Args, Debug)]

@@ -3,13 +3,15 @@
 
 use crate::progress;
 use std::path::PathBuf;
-use tapir_dataset::{discover, extract_all, ExtractSettings, FileWindows, Source};
+use tapir_dataset::{discover, extract_all, DatasetError, ExtractSettings, FileWindows, Source};
 pub use tapir_eval::{Labelled, SetAside, BACKGROUND};
 
 pub struct Loaded {
     pub sources: Vec<Source>,
     /// Per source: its windows, or `None` when it could not be read (already reported).
     pub files: Vec<Option<FileWindows>>,
+    /// `--strict`: the first input that gives nothing to use is the error.
+    pub strict: bool,
 }
 
 impl Loaded {
@@ -51,7 +53,14 @@ pub fn skipped_inputs() -> usize {
 pub fn load(inputs: &[PathBuf], settings: &ExtractSettings) -> anyhow::Result<Loaded> {
     let sources = discover(inputs)?;
     let pb = progress::bar(sources.len() as u64, "reading");
-    let results = extract_all(&sources, settings, &|_, _| pb.inc(1))?;
+    let results = extract_all(&sources, settings, &|_, _| pb.inc(1)).map_err(|e| match e {
+        DatasetError::TooManyWindows { limit } => anyhow::anyhow!(
+            "{e}: give fewer inputs, a larger --window or --stride or fewer --augment-copies, \
+             or raise --max-windows (now {limit}; a window holds {} features of 4 bytes)",
+            tapir_features::dim(settings.space, &settings.features)
+        ),
+        e => e.into(),
+    })?;
     pb.finish_and_clear();
     let mut files = Vec::with_capacity(sources.len());
     for r in results {
@@ -79,7 +88,11 @@ pub fn load(inputs: &[PathBuf], settings: &ExtractSettings) -> anyhow::Result<Lo
             }
         }
     }
-    Ok(Loaded { sources, files })
+    Ok(Loaded {
+        sources,
+        files,
+        strict: settings.strict,
+    })
 }
 
 /// The labelled dataset of `loaded` (see [`tapir_eval::labelled`]), with a line on stderr for
@@ -96,7 +109,23 @@ pub fn labelled_with(
         multi_label,
     } = lab.set_aside;
     if unlabelled > 0 {
-        warn(format!("{unlabelled} unlabelled files ignored (a dataset is a folder per label or a manifest CSV)"));
+        // Nothing in them is used: under the exit-code rule they count as inputs not read.
+        for (src, _) in loaded
+            .sources
+            .iter()
+            .zip(&loaded.files)
+            .filter(|(s, f)| f.is_some() && s.labels.is_empty())
+        {
+            let msg = format!(
+                "{}: no label (a dataset is a folder per label or a manifest CSV; put the file \
+                 in a label folder such as web/)",
+                src.path.display()
+            );
+            if loaded.strict {
+                anyhow::bail!("{msg}");
+            }
+            skipped(format!("{msg}; file left out"));
+        }
     }
     if background > 0 {
         eprintln!(

@@ -46,8 +46,8 @@ fn main() -> ExitCode {
             // The rule of every command: exit 0 only when every input was read.
             let n = load::skipped_inputs();
             eprintln!(
-                "tapir: error: {n} input{} could not be read (see the warnings above); the \
-                 output covers the others (--strict stops at the first)",
+                "tapir: error: {n} input{} could not be read or used (see the warnings \
+                 above); the output covers the others (--strict stops at the first)",
                 if n == 1 { "" } else { "s" }
             );
             ExitCode::from(1)

@@ -112,32 +112,58 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     out.finish()
 }
 
-/// A folder of outputs (trace files, plots) written whole or not at all when it is new: built
-/// in a hidden folder beside `dest` and renamed into place by [`StagedDir::commit`]. Into a
-/// folder that exists already, files are added in place (each one still written atomically).
+/// A folder of outputs (trace files, plots) written whole or not at all: built in a hidden
+/// folder beside `dest` and swapped into place by [`StagedDir::commit`]. Into a folder that
+/// exists already, its other files are carried over into the new one at the commit (hard links,
+/// so nothing is copied; a file of the same name is replaced by the new one), so an existing
+/// folder is likewise replaced whole or not at all: an error or a signal before the commit
+/// leaves it as it was.
 pub struct StagedDir {
+    /// The folder to write (a link to a folder: the folder it points to).
     dest: PathBuf,
     tmp: Option<PathBuf>,
+    /// Whether `dest` existed: its files are carried over at the commit.
+    existing: bool,
 }
 
 impl StagedDir {
     pub fn new(dest: &Path) -> anyhow::Result<StagedDir> {
-        if dest.exists() {
-            return Ok(StagedDir {
-                dest: dest.to_path_buf(),
-                tmp: None,
-            });
-        }
+        let existing = match fs::metadata(dest) {
+            Ok(m) if m.is_dir() => true,
+            Ok(_) => anyhow::bail!(
+                "{}: exists and is not a folder; give a folder (new or existing)",
+                dest.display()
+            ),
+            Err(_) => false,
+        };
+        let dest = if existing {
+            // The folder itself: `.` has no name to stage beside, and swapping a link would
+            // turn it into a folder.
+            let real = fs::canonicalize(dest)
+                .with_context(|| format!("cannot read {}", dest.display()))?;
+            let cwd = std::env::current_dir().and_then(fs::canonicalize);
+            if cwd.is_ok_and(|c| c.starts_with(&real)) {
+                anyhow::bail!(
+                    "{}: is the current folder or holds it, which cannot be swapped for the new \
+                     one; give a folder below it (e.g. ./traces)",
+                    dest.display()
+                );
+            }
+            real
+        } else {
+            dest.to_path_buf()
+        };
         if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
             fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        let tmp = crate::interrupt::sibling(dest, "tmp");
+        let tmp = crate::interrupt::sibling(&dest, "tmp");
         crate::interrupt::create_temp_dir(&tmp)
             .with_context(|| format!("cannot create {}", tmp.display()))?;
         Ok(StagedDir {
-            dest: dest.to_path_buf(),
+            dest,
             tmp: Some(tmp),
+            existing,
         })
     }
 
@@ -146,15 +172,68 @@ impl StagedDir {
         self.tmp.as_deref().unwrap_or(&self.dest)
     }
 
-    /// Moves a new folder into place.
+    /// Carries the existing folder's other files over and swaps the new folder into place.
     pub fn commit(mut self) -> anyhow::Result<()> {
-        if let Some(tmp) = self.tmp.take() {
-            crate::interrupt::commit(&tmp, &self.dest).with_context(|| {
-                format!("cannot move {} to {}", tmp.display(), self.dest.display())
+        let Some(tmp) = self.tmp.clone() else {
+            return Ok(());
+        };
+        if self.existing {
+            if let Ok(perm) = fs::metadata(&self.dest).map(|m| m.permissions()) {
+                let _ = fs::set_permissions(&tmp, perm);
+            }
+            carry_over(&self.dest, &tmp).with_context(|| {
+                format!(
+                    "cannot carry the files of {} over into {} (the folder is left as it was)",
+                    self.dest.display(),
+                    tmp.display()
+                )
             })?;
         }
+        crate::interrupt::commit_dir(&tmp, &self.dest)
+            .with_context(|| format!("cannot move {} to {}", tmp.display(), self.dest.display()))?;
+        self.tmp = None;
         Ok(())
     }
+}
+
+/// Puts every entry of the folder `from` that `to` does not have into `to`, recursively: files
+/// as hard links (a copy where links are not possible), links as links, folders merged.
+fn carry_over(from: &Path, to: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let src = entry.path();
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type()?;
+        let there = fs::symlink_metadata(&target).ok();
+        if kind.is_dir() {
+            match there {
+                None => {
+                    fs::create_dir(&target)?;
+                    if let Ok(m) = fs::metadata(&src) {
+                        let _ = fs::set_permissions(&target, m.permissions());
+                    }
+                    carry_over(&src, &target)?;
+                }
+                Some(m) if m.is_dir() => carry_over(&src, &target)?,
+                // A new file of that name replaces the folder.
+                Some(_) => {}
+            }
+        } else if there.is_some() {
+            // The new output of that name replaces the old one.
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(&src)?, &target)?;
+        } else if kind.is_file() {
+            if fs::hard_link(&src, &target).is_err() {
+                fs::copy(&src, &target)?;
+            }
+        } else {
+            return Err(io::Error::other(format!(
+                "{}: not a file, link or folder",
+                src.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Drop for StagedDir {

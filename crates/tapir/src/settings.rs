@@ -71,6 +71,10 @@ pub fn extract_settings(
         features: feature_config(w.feature_config.as_deref())?,
         strict: t.strict,
         augment: None,
+        max_windows: match w.max_windows {
+            0 => return Err(usage("--max-windows 0: need at least 1")),
+            n => n,
+        },
     })
 }
 

@@ -446,6 +446,29 @@ fn extract_plots_png_and_svg() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let svg = fs::read_to_string(plots.join("voip-0-u0-w0-size-iat.svg")).unwrap();
     assert!(svg.contains("<svg") && svg.contains("inter-arrival"));
+    // Into the existing folder: the other plots stay, those of the same name are replaced,
+    // and nothing is left beside it.
+    fs::write(plots.join("mine.txt"), "keep").unwrap();
+    fs::write(plots.join("voip-0-u0-w0-burst.svg"), "old").unwrap();
+    let o = tapir(&[
+        "extract",
+        dir.join("data/voip/voip-0.trace").to_str().unwrap(),
+        "--window",
+        "256",
+        "--plots",
+        plots.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(plots.join("mine.txt")).unwrap(), "keep");
+    let svg = fs::read_to_string(plots.join("voip-0-u0-w0-burst.svg")).unwrap();
+    assert!(svg.contains("<svg"), "{svg}");
+    assert_eq!(fs::read_dir(&plots).unwrap().count(), 5);
+    let beside: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
     fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -132,6 +132,122 @@ fn extract_and_train() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A file with no label (directly in the dataset folder) holds nothing `train` or `eval` use:
+/// it is named on stderr, the others are used, and the run ends with 1 (with --strict it stops
+/// the run). `extract`, which needs no label, reads it and ends with 0.
+#[test]
+fn unlabelled_files_in_a_labelled_dataset() {
+    let dir = temp_dir("unlabelled");
+    for label in ["web", "voip"] {
+        let d = dir.join("data").join(label);
+        fs::create_dir_all(&d).unwrap();
+        let src = Path::new(&repo("data/sample/plain")).join(label);
+        for e in fs::read_dir(src).unwrap().take(2) {
+            let e = e.unwrap();
+            fs::copy(e.path(), d.join(e.file_name())).unwrap();
+        }
+    }
+    let stray = dir.join("data/stray.pcap");
+    fs::copy(repo(CAPTURE), &stray).unwrap();
+    let data = dir.join("data").display().to_string();
+    let model = dir.join("m.tapir").display().to_string();
+    let r = tapir(&[
+        "train", &data, "--model", "nb", "--window", "64", "-o", &model,
+    ]);
+    assert_skipped(&r, "train with an unlabelled file");
+    assert!(r.stderr.contains("stray.pcap: no label"), "{}", r.stderr);
+    assert!(Path::new(&model).exists(), "the model of the other files");
+    let r = tapir(&[
+        "eval",
+        &data,
+        "--models",
+        "nb",
+        "--features",
+        "size-iat",
+        "--window",
+        "64",
+    ]);
+    assert_skipped(&r, "eval with an unlabelled file");
+    let r = tapir(&[
+        "eval", &data, "--models", "nb", "--window", "64", "--strict",
+    ]);
+    assert_code(&r, 1, "eval --strict");
+    assert!(r.stderr.contains("stray.pcap: no label"), "{}", r.stderr);
+    assert!(
+        r.stdout.is_empty(),
+        "no evaluation with --strict: {}",
+        r.stdout
+    );
+    let out = dir.join("f.csv").display().to_string();
+    let r = tapir(&["extract", &data, "--window", "64", "-o", &out]);
+    assert_code(&r, 0, "extract reads unlabelled files");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The limit on windows held in memory: more than `--max-windows` ends `extract` and `train`
+/// with exit code 1 and a message naming the limit and the flag, before any output is written;
+/// under the limit the same run succeeds; 0 is a usage error.
+#[test]
+fn max_windows() {
+    let dir = temp_dir("max-windows");
+    for label in ["web", "voip"] {
+        let d = dir.join("data").join(label);
+        fs::create_dir_all(&d).unwrap();
+        let src = Path::new(&repo("data/sample/plain")).join(label);
+        for e in fs::read_dir(src).unwrap().take(2) {
+            let e = e.unwrap();
+            fs::copy(e.path(), d.join(e.file_name())).unwrap();
+        }
+    }
+    let data = dir.join("data").display().to_string();
+    let out = dir.join("f.csv");
+    let o = out.display().to_string();
+    let r = tapir(&[
+        "extract",
+        &data,
+        "--window",
+        "64",
+        "--max-windows",
+        "100",
+        "-o",
+        &o,
+    ]);
+    assert_code(&r, 1, "extract over the limit");
+    assert!(
+        r.stderr.contains("more than 100 windows") && r.stderr.contains("--max-windows"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists(), "no output over the limit");
+    let r = tapir(&["extract", &data, "--window", "64", "-o", &o]);
+    assert_code(&r, 0, "extract under the default limit");
+    let rows = fs::read_to_string(&out).unwrap().lines().count() - 1;
+    assert!(rows > 100, "{rows} windows");
+    let model = dir.join("m.tapir");
+    let r = tapir(&[
+        "train",
+        &data,
+        "--model",
+        "nb",
+        "--window",
+        "64",
+        "--max-windows",
+        &rows.to_string(),
+        "-o",
+        &model.display().to_string(),
+    ]);
+    // Four augmented copies of each window are held as well.
+    assert_code(&r, 1, "train over the limit");
+    assert!(r.stderr.contains("--augment-copies"), "{}", r.stderr);
+    assert!(!model.exists());
+    assert_code(
+        &tapir(&["extract", &data, "--max-windows", "0"]),
+        2,
+        "--max-windows 0",
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn classify_and_flows() {
     let dir = temp_dir("classify");

@@ -505,3 +505,76 @@ fn experiment_with_an_unreadable_file_reports_and_exits_1() {
     assert!(out.join("index.html").is_file() && out.join("results.json").is_file());
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The exit-code rule for a file with no label (directly in a condition folder): nothing in it
+/// is used, so it is reported by name like an unreadable file, the experiment runs on the
+/// others, and the run ends with exit code 1.
+#[test]
+fn experiment_with_an_unlabelled_file_reports_it_and_exits_1() {
+    let dir = temp_dir("unlabelled");
+    let root = dir.join("data");
+    write_dataset(&root);
+    let ipsec = root.join("ipsec");
+    fs::copy(ipsec.join("web/web-0.trace"), ipsec.join("stray.trace")).unwrap();
+    let out = dir.join("r");
+    let mut args = vec![
+        "experiment",
+        ipsec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(QUICK);
+    let o = tapir(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("stray.trace: no label") && stderr.contains("label folder"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 input could not be read or used"),
+        "{stderr}"
+    );
+    assert!(out.join("index.html").is_file() && out.join("results.json").is_file());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The limit on windows held: an experiment whose traces, cut at the smallest window size,
+/// give more windows than `--max-windows` is refused before it runs (exit 1, no report).
+#[test]
+fn experiment_over_the_window_limit_is_refused_before_it_runs() {
+    let dir = temp_dir("max-windows");
+    let root = dir.join("data");
+    write_dataset(&root);
+    let out = dir.join("r");
+    let mut args = vec![
+        "experiment",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--max-windows",
+        "100",
+    ];
+    args.extend_from_slice(QUICK);
+    let o = tapir(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    // 35 traces of 1100 to 1500 packets (more where large packets are split at the MTU), cut
+    // at the smallest window size, 128 packets: at least 8 windows each.
+    let windows: usize = stderr
+        .split("the traces hold ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the count of windows: {stderr}"));
+    assert!(windows >= 35 * 8, "{stderr}");
+    assert!(
+        stderr.contains("windows of 128 packets")
+            && stderr.contains("more than the 100")
+            && stderr.contains("--max-windows"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -122,13 +122,174 @@ impl Pcap {
         self.0.extend(f);
     }
     fn udp(&mut self, t_us: u64, s: [u8; 4], d: [u8; 4], sp: u16, dp: u16, n: usize) {
+        self.udp_with(t_us, s, d, sp, dp, &vec![0u8; n]);
+    }
+    fn udp_with(&mut self, t_us: u64, s: [u8; 4], d: [u8; 4], sp: u16, dp: u16, payload: &[u8]) {
         let b = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
             .ipv4(s, d, 64)
             .udp(sp, dp);
         let mut f = Vec::new();
-        b.write(&mut f, &vec![0u8; n]).unwrap();
+        b.write(&mut f, payload).unwrap();
         self.frame(t_us, &f);
     }
+}
+
+/// A NetFlow v9 export packet holding `n` templates (ids 256..), each of source and
+/// destination IPv4 address.
+fn v9_templates(n: u16) -> Vec<u8> {
+    let mut p = Vec::new();
+    for v in [9u16, n] {
+        p.extend(v.to_be_bytes());
+    }
+    for v in [1000u32, 1_700_000_000, 1, 0] {
+        p.extend(v.to_be_bytes());
+    }
+    p.extend(0u16.to_be_bytes());
+    p.extend((4 + 12 * n).to_be_bytes());
+    for i in 0..n {
+        for v in [256 + i, 2, 8, 4, 12, 4] {
+            p.extend(v.to_be_bytes());
+        }
+    }
+    p
+}
+
+/// The limits with a flag warn with a count and name the flag: flows ended early by a full
+/// table (--max-flows), NetFlow templates pushed out (--max-templates,
+/// --max-templates-per-exporter).
+#[test]
+fn limits_reached_warn_with_a_count_and_the_flag() {
+    let dir = temp_dir("limits");
+    let mut p = Pcap::new();
+    let t0 = 1_700_000_000_000_000u64;
+    let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    for i in 0..20u16 {
+        p.udp(t0 + i as u64 * 1000, a, b, 10_000 + i, 9999, 10);
+    }
+    p.udp_with(
+        t0 + 30_000,
+        [10, 0, 0, 9],
+        b,
+        40_000,
+        2055,
+        &v9_templates(3),
+    );
+    let f = dir.join("limits.pcap");
+    fs::write(&f, &p.0).unwrap();
+    let path = f.to_str().unwrap();
+    let stderr = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    let o = tapir(&["flows", path, "--json", "--max-flows", "8"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    let evicted = records(&o)
+        .iter()
+        .filter(|r| r["end_reason"] == "evicted")
+        .count();
+    assert!(evicted >= 12, "{evicted}");
+    assert!(
+        err.contains(&format!("{evicted} flows ended early")) && err.contains("--max-flows 8"),
+        "{err}"
+    );
+    let o = tapir(&["flows", path, "--json", "--max-templates", "2"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("1 NetFlow/IPFIX templates dropped") && err.contains("--max-templates 2"),
+        "{err}"
+    );
+    let o = tapir(&["flows", path, "--json", "--max-templates-per-exporter", "1"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("2 NetFlow/IPFIX templates dropped")
+            && err.contains("--max-templates-per-exporter 1"),
+        "{err}"
+    );
+    // Within the limits, no warning.
+    let o = tapir(&["flows", path, "--json"]);
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// An Ethernet frame of an IPv4 packet (UDP) with the given fragment field and payload; the
+/// header checksum is computed.
+fn ipv4_frame(s: [u8; 4], d: [u8; 4], id: u16, frag: u16, payload: &[u8]) -> Vec<u8> {
+    let mut h = vec![0x45, 0];
+    h.extend(((20 + payload.len()) as u16).to_be_bytes());
+    h.extend(id.to_be_bytes());
+    h.extend(frag.to_be_bytes());
+    h.extend([64, 17, 0, 0]);
+    h.extend(s);
+    h.extend(d);
+    let sum: u32 = h
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum();
+    let sum = (sum & 0xffff) + (sum >> 16);
+    let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+    h[10..12].copy_from_slice(&sum.to_be_bytes());
+    let mut f = vec![2; 6];
+    f.extend([1; 6]);
+    f.extend(0x0800u16.to_be_bytes());
+    f.extend(h);
+    f.extend(payload);
+    f
+}
+
+/// IPv4 fragments: a 2000-byte UDP datagram sent as two fragments (the second without ports)
+/// and answered by an unfragmented datagram. The later fragment joins the flow of its first
+/// fragment: one record of both directions, packets and bytes adding up to the capture's, and
+/// one trace of all three packets from `extract --by flow --traces`.
+#[test]
+fn ipv4_fragments_join_the_flow_of_their_first_fragment() {
+    let dir = temp_dir("fragments");
+    let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    let mut udp = Vec::new();
+    for v in [5000u16, 6000, 2008, 0] {
+        udp.extend(v.to_be_bytes());
+    }
+    udp.extend(vec![7u8; 2000]);
+    let mut p = Pcap::new();
+    let t0 = 1_700_000_000_000_000u64;
+    // More fragments, offset 0: the UDP header and 1472 bytes; then offset 1480 / 8.
+    p.frame(t0, &ipv4_frame(a, b, 77, 0x2000, &udp[..1480]));
+    p.frame(t0 + 100, &ipv4_frame(a, b, 77, 1480 / 8, &udp[1480..]));
+    let mut reply = Vec::new();
+    for v in [6000u16, 5000, 108, 0] {
+        reply.extend(v.to_be_bytes());
+    }
+    reply.extend([0u8; 100]);
+    p.frame(t0 + 5_000, &ipv4_frame(b, a, 78, 0, &reply));
+    let f = dir.join("fragments.pcap");
+    fs::write(&f, &p.0).unwrap();
+    let path = f.to_str().unwrap();
+    assert_eq!(ip_totals(path), (3, 1500 + 548 + 128));
+    let recs = records(&tapir(&["flows", path, "--json"]));
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    let r = &recs[0];
+    assert_eq!((u(r, "src_port"), u(r, "dst_port")), (5000, 6000));
+    assert_eq!((u(r, "packets_fwd"), u(r, "bytes_fwd")), (2, 1500 + 548));
+    assert_eq!((u(r, "packets_rev"), u(r, "bytes_rev")), (1, 128));
+    assert_eq!(capture_sums(&recs), ip_totals(path));
+    let traces = dir.join("traces");
+    let o = tapir(&[
+        "extract",
+        path,
+        "--by",
+        "flow",
+        "--traces",
+        traces.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let files: Vec<_> = fs::read_dir(&traces).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let text = fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    let sizes: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(sizes, ["1500", "548", "-128"]);
+    fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Known answers: a UDP flow with a 100 s gap (idle timeout 60 s → two records), 50 one-packet

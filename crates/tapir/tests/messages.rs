@@ -253,3 +253,37 @@ fn capture_and_trace_errors_give_file_and_position() {
         "{err}"
     );
 }
+
+#[test]
+fn manifest_errors_give_file_line_and_what_to_do() {
+    let m = dir().join("manifest.csv");
+    fs::write(&m, "file,class\nweb/a.pcap,web\n").unwrap();
+    let (code, err) = tapir(&["eval", m.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("manifest.csv, line 1")
+            && err.contains("must name the columns path and label"),
+        "{err}"
+    );
+    fs::write(
+        &m,
+        "path,label\n# a comment\nweb/a.pcap,web\nweb/b.pcap,web,extra\n",
+    )
+    .unwrap();
+    let (code, err) = tapir(&["eval", m.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("manifest.csv, line 4")
+            && err.contains("3 fields where the header has 2")
+            && err.contains("double quotes"),
+        "{err}"
+    );
+    fs::write(&m, "path,label\n,web\n").unwrap();
+    let (code, err) = tapir(&["train", m.to_str().unwrap(), "-o", "x.tapir"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("manifest.csv, line 2: empty path")
+            && err.contains("relative to the manifest"),
+        "{err}"
+    );
+}

@@ -176,6 +176,55 @@ fn sigterm_completes_the_collector_output() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// SIGINT to the collector writing a table (`--format table -o`), which is written only at the
+/// end: the table of every record received is in place, whole; exit code 130 with the count.
+#[test]
+fn sigint_writes_the_collector_table() {
+    let dir = temp_dir("listen-table");
+    let out = dir.join("f.txt");
+    let port = 12_000 + std::process::id() % 9_000;
+    let addr = format!("127.0.0.1:{port}");
+    let child = spawn(&[
+        "flows",
+        "--listen",
+        &addr,
+        "--format",
+        "table",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for _ in 0..20 {
+        sock.send_to(&v5_packet(10), &addr).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(&child, "-INT");
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    let n: usize = stderr
+        .split("interrupted by SIGINT: ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a summary line: {stderr}"));
+    assert!(n >= 10, "records received: {stderr}");
+    let text = fs::read_to_string(&out).expect("the table is in place");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("start (UTC)"), "{text}");
+    assert_eq!(
+        lines.len(),
+        3 + n,
+        "a header, a rule, a row per record and the totals: {text}"
+    );
+    assert!(
+        lines[2 + n].starts_with(&format!("{n} records, ")),
+        "{text}"
+    );
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 /// SIGINT to a running `experiment`: the report is absent (or, had the run just ended,
 /// complete), no temporary folder is left, and an existing report stays as it was.
 #[test]
@@ -380,6 +429,139 @@ fn a_new_trace_dataset_is_written_whole_or_not_at_all() {
     assert_eq!(o.status.code(), Some(1), "the bad file is reported");
     assert!(out.join("web/a.trace").is_file());
     assert_eq!(leftovers(&dir), Vec::<String>::new());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Into a folder that exists, `extract --traces` is whole or nothing as well: the new folder
+/// is staged beside it with the old files carried over, then swapped in. A run stopped by a
+/// bad file (--strict, after the good file's trace was written) leaves the folder exactly as
+/// it was; a finished run replaces the trace of the same name and keeps the others.
+#[test]
+fn an_existing_trace_folder_is_replaced_whole_or_not_at_all() {
+    let dir = temp_dir("traces-existing");
+    let data = dir.join("data/web");
+    fs::create_dir_all(&data).unwrap();
+    fs::copy(
+        repo("crates/capture/tests/data/lo-http.pcap"),
+        data.join("a.pcap"),
+    )
+    .unwrap();
+    fs::write(data.join("z-bad.pcap"), b"\x00\x01 not a capture").unwrap();
+    let out = dir.join("traces");
+    fs::create_dir_all(out.join("web")).unwrap();
+    fs::create_dir_all(out.join("voip")).unwrap();
+    fs::write(out.join("web/a.trace"), "old a\n").unwrap();
+    fs::write(out.join("voip/keep.trace"), "kept\n").unwrap();
+    let root = dir.join("data");
+    let args = [
+        "extract",
+        root.to_str().unwrap(),
+        "--traces",
+        out.to_str().unwrap(),
+    ];
+    let o = Command::new(env!("CARGO_BIN_EXE_tapir"))
+        .args(args)
+        .arg("--strict")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        fs::read_to_string(out.join("web/a.trace")).unwrap(),
+        "old a\n"
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("voip/keep.trace")).unwrap(),
+        "kept\n"
+    );
+    assert_eq!(fs::read_dir(out.join("web")).unwrap().count(), 1);
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    let o = Command::new(env!("CARGO_BIN_EXE_tapir"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "the bad file is reported");
+    let new = fs::read_to_string(out.join("web/a.trace")).unwrap();
+    assert!(
+        new.starts_with("# "),
+        "the new trace replaced the old: {new}"
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("voip/keep.trace")).unwrap(),
+        "kept\n"
+    );
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The current folder (or one holding it) cannot be swapped for a new one: `--traces .` is
+/// refused before anything is read, naming the folder and what to give instead.
+#[test]
+fn the_current_folder_is_not_replaced() {
+    let dir = temp_dir("traces-cwd");
+    fs::write(dir.join("keep.txt"), "keep").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_tapir"))
+        .args([
+            "extract",
+            repo("crates/capture/tests/data/lo-http.pcap")
+                .to_str()
+                .unwrap(),
+        ])
+        .args(["--traces", "."])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("is the current folder") && stderr.contains("./traces"),
+        "{stderr}"
+    );
+    let names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["keep.txt"]);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// SIGTERM to `extract --traces` (here reading standard input, which sends nothing yet): it
+/// stops at once, exits 143 and removes the staged folder; a new folder is not created and an
+/// existing one is left as it was.
+#[test]
+fn sigterm_to_extract_traces_leaves_the_folder_as_it_was() {
+    let dir = temp_dir("traces-term");
+    let existing = dir.join("old");
+    fs::create_dir_all(existing.join("web")).unwrap();
+    fs::write(existing.join("web/a.trace"), "old a\n").unwrap();
+    for out in [dir.join("new"), existing.clone()] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tapir"))
+            .args(["extract", "-", "--traces", out.to_str().unwrap()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The staged folder exists once the command runs.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while leftovers(&dir).is_empty() {
+            if Instant::now() > deadline {
+                give_up(&mut child, "no staged folder appeared");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        signal(&child, "-TERM");
+        let o = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(143), "{stderr}");
+        assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+        assert_eq!(leftovers(&dir), Vec::<String>::new());
+    }
+    assert!(!dir.join("new").exists());
+    assert_eq!(
+        fs::read_to_string(existing.join("web/a.trace")).unwrap(),
+        "old a\n"
+    );
+    assert_eq!(fs::read_dir(&existing).unwrap().count(), 1);
     fs::remove_dir_all(&dir).unwrap();
 }
 

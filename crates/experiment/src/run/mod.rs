@@ -170,6 +170,7 @@ fn plan(corpus: &Corpus, s: &Settings, hold_out: &[String]) -> u64 {
 /// [`Results::skipped`] with the reason; only a corpus with no usable condition is an error.
 pub fn run(corpus: &Corpus, root: &str, s: &Settings, progress: &dyn Progress) -> Result<Results> {
     s.validate()?;
+    s.check_windows(corpus)?;
     let t0 = Instant::now();
     let ex = Extractor::new(&s.features)?;
     let spaces = FeatureSpace::ALL

@@ -29,6 +29,10 @@ pub struct Settings {
     pub defense_trees: usize,
     /// Simulated trials per row of the metadata attacks against defences.
     pub defense_trials: usize,
+    /// Windows held in memory at most: the traces cut at the smallest window size (of
+    /// `window` and `window_sizes`) must give no more, or the run is refused before it starts
+    /// ([`ExperimentError::TooManyWindows`]).
+    pub max_windows: usize,
     /// Bin edges and thresholds of the features.
     #[serde(skip)]
     pub features: FeatureConfig,
@@ -48,6 +52,7 @@ impl Default for Settings {
             defense_conditions: Vec::new(),
             defense_trees: 30,
             defense_trials: 8,
+            max_windows: tapir_dataset::DEFAULT_MAX_WINDOWS,
             features: FeatureConfig::default(),
         }
     }
@@ -90,7 +95,32 @@ impl Settings {
                 return bad("window sizes", e.to_string());
             }
         }
+        if self.max_windows == 0 {
+            return bad("max windows", "need at least 1".into());
+        }
         self.features.validate()?;
+        Ok(())
+    }
+
+    /// Checks that `corpus` cut at the smallest window size gives at most
+    /// [`Settings::max_windows`] windows, the most any step holds at once.
+    pub fn check_windows(&self, corpus: &Corpus) -> Result<()> {
+        let window = self
+            .window_sizes
+            .iter()
+            .copied()
+            .chain([self.window])
+            .min()
+            .unwrap_or(self.window)
+            .max(1);
+        let windows: usize = corpus.traces.iter().map(|t| t.packets.len() / window).sum();
+        if windows > self.max_windows {
+            return Err(ExperimentError::TooManyWindows {
+                windows,
+                window,
+                limit: self.max_windows,
+            });
+        }
         Ok(())
     }
 }

@@ -158,6 +158,8 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
         features: wf.features,
         strict: a.traffic.strict,
         augment: None,
+        // Windows are classified as they come, never held.
+        ..ExtractSettings::default()
     };
     let windows_out = !a.summary;
     let summaries = a.summary || unit != Unit::Capture;

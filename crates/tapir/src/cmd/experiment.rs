@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::ProgressBar;
 use std::path::{Path, PathBuf};
-use tapir_experiment::{load_corpus, summary, write_report, Progress, Settings};
+use tapir_experiment::{load_corpus, summary, write_report, ExperimentError, Progress, Settings};
 
 #[derive(Args, Debug)]
 pub struct ExperimentArgs {
@@ -71,6 +71,10 @@ pub struct ExperimentArgs {
     /// mail communities, offices).
     #[arg(long, default_value_t = 8)]
     pub defense_trials: usize,
+    /// Windows held in memory at most: the traces cut at the smallest window size must give
+    /// no more, or the run is refused before it starts (docs/limits.md).
+    #[arg(long, value_name = "N", default_value_t = tapir_dataset::DEFAULT_MAX_WINDOWS)]
+    pub max_windows: usize,
     /// Print the results as JSON on stdout instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -115,6 +119,7 @@ pub fn run(a: ExperimentArgs) -> anyhow::Result<()> {
             .collect(),
         defense_trees: a.defense_trees,
         defense_trials: a.defense_trials,
+        max_windows: a.max_windows,
         ..Settings::default()
     };
     // Bad values are usage errors (exit 2), caught before any file is read.
@@ -133,15 +138,22 @@ pub fn run(a: ExperimentArgs) -> anyhow::Result<()> {
     for w in &corpus.warnings {
         crate::load::warn(w);
     }
-    // Unreadable files end the run with exit code 1 once the report is written.
-    crate::load::count_skipped(corpus.unreadable);
+    // Files that could not be read, and files with no label (nothing in them is used), end
+    // the run with exit code 1 once the report is written.
+    crate::load::count_skipped(corpus.unreadable + corpus.unlabelled);
     let pb = progress::bar(0, "experiments");
     let results = tapir_experiment::run(
         &corpus,
         &a.root.display().to_string(),
         &settings,
         &Bar(pb.clone()),
-    )?;
+    )
+    .map_err(|e| match e {
+        ExperimentError::TooManyWindows { limit, .. } => {
+            anyhow::anyhow!("{e} (--max-windows, now {limit})")
+        }
+        e => e.into(),
+    })?;
     pb.finish_and_clear();
     let index = write_report_atomic(&results, &a.out)?;
     if a.json {
