@@ -14,7 +14,7 @@
 #   qbittorrent   qbittorrent-nox (libtorrent-rasterbar) driven by its Web API,
 #                 TCP, uTP or both, encryption preferred or off;
 #   ctorrent      Enhanced CTorrent (its own BitTorrent code, plain TCP, no
-#                 encryption), one start per round, 10-80 peers, 4-16 MB
+#                 encryption), one start per round, 20-160 peers, 4-16 MB
 #                 cache; like transmission one connection per IP address, so
 #                 the late leecher joins while the client seeds.
 # Download and upload caps are drawn from 50 kB/s to unlimited. DHT, peer
@@ -84,7 +84,7 @@ qbittorrent)
     ;;
 ctorrent)
     # Drawn here, after every shared draw, so that the other programs' parameters do not move.
-    ct_peers=$((10 << $(rnd 0 3)))
+    ct_peers=$((20 << $(rnd 0 3))) # -M takes 20..1000
     ct_cache=$((4 << $(rnd 0 2)))
     opts="max_peers=$ct_peers cache_mb=$ct_cache"
     ;;
@@ -243,7 +243,13 @@ ctorrent)
             -C "$ct_cache" "${lim[@]}" -X "touch $WORK/seeding" "$WORK/content.torrent" \
             </dev/null >>"$WORK/ctorrent.log" 2>&1 &
         ct_pid=$!
-        wait_done test -e "$WORK/seeding"
+        wait_done bash -c "[[ -e $WORK/seeding ]] || ! kill -0 $ct_pid 2>/dev/null"
+        if [[ ! -e $WORK/seeding ]]; then
+            # It gave up before completing (its log says why): start the round again.
+            wait "$ct_pid" 2>/dev/null
+            sleep 2
+            continue
+        fi
         sleep "$seed_s"
         rm -f "$WORK/seeding"
         kill "$ct_pid" 2>/dev/null
