@@ -13,7 +13,7 @@
 # RAW holds and skips what DST's manifest already lists, so the script can be
 # stopped (Ctrl-C) and started again as often as needed; each start adds what
 # is missing. Seeds: S for the traces, S+1 for multi, S+2 for background.
-# BitTorrent programs: aria2c and qBittorrent (transmission-daemon stalls after
+# BitTorrent programs: aria2c, qBittorrent and ctorrent (transmission-daemon stalls after
 # its first packets on some links; see docs/lab.md).
 # Needs root (network namespaces). Wall time on a 2-core machine: docs/lab.md.
 set -euo pipefail
@@ -34,7 +34,7 @@ while (($#)); do
 done
 [[ $(id -u) -eq 0 ]] || { echo "build_sample.sh: must run as root" >&2; exit 1; }
 conds=plain,ipsec,wireguard,openvpn,tor
-p2p="p2p=aria2c|qbittorrent"
+p2p="p2p=aria2c|qbittorrent|ctorrent"
 mkdir -p "$raw/traces" "$raw/multi" "$raw/background" "$dst"
 skip=()
 [[ -f $dst/manifest.csv ]] && skip=(--skip-done "$dst/manifest.csv")

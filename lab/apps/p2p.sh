@@ -12,13 +12,17 @@
 #                 connection per IP address, and every lab peer has the
 #                 server's, so it downloads from one seeder and gets no leecher;
 #   qbittorrent   qbittorrent-nox (libtorrent-rasterbar) driven by its Web API,
-#                 TCP, uTP or both, encryption preferred or off.
+#                 TCP, uTP or both, encryption preferred or off;
+#   ctorrent      Enhanced CTorrent (its own BitTorrent code, plain TCP, no
+#                 encryption), one start per round, 20-160 peers, 4-16 MB
+#                 cache; like transmission one connection per IP address, so
+#                 the late leecher joins while the client seeds.
 # Download and upload caps are drawn from 50 kB/s to unlimited. DHT, peer
 # exchange and local peer discovery are off: the lab is closed and the tracker
 # is the only way peers find each other.
 source "$(dirname "$0")/common.sh"
 
-prog=$(pick p2p aria2c transmission qbittorrent)
+prog=$(pick p2p aria2c transmission qbittorrent ctorrent)
 # Under Tor the client only connects out, through per-peer socat relays, which
 # only the aria2c setup below knows how to use.
 [[ -n $PROXY ]] && prog=aria2c
@@ -78,14 +82,22 @@ qbittorrent)
     protos=(TCP Both Both)
     opts="protocol=${protos[$utp]} encryption=$([[ $crypto == 1 ]] && echo preferred || echo off)"
     ;;
+ctorrent)
+    # Drawn here, after every shared draw, so that the other programs' parameters do not move.
+    ct_peers=$((20 << $(rnd 0 3))) # -M takes 20..1000
+    ct_cache=$((4 << $(rnd 0 2)))
+    opts="max_peers=$ct_peers cache_mb=$ct_cache"
+    ;;
 esac
-details "$prog+$([[ -n $PROXY ]] && echo static-tracker || echo opentracker) size_mb=$size_mb piece_kb=$piece_kb seeds=$n_seeds seed_caps=${caps[*]} dl_cap=$(kb "$dl_kb") ul_cap=$(kb "$ul_kb") seed_s=$seed_s $opts$([[ -z $PROXY && $prog != transmission ]] && echo " peer_leecher_dl=${peer_dl_kb}kB/s peer_join_s=$join_s")"
+details "$prog+$([[ -n $PROXY ]] && echo static-tracker || echo opentracker) size_mb=$size_mb piece_kb=$piece_kb seeds=$n_seeds seed_caps=${caps[*]} dl_cap=$(kb "$dl_kb") ul_cap=$(kb "$ul_kb") seed_s=$seed_s $opts$([[ -z $PROXY && $prog != transmission ]] && echo " peer_leecher_dl=${peer_dl_kb}kB/s peer_join$([[ $prog == ctorrent ]] && echo =seeding || echo _s=$join_s)")"
 sleep 1
 
 # A leecher in the server namespace that joins after the client and gets its
 # pieces from the client alone, which thereby uploads: its copy of the torrent
 # (same info-hash) announces to a static tracker on 6970 that lists only the
-# client's listening ports.
+# client's listening ports. ctorrent accepts no second connection from an address it is
+# connected to (a seeder's, here), so with it the leecher joins only while the client seeds,
+# after the seeders have closed their connections to it (aria2c drops seed-to-seed ones).
 if [[ -z $PROXY && $prog != transmission ]]; then
     client_addr=$(inc ip -o route get "$SERVER_ADDR" | grep -o 'src [0-9.]*' | cut -d' ' -f2)
     python3 - "$WORK/content.torrent" "$WORK/peer.torrent" "http://$announce_host/announce" \
@@ -102,10 +114,17 @@ PY
     (
         sleep "$join_s"
         while :; do
+            [[ $prog == ctorrent ]] && until [[ -e $WORK/seeding ]]; do sleep 0.5; done
             rm -rf "$WORK/peer" && mkdir -p "$WORK/peer"
             ins aria2c "${aria_common[@]}" --dir="$WORK/peer" --listen-port=6880 --seed-time=0 \
                 --max-download-limit="${peer_dl_kb}K" --bt-external-ip="$SERVER_ADDR" \
-                "$WORK/peer.torrent" >"$WORK/peer.log" 2>&1
+                "$WORK/peer.torrent" >"$WORK/peer.log" 2>&1 &
+            peer_pid=$!
+            if [[ $prog == ctorrent ]]; then
+                while [[ -e $WORK/seeding ]] && kill -0 "$peer_pid" 2>/dev/null; do sleep 0.5; done
+                kill "$peer_pid" 2>/dev/null
+            fi
+            wait "$peer_pid"
             sleep 5
         done
     ) &
@@ -208,6 +227,34 @@ CONF
         wait_done bash -c "ip netns exec $NS_C curl -s '$api/torrents/info' | grep -q '\"progress\":1[,}]'"
         sleep "$seed_s"
         q -d "hashes=$hash&deleteFiles=true" "$api/torrents/delete" >/dev/null
+        think 2000 8000
+    done
+    ;;
+ctorrent)
+    # One start per round (-e 1: it would seed for an hour); -X marks the completion.
+    lim=()
+    ((dl_kb)) && lim+=(-D "$dl_kb")
+    ((ul_kb)) && lim+=(-U "$ul_kb")
+    while :; do
+        ct=$WORK/ct$round
+        rm -rf "$WORK/leech" "$ct" && mkdir -p "$WORK/leech" "$ct"
+        echo "== round $round" >>"$WORK/ctorrent.log"
+        inc ctorrent -e 1 -p 6895 -s "$WORK/leech/content.bin" -b "$ct/bitfield" -M "$ct_peers" \
+            -C "$ct_cache" "${lim[@]}" -X "touch $WORK/seeding" "$WORK/content.torrent" \
+            </dev/null >>"$WORK/ctorrent.log" 2>&1 &
+        ct_pid=$!
+        wait_done bash -c "[[ -e $WORK/seeding ]] || ! kill -0 $ct_pid 2>/dev/null"
+        if [[ ! -e $WORK/seeding ]]; then
+            # It gave up before completing (its log says why): start the round again.
+            wait "$ct_pid" 2>/dev/null
+            sleep 2
+            continue
+        fi
+        sleep "$seed_s"
+        rm -f "$WORK/seeding"
+        kill "$ct_pid" 2>/dev/null
+        wait "$ct_pid" 2>/dev/null
+        round=$((round + 1))
         think 2000 8000
     done
     ;;

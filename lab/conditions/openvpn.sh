@@ -87,7 +87,7 @@ cmd_up() {
 	[[ $proto == udp || $proto == tcp ]] || die "TAPIR_OPENVPN_PROTO='$proto': use udp or tcp"
 	[[ $mtu =~ ^[0-9]+$ ]] && ((mtu >= 1280 && mtu <= 1500)) ||
 		die "TAPIR_TUNNEL_MTU='$mtu': the OpenVPN tun-mtu must be 1280..1500"
-	ensure_pkgs openvpn openssl
+	ensure_pkgs openvpn openssl iputils-ping
 	[[ -c /dev/net/tun ]] || die "/dev/net/tun missing: openvpn needs a tun device"
 	[[ -d $st ]] && {
 		log "slot $k was up; tearing it down first"

@@ -77,7 +77,7 @@ cmd_up() {
 	for ns in tapir-c$k tapir-w$k tapir-s$k; do
 		ip netns list | grep -qw "$ns" || die "namespace $ns does not exist: create slot $k's namespaces first"
 	done
-	ensure_pkgs wireguard-go wireguard-tools
+	ensure_pkgs wireguard-go wireguard-tools iputils-ping
 	local mtu=${TAPIR_TUNNEL_MTU:-1420}
 	[[ $mtu =~ ^[0-9]+$ ]] && ((mtu >= 1280 && mtu <= 1440)) ||
 		die "TAPIR_TUNNEL_MTU='$mtu': the WireGuard MTU must be 1280..1440"
