@@ -111,14 +111,14 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         _ => return Err(usage("--compare takes two cells, A and B (SPACE:MODEL)")),
     };
     let balance = (a.balance != "none").then_some(a.balance.as_str());
-    for (flag, col) in [
-        ("--hold-out", a.hold_out.as_deref()),
-        ("--balance", balance),
-    ] {
-        if let Some(col) = col {
-            // Checked on the manifest alone, before any capture is read.
-            let cols = Columns::new(&discover(&a.inputs)?);
-            if cols.find(col).is_none() {
+    if a.hold_out.is_some() || balance.is_some() {
+        // Checked on the manifest alone, before any capture is read.
+        let cols = Columns::new(&discover(&a.inputs)?);
+        for (flag, col) in [
+            ("--hold-out", a.hold_out.as_deref()),
+            ("--balance", balance),
+        ] {
+            if let Some(col) = col.filter(|c| cols.find(c).is_none()) {
                 return Err(usage(format!("{flag}: {}", missing_column(col, &cols))));
             }
         }
