@@ -13,7 +13,7 @@ pub enum AnalysisError {
         line: usize,
         why: String,
     },
-    /// A value of a setting that makes no sense (`--interval 0s`, `--k -1`).
+    /// A value of a setting that makes no sense (`--interval 0s`, `--fanout 0`).
     #[error("{what}: {why}")]
     Invalid { what: &'static str, why: String },
     /// A file that cannot be read.

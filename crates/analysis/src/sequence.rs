@@ -45,10 +45,10 @@ impl Default for SequenceConfig {
 impl SequenceConfig {
     pub fn validate(&self) -> Result<(), AnalysisError> {
         if self.window_ns <= 0 {
-            return Err(AnalysisError::invalid("--window", "must be positive"));
+            return Err(AnalysisError::invalid("--within", "must be positive"));
         }
         if self.min_fanout == 0 {
-            return Err(AnalysisError::invalid("--k", "must be at least 1"));
+            return Err(AnalysisError::invalid("--fanout", "must be at least 1"));
         }
         if !(self.epsilon.is_finite() && (0.0..1.0).contains(&self.epsilon)) {
             return Err(AnalysisError::invalid("--epsilon", "must be in [0, 1)"));

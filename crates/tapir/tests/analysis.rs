@@ -471,6 +471,13 @@ fn flag_mistakes_are_usage_errors_and_broken_files_are_skipped() {
             String::from_utf8_lossy(&o.stderr)
         );
     }
+    // A bad value is named by the flag the user typed.
+    for (flag, value) in [("--fanout", "0"), ("--within", "0s")] {
+        let o = tapir(&["sequence", cap.as_str(), flag, value]);
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(flag), "{flag}: {err}");
+    }
     // A broken capture next to a good one: reported, skipped, the good one still counts, and
     // the run ends with exit code 1.
     let bad = capture_data("cut-global-header.pcap");
