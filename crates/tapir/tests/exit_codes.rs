@@ -300,6 +300,10 @@ fn mail() {
     assert_code(&tapir(&["mail", &good]), 0, "good");
     assert_skipped(&tapir(&["mail", &good, &missing]), "good + missing");
     assert_code(&tapir(&["mail", "--strict", &missing, &good]), 1, "strict");
+    // Nothing readable at all: exit 1 and no empty table on stdout.
+    let o = tapir(&["mail", &missing]);
+    assert_code(&o, 1, "only missing");
+    assert!(o.stdout.is_empty(), "{}", o.stdout);
     assert_code(&tapir(&["mail", "--no-such-flag", &good]), 2, "usage");
     fs::remove_dir_all(&dir).unwrap();
 }

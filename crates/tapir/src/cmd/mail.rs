@@ -157,7 +157,7 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
 
     // Ctrl-C ends reading; the outputs are still written with the messages read so far.
     let _coop = crate::interrupt::cooperate();
-    let mut read = 0u64;
+    let (mut read, mut broken) = (0u64, 0u64);
     let mut out = Output::create(a.output.as_deref())?;
     let mut ev_out = match &a.events {
         Some(p) => Some(Output::create(Some(p))?),
@@ -181,6 +181,7 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
                 }
                 warn(format!("skipped {b}"));
                 summary.add_broken();
+                broken += 1;
                 continue;
             }
             Err(e) => {
@@ -208,6 +209,14 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
             Format::Table if !a.summary_only => rows.push(row(&m)),
             Format::Table => {}
         }
+    }
+    if read == 0
+        && broken == 0
+        && crate::load::skipped_inputs() > 0
+        && crate::interrupt::requested().is_none()
+    {
+        // Nothing was read at all: an error, not an empty table.
+        anyhow::bail!("no input could be read");
     }
     let report = summary.report(a.top);
     if format == Format::Table {
