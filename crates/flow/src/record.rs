@@ -23,7 +23,11 @@ pub enum TunnelKind {
     EspInUdp,
     /// IKE on UDP 500, or on 4500 before any ESP packet was seen.
     Ike,
+    /// WireGuard (UDP, recognised by its message types and sizes). Named as the lab's condition.
+    #[serde(rename = "wireguard")]
     WireGuard,
+    /// OpenVPN (UDP or TCP, recognised by its opcodes). Named as the lab's condition.
+    #[serde(rename = "openvpn")]
     OpenVpn,
     /// TLS on a well-known TLS port (443, 8443, 993, 465, 853).
     Tls,
@@ -51,8 +55,8 @@ impl TunnelKind {
             TunnelKind::Ah => "ah",
             TunnelKind::EspInUdp => "esp_in_udp",
             TunnelKind::Ike => "ike",
-            TunnelKind::WireGuard => "wire_guard",
-            TunnelKind::OpenVpn => "open_vpn",
+            TunnelKind::WireGuard => "wireguard",
+            TunnelKind::OpenVpn => "openvpn",
             TunnelKind::Tls => "tls",
             TunnelKind::TorRelayPort => "tor_relay_port",
         }

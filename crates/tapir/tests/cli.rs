@@ -867,3 +867,23 @@ fn unknown_threshold_summary_by_flow_and_old_model_files() {
     assert!(stderr(&o).contains("window of 1 packets"), "{}", stderr(&o));
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn inspect_and_flows_name_a_tunnel_the_same() {
+    let cap = sample("ipsec/web/web-04265a45.pcap.gz");
+    let o = tapir(&["inspect", &cap, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let text = v.to_string();
+    let o = tapir(&["flows", &cap, "--format", "jsonl"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let kinds: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter_map(|r| r["tunnel"].as_str().map(str::to_string))
+        .collect();
+    assert!(!kinds.is_empty(), "the capture's tunnel is recognised");
+    for k in &kinds {
+        assert!(text.contains(&format!("\"{k}\"")), "{k} not in {text}");
+    }
+}

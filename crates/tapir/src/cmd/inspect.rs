@@ -388,22 +388,10 @@ fn inspect_capture(
     s.tunnels = t;
 }
 
-/// The tunnel a flow looks like (recognition lives in tapir_flow), under inspect's labels.
+/// The tunnel a flow looks like (recognition lives in tapir_flow), named as in `tapir flows`.
 fn tunnel_kind(u: &UnitInfo, ev: Option<&TunnelEvidence>) -> Option<&'static str> {
     let UnitKey::Flow(k) = u.key else { return None };
-    let kind = tapir_flow::tunnel_kind(k.proto, k.a.port, k.b.port, u.packets, ev)?;
-    Some(match kind {
-        TunnelKind::Esp => "ipsec-esp",
-        TunnelKind::Ah => "ipsec-ah",
-        TunnelKind::EspInUdp => "ipsec-esp-in-udp",
-        TunnelKind::Ike if k.a.port == 4500 || k.b.port == 4500 => "ike-nat-t",
-        TunnelKind::Ike => "ike",
-        TunnelKind::OpenVpn => "openvpn",
-        TunnelKind::WireGuard => "wireguard",
-        TunnelKind::Tls => "tls",
-        TunnelKind::TorRelayPort => "tls (tor relay port)",
-        _ => "other",
-    })
+    tapir_flow::tunnel_kind(k.proto, k.a.port, k.b.port, u.packets, ev).map(TunnelKind::name)
 }
 
 #[cfg(test)]
