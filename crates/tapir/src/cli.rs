@@ -135,6 +135,10 @@ pub struct InspectArgs {
     /// JSON lines (one object per file) instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Replace addresses by prefix-preserving pseudonyms (Crypto-PAn) under this key: 64 hex
+    /// digits, or a passphrase.
+    #[arg(long, value_name = "KEY")]
+    pub anonymize: Option<String>,
     #[command(flatten)]
     pub traffic: TrafficArgs,
 }

@@ -887,3 +887,28 @@ fn inspect_and_flows_name_a_tunnel_the_same() {
         assert!(text.contains(&format!("\"{k}\"")), "{k} not in {text}");
     }
 }
+
+#[test]
+fn inspect_anonymizes_flow_addresses_as_flows_does() {
+    let cap = sample("ipsec/web/web-04265a45.pcap.gz");
+    let plain = stdout(&tapir(&["inspect", &cap, "--json"]));
+    let o = tapir(&["inspect", &cap, "--json", "--anonymize", "test key"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let anon = stdout(&o);
+    let o = tapir(&[
+        "flows",
+        &cap,
+        "--format",
+        "jsonl",
+        "--anonymize",
+        "test key",
+    ]);
+    let flows = stdout(&o);
+    let rec: serde_json::Value = serde_json::from_str(flows.lines().next().unwrap()).unwrap();
+    let (src, dst) = (rec["src"].as_str().unwrap(), rec["dst"].as_str().unwrap());
+    for a in [src, dst] {
+        assert!(anon.contains(a), "{a} (from flows) not in {anon}");
+        assert!(!plain.contains(a), "{a} is a pseudonym, not the address");
+    }
+    assert!(anon.len() > 100 && !anon.contains("10.77.3.1"), "{anon}");
+}

@@ -2,11 +2,12 @@
 
 use crate::cli::InspectArgs;
 use crate::load::warn;
-use crate::settings::client_rule;
+use crate::settings::{client_rule, usage};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::Path;
+use tapir_anon::Anonymizer;
 use tapir_capture::{
     open, CaptureReader, Compression, DecodeError, Decoder, Direction, Opened, Stream, Timestamp,
     TraceErrorKind, TraceReader,
@@ -60,13 +61,17 @@ struct FlowSummary {
 
 pub fn run(a: InspectArgs) -> anyhow::Result<()> {
     let rule = client_rule(&a.traffic)?;
+    let anon = match &a.anonymize {
+        Some(k) => Some(Anonymizer::from_passphrase(k).map_err(|e| usage(e.to_string()))?),
+        None => None,
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut failed = 0usize;
     for path in &a.files {
         // A spinner on stderr (terminals only) while a large capture is read.
         let sp = crate::progress::spinner(&format!("reading {}", path.display()));
-        let s = inspect_file(path, &rule, a.top);
+        let s = inspect_file(path, &rule, a.top, anon.as_ref());
         sp.finish_and_clear();
         if let Some(e) = &s.error {
             // A capture cut part-way still had its first packets summarised.
@@ -190,7 +195,12 @@ fn indent(s: &str) -> String {
     s.lines().map(|l| format!("  {l}\n")).collect()
 }
 
-fn inspect_file(path: &Path, rule: &ClientRule, top: usize) -> FileSummary {
+fn inspect_file(
+    path: &Path,
+    rule: &ClientRule,
+    top: usize,
+    anon: Option<&Anonymizer>,
+) -> FileSummary {
     let mut s = FileSummary {
         file: path.display().to_string(),
         ..Default::default()
@@ -207,7 +217,7 @@ fn inspect_file(path: &Path, rule: &ClientRule, top: usize) -> FileSummary {
             .into();
             match opened {
                 Opened::Trace(r) => inspect_trace(path, r, &mut s),
-                Opened::Capture(r) => inspect_capture(r, rule, top, &mut s),
+                Opened::Capture(r) => inspect_capture(r, rule, top, anon, &mut s),
             }
         }
         Err(e) => {
@@ -285,6 +295,7 @@ fn inspect_capture(
     mut r: CaptureReader<Decoder>,
     rule: &ClientRule,
     top: usize,
+    anon: Option<&Anonymizer>,
     s: &mut FileSummary,
 ) {
     s.format = format!("{:?}", r.format()).to_lowercase();
@@ -365,7 +376,10 @@ fn inspect_capture(
             (
                 u.bytes,
                 FlowSummary {
-                    flow: u.describe(),
+                    flow: match anon {
+                        Some(an) => anonymized(u, an).describe(),
+                        None => u.describe(),
+                    },
                     packets: u.packets,
                     bytes: u.bytes,
                     duration: u.last.nanos_since(u.first) as f64 / 1e9,
@@ -386,6 +400,23 @@ fn inspect_capture(
         .collect();
     t.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.kind.cmp(b.kind)));
     s.tunnels = t;
+}
+
+/// `u` with its addresses replaced by their Crypto-PAn pseudonyms (`--anonymize`).
+fn anonymized(u: &UnitInfo, an: &Anonymizer) -> UnitInfo {
+    let mut u = u.clone();
+    match &mut u.key {
+        UnitKey::Flow(k) => {
+            k.a.addr = an.anonymize_ip(k.a.addr);
+            k.b.addr = an.anonymize_ip(k.b.addr);
+        }
+        UnitKey::Pair(k) => {
+            k.a = an.anonymize_ip(k.a);
+            k.b = an.anonymize_ip(k.b);
+        }
+        _ => {}
+    }
+    u
 }
 
 /// The tunnel a flow looks like (recognition lives in tapir_flow), named as in `tapir flows`.
