@@ -6,8 +6,12 @@ use tapir_capture::TracePacket;
 use tapir_dataset::{extract_file, visit_packets, Augmentation, Event, ExtractSettings, Visit};
 use tapir_features::{Coalesced, Extractor, FeatureConfig, WindowSpec};
 
+/// `name.trace` in a folder of this test process: the file name, which seeds augmented copies,
+/// is the same on every run.
 fn trace(name: &str, text: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("tapir-ds-{}-{name}.trace", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("tapir-ds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(format!("{name}.trace"));
     std::fs::write(&p, text).unwrap();
     p
 }
@@ -75,7 +79,20 @@ fn augmented_copies_follow_each_window_and_are_reproducible() {
     assert_eq!(a.rows.len(), 16);
     let order: Vec<(u32, u32)> = a.rows.iter().map(|r| (r.index, r.copy)).collect();
     assert_eq!(&order[..5], &[(0, 0), (0, 1), (0, 2), (0, 3), (1, 0)]);
-    assert_ne!(a.rows[0].features, a.rows[1].features);
+    // A copy may land in the same bins as its window by chance; over all windows most do not.
+    let changed = a
+        .rows
+        .iter()
+        .filter(|r| r.copy > 0)
+        .filter(|r| {
+            let orig = a.rows.iter().find(|o| o.index == r.index && o.copy == 0);
+            orig.is_some_and(|o| o.features != r.features)
+        })
+        .count();
+    assert!(
+        changed >= 6,
+        "{changed} of 12 copies differ from their window"
+    );
     let b = extract_file(&p, 7, &settings, &ex).unwrap();
     for (x, y) in a.rows.iter().zip(&b.rows) {
         assert_eq!(x.features, y.features, "same file and seed, same copies");
