@@ -7,7 +7,7 @@
 # never ran for it: a held-out program, a held-out tunnel, a held-out access link
 # (scripts/choose-default-model.sh; the table is in crates/tapir/models/default.md). Naive
 # Bayes on the same features does better on unseen programs and much worse on unseen networks;
-# the forest on combined features, the earlier default, is the worst on unseen programs.
+# the forest on combined features, the earlier default, is weaker on unseen programs.
 # 80 trees keep the embedded file small. Background captures are a class of their own
 # (reported as unknown); the unknown threshold keeps 95% of the correctly labelled held-out
 # windows.
