@@ -119,20 +119,21 @@ const QUICK: &[&str] = &[
     "3",
 ];
 
+/// `tapir experiment ROOT --out OUT EXTRA… QUICK…`: the quick settings every test here uses.
+fn quick_experiment(root: &str, out: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["experiment", root, "--out", out];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(QUICK);
+    tapir(&args)
+}
+
 #[test]
 fn experiment_writes_tables_json_and_a_self_contained_report() {
     let dir = temp_dir("full");
     let root = dir.join("data");
     write_dataset(&root);
     let out = dir.join("report");
-    let mut args = vec![
-        "experiment",
-        root.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(QUICK);
-    let o = tapir(&args);
+    let o = quick_experiment(root.to_str().unwrap(), out.to_str().unwrap(), &[]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
@@ -275,14 +276,7 @@ fn experiment_report_leads_with_the_held_out_profiles() {
     write_dataset(&root);
     write_manifest(&root);
     let out = dir.join("report");
-    let mut args = vec![
-        "experiment",
-        root.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(QUICK);
-    let o = tapir(&args);
+    let o = quick_experiment(root.to_str().unwrap(), out.to_str().unwrap(), &[]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
         o.status.success(),
@@ -366,15 +360,7 @@ fn experiment_json_single_condition_and_errors() {
     // A folder of label folders is one condition, named after the folder.
     let ipsec = root.join("ipsec");
     let out = dir.join("r");
-    let mut args = vec![
-        "experiment",
-        ipsec.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--json",
-    ];
-    args.extend_from_slice(QUICK);
-    let o = tapir(&args);
+    let o = quick_experiment(ipsec.to_str().unwrap(), out.to_str().unwrap(), &["--json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(json["conditions"][0]["condition"], "ipsec");
@@ -424,19 +410,17 @@ fn experiment_defenses_adds_the_matrix_and_its_frontiers_to_the_report() {
     let root = dir.join("data");
     write_dataset(&root);
     let out = dir.join("report");
-    let mut args = vec![
-        "experiment",
+    let o = quick_experiment(
         root.to_str().unwrap(),
-        "--out",
         out.to_str().unwrap(),
-        "--defenses=plain",
-        "--defense-trees",
-        "5",
-        "--defense-trials",
-        "1",
-    ];
-    args.extend_from_slice(QUICK);
-    let o = tapir(&args);
+        &[
+            "--defenses=plain",
+            "--defense-trees",
+            "5",
+            "--defense-trials",
+            "1",
+        ],
+    );
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
         o.status.success(),
@@ -487,15 +471,7 @@ fn experiment_with_an_unreadable_file_reports_and_exits_1() {
     let ipsec = root.join("ipsec");
     fs::write(ipsec.join("web/broken.pcap"), b"\x00\x01 not a capture").unwrap();
     let out = dir.join("r");
-    let mut args = vec![
-        "experiment",
-        ipsec.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--json",
-    ];
-    args.extend_from_slice(QUICK);
-    let o = tapir(&args);
+    let o = quick_experiment(ipsec.to_str().unwrap(), out.to_str().unwrap(), &["--json"]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("broken.pcap"), "{stderr}");
@@ -517,15 +493,7 @@ fn experiment_with_an_unlabelled_file_reports_it_and_exits_1() {
     let ipsec = root.join("ipsec");
     fs::copy(ipsec.join("web/web-0.trace"), ipsec.join("stray.trace")).unwrap();
     let out = dir.join("r");
-    let mut args = vec![
-        "experiment",
-        ipsec.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--json",
-    ];
-    args.extend_from_slice(QUICK);
-    let o = tapir(&args);
+    let o = quick_experiment(ipsec.to_str().unwrap(), out.to_str().unwrap(), &["--json"]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{stderr}");
     assert!(
@@ -548,16 +516,11 @@ fn experiment_over_the_window_limit_is_refused_before_it_runs() {
     let root = dir.join("data");
     write_dataset(&root);
     let out = dir.join("r");
-    let mut args = vec![
-        "experiment",
+    let o = quick_experiment(
         root.to_str().unwrap(),
-        "--out",
         out.to_str().unwrap(),
-        "--max-windows",
-        "100",
-    ];
-    args.extend_from_slice(QUICK);
-    let o = tapir(&args);
+        &["--max-windows", "100"],
+    );
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{stderr}");
     // 35 traces of 1100 to 1500 packets (more where large packets are split at the MTU), cut
