@@ -6,8 +6,8 @@
 # to the outer headers (editcap -s: ESP-in-UDP needs 50 bytes of
 # Ethernet+IP+UDP+ESP header, Tor's TLS-in-TCP 66 with TCP timestamps; the
 # original lengths stay in the records, so sizes are exact) and compressed
-# with zstd -19 (.pcap.zst, about 0.7 of the gzip -9 size; captures packaged
-# before that stay .pcap.gz; tapir reads both, tshark reads both too). The
+# with zstd -19 (.pcap.zst, about 0.8 of the gzip -9 size; the bundled sample
+# keeps a few .pcap.gz so that both are exercised; tapir and tshark read both). The
 # other plain and wireguard traces
 # become zstd-compressed .trace files (lab/pcap2trace.sh, .trace.zst: a fifth
 # of a cut pcap.gz). The manifest is rewritten with the new paths and packet
