@@ -30,6 +30,7 @@ mod error;
 pub mod profile;
 pub mod sched;
 pub mod sock;
+pub mod vnet;
 
 pub use error::LinkemError;
 pub use profile::{DirectionParams, Profile};

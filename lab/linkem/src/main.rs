@@ -8,17 +8,21 @@
 //! "down"; each direction runs in its own thread with its own seeded generator.
 //! `--up`/`--down` take a spec (`delay=MS,jitter=MS,loss=P,rate=MBIT,queue=MS`)
 //! and override the preset's direction; without `rate` linkem does not
-//! serialise (lab/run lets the kernel's tbf qdisc do it).
+//! serialise (lab/run lets the kernel's tbf qdisc do it). `--offloads` forwards
+//! the frames of segmentation offloads (TSO/GSO/GRO, up to 64 kB) whole, with
+//! their offload metadata, and charges the serialiser their wire bytes
+//! ([`tapir_linkem::vnet`]); without it the interfaces must have offloads off.
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tapir_linkem::sock::{PacketSocket, Recv};
+use tapir_linkem::vnet;
 use tapir_linkem::{Direction, DirectionParams, LinkemError, Profile};
 
 const USAGE: &str =
     "usage: linkem --client-side IFACE --router-side IFACE (--profile NAME | --up SPEC --down SPEC)\n\
-              [--seed N] [--reorder]\n\
+              [--seed N] [--reorder] [--offloads]\n\
 profiles: lan, broadband, mobile, intercontinental\n\
 SPEC: delay=MS,jitter=MS,loss=P,rate=MBIT,queue=MS (any subset; see docs/lab.md)";
 
@@ -28,11 +32,13 @@ struct Args {
     profile: Profile,
     name: String,
     seed: u64,
+    offloads: bool,
 }
 
 fn parse() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let (mut client, mut router, mut name, mut seed, mut reorder) = (None, None, None, 0u64, false);
+    let mut offloads = false;
     let (mut up, mut down) = (None, None);
     while let Some(a) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{a} needs a value"));
@@ -46,6 +52,7 @@ fn parse() -> Result<Args, String> {
                     .map_err(|_| "--seed takes an unsigned integer".to_string())?
             }
             "--reorder" => reorder = true,
+            "--offloads" => offloads = true,
             "--up" => up = Some(DirectionParams::parse(&val()?).map_err(|e| e.to_string())?),
             "--down" => down = Some(DirectionParams::parse(&val()?).map_err(|e| e.to_string())?),
             "-h" | "--help" => return Err(String::new()),
@@ -80,6 +87,7 @@ fn parse() -> Result<Args, String> {
         profile,
         name,
         seed,
+        offloads,
     })
 }
 
@@ -90,12 +98,14 @@ fn pump(
     p: DirectionParams,
     reorder: bool,
     seed: u64,
+    offloads: bool,
     tag: &str,
 ) {
     let start = Instant::now();
     let now = || start.elapsed().as_nanos() as u64;
     let mut dir: Direction<Vec<u8>> = Direction::new(&p, reorder, seed);
-    let mut buf = vec![0u8; 65_536];
+    // An offloaded frame holds up to 64 kB of payload plus its headers.
+    let mut buf = vec![0u8; 131_072];
     let mut last_report = Instant::now();
     // Sends the kernel refused (a full tbf queue behind linkem answers ENOBUFS:
     // the frame is dropped there, as a router queue drops it).
@@ -118,7 +128,13 @@ fn pump(
             Ok(true) => loop {
                 match rx.recv(&mut buf) {
                     Ok(Recv::Frame(n)) => {
-                        dir.offer(now(), n as u32, buf[..n].to_vec());
+                        let frame = &buf[..n];
+                        let wire = if offloads {
+                            vnet::wire_len(frame)
+                        } else {
+                            n as u32
+                        };
+                        dir.offer(now(), wire, frame.to_vec());
                     }
                     Ok(Recv::Outgoing) => {}
                     Ok(Recv::Empty) => break,
@@ -146,19 +162,27 @@ fn run(a: Args) -> Result<(), LinkemError> {
     // Release times are meant to hold to a few microseconds: the default timer
     // slack of 50 µs would batch wake-ups.
     tapir_linkem::sock::set_timer_slack_ns(1_000);
-    let client = Arc::new(PacketSocket::open(&a.client)?);
-    let router = Arc::new(PacketSocket::open(&a.router)?);
+    let client = Arc::new(PacketSocket::open_with(&a.client, a.offloads)?);
+    let router = Arc::new(PacketSocket::open_with(&a.router, a.offloads)?);
     eprintln!(
-        "linkem: {} <-> {} profile {} (up {:?}, down {:?}, reorder {}), seed {}",
-        a.client, a.router, a.name, a.profile.up, a.profile.down, a.profile.reorder, a.seed
+        "linkem: {} <-> {} profile {} (up {:?}, down {:?}, reorder {}, offloads {}), seed {}",
+        a.client,
+        a.router,
+        a.name,
+        a.profile.up,
+        a.profile.down,
+        a.profile.reorder,
+        a.offloads,
+        a.seed
     );
-    let (up, down, reorder) = (a.profile.up, a.profile.down, a.profile.reorder);
+    let (up, down, reorder, offloads) =
+        (a.profile.up, a.profile.down, a.profile.reorder, a.offloads);
     let (c2, r2) = (Arc::clone(&client), Arc::clone(&router));
     // Distinct seeds per direction so that up and down losses are independent.
     let seed_up = a.seed.wrapping_mul(2);
     let seed_down = a.seed.wrapping_mul(2).wrapping_add(1);
-    let t = std::thread::spawn(move || pump(c2, r2, up, reorder, seed_up, "up"));
-    pump(router, client, down, reorder, seed_down, "down");
+    let t = std::thread::spawn(move || pump(c2, r2, up, reorder, seed_up, offloads, "up"));
+    pump(router, client, down, reorder, seed_down, offloads, "down");
     let _ = t.join();
     Ok(())
 }

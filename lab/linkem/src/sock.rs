@@ -29,6 +29,14 @@ pub enum Recv {
 impl PacketSocket {
     /// Opens a socket on `iface` for all protocols.
     pub fn open(iface: &str) -> Result<Self, LinkemError> {
+        Self::open_with(iface, false)
+    }
+
+    /// Opens a socket on `iface` for all protocols; with `vnet_hdr`, every frame
+    /// received and sent carries a `virtio_net_hdr` first ([`crate::vnet`]), so
+    /// that frames of segmentation offloads keep what the kernel needs to cut
+    /// them up and checksum them later.
+    pub fn open_with(iface: &str, vnet_hdr: bool) -> Result<Self, LinkemError> {
         let name = CString::new(iface).map_err(|_| LinkemError::NoInterface(iface.to_string()))?;
         // SAFETY: `name` is a valid NUL-terminated string that outlives the call.
         let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
@@ -49,6 +57,22 @@ impl PacketSocket {
         }
         // SAFETY: `raw` is a fresh descriptor owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        if vnet_hdr {
+            let on: libc::c_int = 1;
+            // SAFETY: `on` is a valid c_int that outlives the call; the length matches it.
+            let rc = unsafe {
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    libc::SOL_PACKET,
+                    libc::PACKET_VNET_HDR,
+                    (&on as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as u32,
+                )
+            };
+            if rc < 0 {
+                return Err(sock_err("setsockopt(PACKET_VNET_HDR)", iface));
+            }
+        }
         // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
         let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         addr.sll_family = libc::AF_PACKET as u16;
