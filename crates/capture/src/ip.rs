@@ -51,6 +51,9 @@ pub struct IpInfo {
     /// Bytes after the transport header when a TCP or UDP header was captured, otherwise bytes
     /// after the IP header(s); computed from `ip_len`, so snaplen does not shrink it.
     pub payload_len: u32,
+    /// Where the transport payload starts in the frame given to [`decode`] (after the link,
+    /// IP, extension and TCP or UDP headers); 0 unless a TCP or UDP header was captured.
+    pub payload_offset: u32,
     /// IPsec Security Parameters Index: ESP, ESP in UDP/4500, or AH.
     pub spi: Option<u32>,
     pub fragment: Fragment,
@@ -131,10 +134,14 @@ pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Result<IpInfo, Deco
         },
         known => known,
     };
-    match net {
+    let mut info = match net {
         Net::V6 => decode_v6(ip, wire_len),
         _ => decode_v4(ip, wire_len),
+    }?;
+    if info.payload_offset != 0 {
+        info.payload_offset += offset as u32;
     }
+    Ok(info)
 }
 
 #[inline]
@@ -194,6 +201,7 @@ fn decode_v4(ip: &[u8], wire_len: u32) -> Result<IpInfo, DecodeError> {
         dst_port: 0,
         tcp_flags: 0,
         payload_len: 0,
+        payload_offset: 0,
         spi: None,
         fragment,
     };
@@ -254,6 +262,7 @@ fn decode_v6(ip: &[u8], wire_len: u32) -> Result<IpInfo, DecodeError> {
         dst_port: 0,
         tcp_flags: 0,
         payload_len: 0,
+        payload_offset: 0,
         spi: None,
         fragment: Fragment::None,
     };
@@ -319,6 +328,7 @@ fn transport(info: &mut IpInfo, ip: &[u8], offset: usize) {
                 info.tcp_flags = t[13];
                 let data_offset = (u32::from(t[12] >> 4) * 4).max(20);
                 info.payload_len = after_ip.saturating_sub(data_offset);
+                info.payload_offset = offset as u32 + data_offset;
             }
         }
         PROTO_UDP => {
@@ -326,6 +336,7 @@ fn transport(info: &mut IpInfo, ip: &[u8], offset: usize) {
                 info.src_port = u16::from_be_bytes([u[0], u[1]]);
                 info.dst_port = u16::from_be_bytes([u[2], u[3]]);
                 info.payload_len = after_ip.saturating_sub(8);
+                info.payload_offset = offset as u32 + 8;
                 if info.src_port == NAT_T_PORT || info.dst_port == NAT_T_PORT {
                     // RFC 3948, section 2.2: IKE messages on this port start with a zero
                     // "non-ESP marker"; anything else is an ESP header, SPI first.
@@ -360,6 +371,7 @@ mod tests {
         assert_eq!(info.ttl, 64);
         assert_eq!((info.src_port, info.dst_port), (12345, 53));
         assert_eq!(info.payload_len, 100);
+        assert_eq!(info.payload_offset, 28);
         assert_eq!(info.src.to_string(), "192.0.2.1");
     }
 

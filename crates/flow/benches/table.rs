@@ -46,6 +46,7 @@ fn packets(n: usize, flows: u32) -> Vec<(Timestamp, IpInfo)> {
                 dst_port: dp,
                 tcp_flags: flags,
                 payload_len: len - 28,
+                payload_offset: 28,
                 spi: None,
                 fragment: Fragment::None,
             };

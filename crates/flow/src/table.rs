@@ -167,7 +167,7 @@ fn idx(s: Side) -> usize {
 /// let mut t = FlowTable::new(FlowTableConfig::default()).unwrap();
 /// let p = |s: &str, d: &str, sp, dp, flags| IpInfo { src: s.parse().unwrap(),
 ///     dst: d.parse().unwrap(), proto: 6, ip_len: 60, tos: 0, ttl: 64, src_port: sp,
-///     dst_port: dp, tcp_flags: flags, payload_len: 0, spi: None, fragment: Fragment::None };
+///     dst_port: dp, tcp_flags: flags, payload_len: 0, payload_offset: 0, spi: None, fragment: Fragment::None };
 /// t.push(Timestamp(0), &p("10.0.0.1", "10.0.0.2", 5000, 80, 0x02));
 /// t.push(Timestamp(1_000), &p("10.0.0.2", "10.0.0.1", 80, 5000, 0x12));
 /// let recs = t.finish();
@@ -524,6 +524,7 @@ mod tests {
             dst_port: dp,
             tcp_flags: flags,
             payload_len: len.saturating_sub(28),
+            payload_offset: 28,
             spi: None,
             fragment: Fragment::None,
         }

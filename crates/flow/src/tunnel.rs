@@ -114,6 +114,7 @@ mod tests {
             dst_port: 40001,
             tcp_flags: 0,
             payload_len: payload,
+            payload_offset: 28,
             spi,
             fragment: Fragment::None,
         }

@@ -154,22 +154,13 @@ pub fn is_export(ip: &IpInfo, ports: &[u16]) -> bool {
 }
 
 /// The UDP payload of a captured frame whose IP header decoded to `ip`, if the whole payload was
-/// captured. The UDP header is found by its known ports and length, which works for every link
-/// type and tunnel framing the capture crate decodes without repeating its link-layer parsing.
+/// captured.
 pub fn udp_payload<'a>(frame: &'a [u8], ip: &IpInfo) -> Option<&'a [u8]> {
-    if !ip.is_udp() {
+    if !ip.is_udp() || ip.payload_offset == 0 {
         return None;
     }
-    let plen = ip.payload_len as usize;
-    let udp_len = u16::try_from(plen + 8).ok()?;
-    let mut hdr = [0u8; 6];
-    hdr[0..2].copy_from_slice(&ip.src_port.to_be_bytes());
-    hdr[2..4].copy_from_slice(&ip.dst_port.to_be_bytes());
-    hdr[4..6].copy_from_slice(&udp_len.to_be_bytes());
-    // Link, VLAN, IP and extension headers: the UDP header starts within the first 256 bytes.
-    let window = frame.len().min(256 + 8);
-    let at = frame[..window].windows(6).position(|w| w == hdr)?;
-    frame.get(at + 8..at + 8 + plen)
+    let at = ip.payload_offset as usize;
+    frame.get(at..at + ip.payload_len as usize)
 }
 
 /// A time given as milliseconds of exporter uptime (v5, v9 FIRST/LAST_SWITCHED) in ns since the

@@ -252,7 +252,10 @@ fn udp_payload_is_found_in_a_frame() {
     let info =
         tapir_capture::decode(tapir_capture::LinkType::ETHERNET, &f, f.len() as u32).unwrap();
     assert!(is_export(&info, &DEFAULT_PORTS));
+    assert_eq!(info.payload_offset, 42);
     assert_eq!(udp_payload(&f, &info), Some(&[0u8, 5, 0, 0][..]));
+    // A capture cut inside the payload gives none.
+    assert_eq!(udp_payload(&f[..44], &info), None);
 }
 
 proptest! {
