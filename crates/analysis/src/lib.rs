@@ -63,5 +63,5 @@ pub use volume::{
     VolumeEventKind, VolumeReport,
 };
 pub use watch::{
-    parse_sensitive, top_talkers, Direction, Hit, NewPeer, Rank, Talker, WatchConfig, Watcher,
+    parse_sensitive, top_talkers, Hit, NewPeer, Rank, Talker, WatchConfig, WatchDirection, Watcher,
 };

@@ -7,7 +7,7 @@ use crate::event::Event;
 use crate::sequence::Group;
 use crate::time::{format_duration, format_utc};
 use crate::volume::{VolumeEvent, VolumeEventKind};
-use crate::watch::{Direction, Hit, NewPeer};
+use crate::watch::{Hit, NewPeer, WatchDirection};
 use crate::AnalysisError;
 use serde::Serialize;
 use tapir_capture::Timestamp;
@@ -136,8 +136,8 @@ impl Timeline {
             .map(|n| format!(" ({n})"))
             .unwrap_or_default();
         let arrow = match h.direction {
-            Direction::ToWatched => format!("{} → {}", h.peer, h.watched),
-            Direction::FromWatched => format!("{} → {}", h.watched, h.peer),
+            WatchDirection::ToWatched => format!("{} → {}", h.peer, h.watched),
+            WatchDirection::FromWatched => format!("{} → {}", h.watched, h.peer),
         };
         self.entries.push(Entry {
             time: h.time,

@@ -12,7 +12,7 @@ use tapir_capture::Timestamp;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
-pub enum Direction {
+pub enum WatchDirection {
     /// The peer started the flow (or sent the message) to the watched entity.
     ToWatched,
     /// The watched entity started the flow (or sent the message) to the peer.
@@ -32,7 +32,7 @@ pub struct Hit {
     /// The endpoint that matched, and the other end.
     pub watched: String,
     pub peer: String,
-    pub direction: Direction,
+    pub direction: WatchDirection,
     /// Bytes the peer sent to the watched entity and received from it.
     pub bytes_to_watched: u64,
     pub bytes_from_watched: u64,
@@ -49,7 +49,7 @@ pub struct NewPeer {
     pub first_seen: Timestamp,
     pub host: String,
     pub peer: String,
-    pub direction: Direction,
+    pub direction: WatchDirection,
     pub bytes: u64,
     /// How many peers the host had during the baseline.
     pub baseline_peers: usize,
@@ -111,8 +111,8 @@ impl Watcher {
         // Both ends are checked: traffic between two watched hosts is two hits (but a host
         // talking to itself, as on loopback, is one).
         let ends = [
-            (&e.dst, e.dst_ip, &e.src, Direction::ToWatched),
-            (&e.src, e.src_ip, &e.dst, Direction::FromWatched),
+            (&e.dst, e.dst_ip, &e.src, WatchDirection::ToWatched),
+            (&e.src, e.src_ip, &e.dst, WatchDirection::FromWatched),
         ];
         let n = if e.src == e.dst { 1 } else { 2 };
         for (watched, ip, peer, dir) in ends.into_iter().take(n) {
@@ -120,8 +120,8 @@ impl Watcher {
                 continue;
             };
             let (to, from) = match dir {
-                Direction::ToWatched => (e.size, e.rev_size),
-                Direction::FromWatched => (e.rev_size, e.size),
+                WatchDirection::ToWatched => (e.size, e.rev_size),
+                WatchDirection::FromWatched => (e.rev_size, e.size),
             };
             self.hits.push(Hit {
                 time: e.time,
@@ -147,8 +147,8 @@ impl Watcher {
             .get_or_insert(Timestamp(e.time.0.saturating_add(self.cfg.baseline_ns)));
         let learning = e.time < end;
         for (host, ip, peer, dir) in [
-            (&e.src, e.src_ip, &e.dst, Direction::FromWatched),
-            (&e.dst, e.dst_ip, &e.src, Direction::ToWatched),
+            (&e.src, e.src_ip, &e.dst, WatchDirection::FromWatched),
+            (&e.dst, e.dst_ip, &e.src, WatchDirection::ToWatched),
         ] {
             if host == peer || !self.cfg.sensitive.iter().any(|p| p.matches(host, ip)) {
                 continue;
@@ -277,11 +277,11 @@ mod tests {
         let (hits, alerts) = w.finish();
         assert!(alerts.is_empty());
         assert_eq!(hits.len(), 2);
-        assert_eq!(hits[0].direction, Direction::ToWatched);
+        assert_eq!(hits[0].direction, WatchDirection::ToWatched);
         assert_eq!(hits[0].bytes_to_watched, 1000);
         assert_eq!(hits[0].bytes_from_watched, 500);
         assert_eq!(hits[0].entry_name.as_deref(), Some("c2-net"));
-        assert_eq!(hits[1].direction, Direction::FromWatched);
+        assert_eq!(hits[1].direction, WatchDirection::FromWatched);
         assert_eq!(hits[1].peer, "10.0.0.6");
         assert_eq!(hits[1].evidence, "tcp 198.51.100.9:40000 → 10.0.0.6:443");
     }

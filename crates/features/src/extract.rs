@@ -2,7 +2,7 @@
 
 use crate::bins::Bins;
 use crate::config::{AckFilter, FeatureConfig, MAX_BINS};
-use crate::hist::{Hist2D, Unit};
+use crate::hist::{EdgeUnit, Hist2D};
 use crate::{FeatureError, FeatureSpace};
 use std::sync::OnceLock;
 use tapir_capture::{Direction, TracePacket};
@@ -147,8 +147,8 @@ impl Extractor {
             name: space.name().to_string(),
             x_edges: x.edges(),
             y_edges: y.edges().iter().map(|e| e / NS).collect(),
-            x_unit: Unit::Bytes,
-            y_unit: Unit::Seconds,
+            x_unit: EdgeUnit::Bytes,
+            y_unit: EdgeUnit::Seconds,
             counts: counts.iter().map(|&c| c as u32).collect(),
         }
     }

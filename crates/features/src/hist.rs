@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 /// The unit of an axis, so that a plot can label ticks ("1ms", "-1440").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Unit {
+pub enum EdgeUnit {
     /// Bytes (packet or burst size, signed by direction).
     Bytes,
     /// Seconds.
@@ -25,10 +25,10 @@ pub struct Hist2D {
     pub x_edges: Vec<f64>,
     /// `ny + 1` ascending y edges, in `y_unit`.
     pub y_edges: Vec<f64>,
-    /// Unit of the x edges.
-    pub x_unit: Unit,
-    /// Unit of the y edges.
-    pub y_unit: Unit,
+    /// EdgeUnit of the x edges.
+    pub x_unit: EdgeUnit,
+    /// EdgeUnit of the y edges.
+    pub y_unit: EdgeUnit,
     /// `nx * ny` counts, x-major.
     pub counts: Vec<u32>,
 }

@@ -55,7 +55,7 @@ pub use config::{
 };
 pub use error::FeatureError;
 pub use extract::{dim, extract_into, feature_names, histograms, Extractor};
-pub use hist::{Hist2D, Unit};
+pub use hist::{EdgeUnit, Hist2D};
 pub use space::FeatureSpace;
 pub use trained::{parse_fingerprint, TrainedFeatures};
 pub use window::{WindowSpec, Windower, DEFAULT_WINDOW, MAX_WINDOW, MIN_WINDOW};

@@ -3,7 +3,7 @@
 
 use crate::colour::{self, Rgb};
 use crate::scene::{text_width, Anchor, Scene, GLYPH};
-use tapir_features::{Hist2D, Unit};
+use tapir_features::{EdgeUnit, Hist2D};
 
 const WIDTH: i32 = 800;
 const HEIGHT: i32 = 580;
@@ -16,9 +16,9 @@ const BAR_W: i32 = 18;
 const TICK: i32 = 5;
 
 /// Formats an edge for a tick label, short enough to sit under a bin or two.
-pub(crate) fn tick_label(v: f64, unit: Unit) -> String {
+pub(crate) fn tick_label(v: f64, unit: EdgeUnit) -> String {
     match unit {
-        Unit::Bytes => {
+        EdgeUnit::Bytes => {
             let a = v.abs();
             let sign = if v < 0.0 { "-" } else { "" };
             if a >= 10_000.0 && a % 1_048_576.0 == 0.0 {
@@ -31,7 +31,7 @@ pub(crate) fn tick_label(v: f64, unit: Unit) -> String {
                 format!("{v:.0}")
             }
         }
-        Unit::Seconds => {
+        EdgeUnit::Seconds => {
             if v == 0.0 {
                 return "0".into();
             }
@@ -209,18 +209,18 @@ mod tests {
 
     #[test]
     fn tick_labels() {
-        assert_eq!(tick_label(-1536.0, Unit::Bytes), "-1536");
-        assert_eq!(tick_label(2_097_152.0, Unit::Bytes), "2Mi");
-        assert_eq!(tick_label(-16384.0, Unit::Bytes), "-16Ki");
-        assert_eq!(tick_label(8192.0, Unit::Bytes), "8192");
-        assert_eq!(tick_label(12_345.0, Unit::Bytes), "12k");
-        assert_eq!(tick_label(1e-6, Unit::Seconds), "1us");
-        assert_eq!(tick_label(1.778e-6, Unit::Seconds), "1.8us");
-        assert_eq!(tick_label(1e-3, Unit::Seconds), "1ms");
-        assert_eq!(tick_label(0.1, Unit::Seconds), "100ms");
-        assert_eq!(tick_label(100.0, Unit::Seconds), "100s");
-        assert_eq!(tick_label(0.0, Unit::Seconds), "0");
-        assert_eq!(tick_label(5e-8, Unit::Seconds), "50ns");
+        assert_eq!(tick_label(-1536.0, EdgeUnit::Bytes), "-1536");
+        assert_eq!(tick_label(2_097_152.0, EdgeUnit::Bytes), "2Mi");
+        assert_eq!(tick_label(-16384.0, EdgeUnit::Bytes), "-16Ki");
+        assert_eq!(tick_label(8192.0, EdgeUnit::Bytes), "8192");
+        assert_eq!(tick_label(12_345.0, EdgeUnit::Bytes), "12k");
+        assert_eq!(tick_label(1e-6, EdgeUnit::Seconds), "1us");
+        assert_eq!(tick_label(1.778e-6, EdgeUnit::Seconds), "1.8us");
+        assert_eq!(tick_label(1e-3, EdgeUnit::Seconds), "1ms");
+        assert_eq!(tick_label(0.1, EdgeUnit::Seconds), "100ms");
+        assert_eq!(tick_label(100.0, EdgeUnit::Seconds), "100s");
+        assert_eq!(tick_label(0.0, EdgeUnit::Seconds), "0");
+        assert_eq!(tick_label(5e-8, EdgeUnit::Seconds), "50ns");
     }
 
     #[test]

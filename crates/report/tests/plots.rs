@@ -1,7 +1,7 @@
 //! The plots decode, have the advertised size, and carry their text.
 
 use tapir_capture::{Direction, Timestamp, TracePacket};
-use tapir_features::{Extractor, FeatureConfig, FeatureSpace, Hist2D, Unit};
+use tapir_features::{EdgeUnit, Extractor, FeatureConfig, FeatureSpace, Hist2D};
 use tapir_report::{histogram_png, histogram_svg};
 
 /// A VoIP-like window: small packets both ways every 10 ms with jitter, a few bigger ones.
@@ -140,8 +140,8 @@ fn degenerate_histograms_do_not_panic() {
         name: "x".into(),
         x_edges: vec![],
         y_edges: vec![0.0],
-        x_unit: Unit::Bytes,
-        y_unit: Unit::Seconds,
+        x_unit: EdgeUnit::Bytes,
+        y_unit: EdgeUnit::Seconds,
         counts: vec![],
     };
     let (w, h, _) = decode(&histogram_png(&empty, "", "", "").unwrap());
@@ -152,8 +152,8 @@ fn degenerate_histograms_do_not_panic() {
         name: "x".into(),
         x_edges: vec![f64::NEG_INFINITY, 0.0, f64::NAN],
         y_edges: vec![0.0, 1e300, 1e301],
-        x_unit: Unit::Seconds,
-        y_unit: Unit::Bytes,
+        x_unit: EdgeUnit::Seconds,
+        y_unit: EdgeUnit::Bytes,
         counts: vec![u32::MAX],
     };
     assert!(histogram_png(&odd, "ünïcödé ✓", "x", "y").is_ok());

@@ -341,7 +341,7 @@ pub fn run(a: WatchArgs) -> anyhow::Result<()> {
                     h.entry_name.clone().unwrap_or_default(),
                     h.watched.clone(),
                     match h.direction {
-                        tapir_analysis::Direction::ToWatched => "in".into(),
+                        tapir_analysis::WatchDirection::ToWatched => "in".into(),
                         _ => "out".into(),
                     },
                     h.peer.clone(),
