@@ -1,7 +1,7 @@
 #!/bin/sh
 # Regenerates the model `tapir classify` uses when no -m is given, bit for bit from its seed,
 # from every condition of the bundled sample with the recipe in scripts/default-model-recipe.sh
-# (naive Bayes on burst features, training windows augmented, background captures as a class of
+# (a random forest on burst features, training windows augmented, background captures as a class of
 # their own, reported as `unknown`; the unknown threshold calibrated on held-out traces).
 #
 #   scripts/train-default-model.sh            # writes crates/tapir/models/default.{tapir,json}
