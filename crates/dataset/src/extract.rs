@@ -41,12 +41,12 @@ pub struct ExtractSettings {
     pub max_windows: usize,
     /// Units (flows, host pairs) live at once at most: the flow table's and the assembler's
     /// cap. Past it the least recently seen are ended early and counted in
-    /// [`ReadStats::units_evicted`]. Default [`DEFAULT_MAX_UNITS`].
+    /// [`StateStats::units_evicted`]. Default [`DEFAULT_MAX_UNITS`].
     pub max_units: usize,
     /// Packets that the window buffers of all live units hold together at most (counted by
     /// the room the buffers take, never less than four windows). Past it the partial windows
     /// of the least recently seen units are given up, counted in
-    /// [`ReadStats::dropped_packets`]. Default [`DEFAULT_MAX_HELD_PACKETS`].
+    /// [`StateStats::dropped_packets`]. Default [`DEFAULT_MAX_HELD_PACKETS`].
     pub max_held_packets: usize,
 }
 
@@ -123,7 +123,7 @@ pub struct FileWindows {
     pub first_skip: Option<String>,
     /// Faults that made the reader skip lines or stop early, formatted with the file name.
     pub warnings: Vec<String>,
-    /// Live state of the file: units, evictions, partial windows given up (see [`ReadStats`]).
+    /// What the bounds on live state did (see [`StateStats`]).
     pub state: StateStats,
 }
 

@@ -55,8 +55,11 @@ fn by_flow(window: usize) -> ExtractSettings {
     }
 }
 
-/// (unit, index, copy, features) of every row, in the order `stream_file` gives them.
-fn streamed(path: &Path, s: &ExtractSettings) -> (Vec<(u64, u32, u32, Vec<f32>)>, StateStats) {
+/// (unit, index, copy, features) of one row.
+type Row = (u64, u32, u32, Vec<f32>);
+
+/// Every row, in the order `stream_file` gives them.
+fn streamed(path: &Path, s: &ExtractSettings) -> (Vec<Row>, StateStats) {
     let ex = Extractor::new(&s.features).unwrap();
     let mut rows = Vec::new();
     let stats = stream_file(path, s, &ex, &mut |r| {
@@ -83,7 +86,7 @@ fn streamed_rows_sorted_are_the_extracted_rows() {
     let held = extract_file(&path, 0, &s, &ex).unwrap();
     let mut sorted = rows.clone();
     sorted.sort_by_key(|r| (r.0, r.1, r.2));
-    let want: Vec<(u64, u32, u32, Vec<f32>)> = held
+    let want: Vec<Row> = held
         .rows
         .iter()
         .map(|r| (r.unit, r.index, r.copy, r.features.clone()))

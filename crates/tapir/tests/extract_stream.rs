@@ -135,7 +135,7 @@ fn streamed_rows_are_the_sorted_rows_in_the_order_windows_end() {
         space: FeatureSpace::Burst,
         ..ExtractSettings::default()
     };
-    let sources = discover(&[dir.clone()]).unwrap();
+    let sources = discover(std::slice::from_ref(&dir)).unwrap();
     let results = extract_all(&sources, &settings, &|_, _| {}).unwrap();
     let mut streamed = rows.iter().peekable();
     let mut interleaved_order = Vec::new();
