@@ -1,5 +1,6 @@
 //! One file → its traces → windows → feature rows. Streaming: a file is read packet by packet,
-//! and memory holds one window buffer per live unit plus the feature rows produced.
+//! and memory holds one window buffer per live unit. [`stream_file`] hands each row over as it
+//! is made; [`extract_file`] and [`extract_all`] collect them.
 
 use crate::{DatasetError, Source};
 use rayon::prelude::*;
@@ -8,8 +9,8 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tapir_capture::{
-    CaptureError, CaptureErrorKind, CaptureReader, DecodeError, FileKind, Stream, Timestamp,
-    TraceErrorKind, TracePacket, TraceReader,
+    CaptureError, CaptureErrorKind, CaptureReader, DecodeError, Decoder, FileKind, Stream,
+    Timestamp, TraceErrorKind, TracePacket, TraceReader,
 };
 use tapir_features::{
     window_seed, AugmentSpec, Extractor, FeatureConfig, FeatureSpace, WindowSpec, Windower,
@@ -36,9 +37,28 @@ pub struct ExtractSettings {
     pub augment: Option<Augmentation>,
     /// Windows (augmented copies included) that [`extract_file`] and [`extract_all`] hold in
     /// memory at most; more is [`DatasetError::TooManyWindows`]. Default
-    /// [`DEFAULT_MAX_WINDOWS`].
+    /// [`DEFAULT_MAX_WINDOWS`]. [`stream_file`] holds none and ignores it.
     pub max_windows: usize,
+    /// Units (flows, host pairs) live at once at most: the flow table's and the assembler's
+    /// cap. Past it the least recently seen are ended early and counted in
+    /// [`StateStats::units_evicted`]. Default [`DEFAULT_MAX_UNITS`].
+    pub max_units: usize,
+    /// Packets that the window buffers of all live units hold together at most (counted by
+    /// the room the buffers take, never less than four windows). Past it the partial windows
+    /// of the least recently seen units are given up, counted in
+    /// [`StateStats::dropped_packets`]. Default [`DEFAULT_MAX_HELD_PACKETS`].
+    pub max_held_packets: usize,
 }
+
+/// The default of [`ExtractSettings::max_units`]: 200,000 live units. A unit costs about 350
+/// bytes in the flow table and the window state (more while its hash tables grow), so the cap
+/// keeps that part under about 100 MB; 200,000 is below 7/8 of 2^18, the load at which both
+/// hash tables would double.
+pub const DEFAULT_MAX_UNITS: usize = 200_000;
+
+/// The default of [`ExtractSettings::max_held_packets`]: 2^21 packets of 16 bytes, 32 MiB of
+/// window buffers, the room of 1,024 units each half-way through a 1,024-packet window.
+pub const DEFAULT_MAX_HELD_PACKETS: usize = 1 << 21;
 
 /// The default of [`ExtractSettings::max_windows`]: a million windows, about 8 GiB with the
 /// default combined features (2,048 values of 4 bytes each). Real datasets stay far below it
@@ -67,6 +87,8 @@ impl Default for ExtractSettings {
             strict: false,
             augment: None,
             max_windows: DEFAULT_MAX_WINDOWS,
+            max_units: DEFAULT_MAX_UNITS,
+            max_held_packets: DEFAULT_MAX_HELD_PACKETS,
         }
     }
 }
@@ -101,6 +123,35 @@ pub struct FileWindows {
     pub first_skip: Option<String>,
     /// Faults that made the reader skip lines or stop early, formatted with the file name.
     pub warnings: Vec<String>,
+    /// What the bounds on live state did (see [`StateStats`]).
+    pub state: StateStats,
+}
+
+/// What the bounds on live state did while a file was read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StateStats {
+    /// Units (whole capture, flows, host pairs) that got at least one packet.
+    pub units: u64,
+    /// The most units live at once.
+    pub peak_units: usize,
+    /// Units ended early because [`ExtractSettings::max_units`] were live.
+    pub units_evicted: u64,
+    /// Partial windows given up because the window buffers were full
+    /// ([`ExtractSettings::max_held_packets`]).
+    pub dropped_windows: u64,
+    /// Packets in those partial windows.
+    pub dropped_packets: u64,
+}
+
+impl StateStats {
+    /// Adds the counts of another file (the peak is the larger one).
+    pub fn add(&mut self, o: &StateStats) {
+        self.units += o.units;
+        self.peak_units = self.peak_units.max(o.peak_units);
+        self.units_evicted += o.units_evicted;
+        self.dropped_windows += o.dropped_windows;
+        self.dropped_packets += o.dropped_packets;
+    }
 }
 
 /// What reading a file gave besides its windows.
@@ -115,6 +166,8 @@ pub struct ReadStats {
     pub first_skip: Option<String>,
     /// Faults that made the reader skip lines or stop early, formatted with the file name.
     pub warnings: Vec<String>,
+    /// What the bounds on live state did.
+    pub state: StateStats,
 }
 
 /// One window as [`visit_windows`] hands it over.
@@ -154,7 +207,9 @@ pub enum Event<'a> {
 
 struct UnitState {
     windower: Windower,
-    desc: String,
+    /// Made when first needed (a window, or a packet event): most flows of a large capture
+    /// never fill a window.
+    desc: Option<Box<str>>,
     packets: u64,
     next_index: u32,
     last_ts: Option<i64>,
@@ -167,6 +222,10 @@ struct Visitor<'a, 'f> {
     f: &'f mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
     stopped: bool,
     packets: bool,
+    /// Room of all window buffers, in packets.
+    held: usize,
+    /// `max_held_packets`, raised to four windows so that a window can always fill.
+    held_limit: usize,
 }
 
 /// Spacing cap of split coalesced packets: one 1500-byte packet at 1 Gbit/s.
@@ -178,7 +237,7 @@ impl Visitor<'_, '_> {
     fn push(
         &mut self,
         unit: u64,
-        desc: impl FnOnce() -> String,
+        desc: &dyn Fn() -> String,
         p: TracePacket,
     ) -> Result<(), DatasetError> {
         let Some(mtu) = self
@@ -195,7 +254,6 @@ impl Visitor<'_, '_> {
         let gap = last
             .map(|l| (p.ts.0.saturating_sub(l).max(0) / i64::from(pieces)).min(SPLIT_MAX_GAP_NS))
             .unwrap_or(0);
-        let mut desc = Some(desc);
         for k in 0..pieces {
             let size = if k + 1 == pieces {
                 p.size - mtu * (pieces - 1)
@@ -203,12 +261,7 @@ impl Visitor<'_, '_> {
                 mtu
             };
             let ts = Timestamp(p.ts.0 - gap * i64::from(pieces - 1 - k));
-            let d = desc.take();
-            self.push_one(
-                unit,
-                || d.map(|f| f()).unwrap_or_default(),
-                TracePacket::new(ts, size, p.dir),
-            )?;
+            self.push_one(unit, desc, TracePacket::new(ts, size, p.dir))?;
         }
         Ok(())
     }
@@ -221,19 +274,22 @@ impl Visitor<'_, '_> {
     fn push_one(
         &mut self,
         unit: u64,
-        desc: impl FnOnce() -> String,
+        desc: &dyn Fn() -> String,
         mut p: TracePacket,
     ) -> Result<(), DatasetError> {
         let s = self.settings;
         let st = match self.units.entry(unit) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(UnitState {
-                windower: Windower::new(s.window),
-                desc: desc(),
-                packets: 0,
-                next_index: 0,
-                last_ts: None,
-            }),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                self.stats.state.units += 1;
+                e.insert(UnitState {
+                    windower: Windower::new(s.window),
+                    desc: None,
+                    packets: 0,
+                    next_index: 0,
+                    last_ts: None,
+                })
+            }
         };
         if let Some(last) = st.last_ts {
             p.ts = Timestamp(p.ts.0.max(last));
@@ -243,19 +299,20 @@ impl Visitor<'_, '_> {
         if self.packets {
             let ev = Event::Packet {
                 unit,
-                unit_desc: &st.desc,
+                unit_desc: st.desc.get_or_insert_with(|| desc().into()),
                 packet: p,
             };
             if (self.f)(ev)? == Visit::Stop {
                 self.stopped = true;
             }
         }
+        let room = st.windower.capacity();
         if let Some(w) = st.windower.push(p) {
             let index = st.next_index;
             st.next_index += 1;
             let ev = Event::Window(WindowRef {
                 unit,
-                unit_desc: &st.desc,
+                unit_desc: st.desc.get_or_insert_with(|| desc().into()),
                 index,
                 unit_packets: st.packets,
                 packets: w,
@@ -264,11 +321,54 @@ impl Visitor<'_, '_> {
                 self.stopped = true;
             }
         }
+        let grown = st.windower.capacity() - room;
+        if grown > 0 {
+            self.held += grown;
+            if self.held > self.held_limit {
+                self.release_buffers();
+            }
+        }
+        let live = self.units.len();
+        if live > self.stats.state.peak_units {
+            self.stats.state.peak_units = live;
+        }
         Ok(())
+    }
+
+    /// The window buffers hold more than `held_limit` packets: give back empty buffers first
+    /// (nothing is lost), then the partial windows of the units seen least recently, until the
+    /// buffers hold half the limit. One pass and a sort per release, and a release frees half
+    /// the limit, so the cost per packet stays constant. Deterministic: the order depends on
+    /// the file only.
+    fn release_buffers(&mut self) {
+        let mut order: Vec<(bool, i64, u64)> = self
+            .units
+            .iter()
+            .filter(|(_, u)| u.windower.capacity() > 0)
+            .map(|(&id, u)| (u.windower.held() > 0, u.last_ts.unwrap_or(i64::MIN), id))
+            .collect();
+        order.sort_unstable();
+        let target = self.held_limit / 2;
+        for (_, _, id) in order {
+            if self.held <= target {
+                break;
+            }
+            let Some(u) = self.units.get_mut(&id) else {
+                continue;
+            };
+            let held = u.windower.held() as u64;
+            if held > 0 {
+                self.stats.state.dropped_windows += 1;
+                self.stats.state.dropped_packets += held;
+            }
+            self.held -= u.windower.capacity();
+            u.windower.release();
+        }
     }
 
     fn end_unit(&mut self, unit: u64) -> Result<(), DatasetError> {
         if let Some(st) = self.units.remove(&unit) {
+            self.held -= st.windower.capacity();
             (self.f)(Event::UnitEnd {
                 unit,
                 packets: st.packets,
@@ -339,6 +439,10 @@ fn visit(
         f,
         stopped: false,
         packets,
+        held: 0,
+        held_limit: settings
+            .max_held_packets
+            .max(settings.window.window().saturating_mul(4)),
     };
     match kind {
         FileKind::Trace => read_trace(path, stream.into_trace(), &mut v)?,
@@ -347,8 +451,140 @@ fn visit(
     v.finish()
 }
 
-/// Reads one capture or trace file into windows of features (see [`visit_windows`]). Units with
-/// fewer than `min_packets` packets in all give no rows.
+/// One feature row as [`stream_file`] hands it over. `features` is valid for the call only
+/// (the buffer is reused for the next row).
+pub struct RowRef<'a> {
+    /// The unit within the file (0 for a whole capture).
+    pub unit: u64,
+    /// The unit's description (`capture`, `trace`, `tcp a:1 > b:2`, …).
+    pub unit_desc: &'a str,
+    /// Index of the window within its unit.
+    pub index: u32,
+    /// 0 for the window as read; 1..=copies for its augmented copies.
+    pub copy: u32,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub features: &'a [f32],
+}
+
+/// Reads one capture or trace file into rows of features and hands each to `f` as soon as it
+/// is made; memory does not grow with the rows (see [`visit_windows`] for what it holds).
+///
+/// **Order**: a window's row (then its augmented copies) comes when the packet that completes
+/// the window is read, so rows are in the order their windows end in the file; units of a
+/// whole capture or a trace have one unit, so there that is (unit, index) order. The windows
+/// of a unit still short of `min_packets` are held until the unit gets there (then they come
+/// first, in order) or ends (then they are dropped). The order depends on the file only.
+///
+/// `f` may return [`Visit::Stop`] to end the file early.
+pub fn stream_file(
+    path: &Path,
+    settings: &ExtractSettings,
+    extractor: &Extractor,
+    f: &mut dyn FnMut(RowRef<'_>) -> Result<Visit, DatasetError>,
+) -> Result<ReadStats, DatasetError> {
+    let dim = extractor.dim(settings.space);
+    let min = settings.min_packets;
+    // Rows of a unit still short of `min_packets`, with its description.
+    let mut pending: HashMap<u64, (Box<str>, Vec<WindowRow>)> = HashMap::new();
+    // The file's name, not its position in a list, seeds its augmented copies.
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let copies = settings.augment.as_ref().map_or(0, |a| a.copies);
+    let mut augmented = Vec::new();
+    let mut features = vec![0.0f32; dim];
+    let emit_pending = |f: &mut dyn FnMut(RowRef<'_>) -> Result<Visit, DatasetError>,
+                        desc: &str,
+                        rows: Vec<WindowRow>|
+     -> Result<Visit, DatasetError> {
+        let mut next = Visit::Continue;
+        for r in &rows {
+            if f(RowRef {
+                unit: r.unit,
+                unit_desc: desc,
+                index: r.index,
+                copy: r.copy,
+                start: r.start,
+                end: r.end,
+                features: &r.features,
+            })? == Visit::Stop
+            {
+                next = Visit::Stop;
+            }
+        }
+        Ok(next)
+    };
+    visit_windows(path, settings, &mut |ev| {
+        let mut next = Visit::Continue;
+        match ev {
+            Event::Window(w) => {
+                let ready = w.unit_packets >= min;
+                if ready {
+                    if let Some((desc, rows)) = pending.remove(&w.unit) {
+                        next = emit_pending(&mut *f, &desc, rows)?;
+                    }
+                }
+                for copy in 0..=copies {
+                    let packets = match &settings.augment {
+                        Some(a) if copy > 0 => {
+                            let seed = window_seed(a.seed, name.as_bytes(), w.unit, w.index, copy);
+                            a.spec.apply(w.packets, seed, &mut augmented);
+                            &augmented[..]
+                        }
+                        _ => w.packets,
+                    };
+                    extractor
+                        .extract_into(settings.space, packets, &mut features)
+                        .map_err(DatasetError::Features)?;
+                    let start = w.packets[0].ts;
+                    let end = w.packets[w.packets.len() - 1].ts;
+                    if ready {
+                        let row = RowRef {
+                            unit: w.unit,
+                            unit_desc: w.unit_desc,
+                            index: w.index,
+                            copy,
+                            start,
+                            end,
+                            features: &features,
+                        };
+                        if f(row)? == Visit::Stop {
+                            next = Visit::Stop;
+                        }
+                    } else {
+                        pending
+                            .entry(w.unit)
+                            .or_insert_with(|| (w.unit_desc.into(), Vec::new()))
+                            .1
+                            .push(WindowRow {
+                                source: 0,
+                                unit: w.unit,
+                                index: w.index,
+                                start,
+                                end,
+                                copy,
+                                features: features.clone(),
+                            });
+                    }
+                }
+            }
+            Event::Packet { .. } => {}
+            Event::UnitEnd { unit, packets } => {
+                if let Some((desc, rows)) = pending.remove(&unit) {
+                    if packets >= min {
+                        next = emit_pending(&mut *f, &desc, rows)?;
+                    }
+                }
+            }
+        }
+        Ok(next)
+    })
+}
+
+/// Reads one capture or trace file into windows of features (see [`stream_file`]), sorted by
+/// unit, window and copy. Units with fewer than `min_packets` packets in all give no rows.
 ///
 /// At most [`ExtractSettings::max_windows`] windows are held; more is
 /// [`DatasetError::TooManyWindows`].
@@ -370,78 +606,29 @@ fn extract_counted(
     extractor: &Extractor,
     held: &AtomicUsize,
 ) -> Result<FileWindows, DatasetError> {
-    let dim = extractor.dim(settings.space);
     let mut rows = Vec::new();
     let mut units = HashMap::new();
-    // Windows of a unit still short of `min_packets`, held until it gets there or ends.
-    let mut pending: HashMap<u64, Vec<WindowRow>> = HashMap::new();
-    let min = settings.min_packets;
-    // The file's name, not its position in a list, seeds its augmented copies.
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut augmented = Vec::new();
     // Windows of this file counted in `held`, given back if the file fails.
     let mut mine = 0usize;
-    let stats = visit_windows(path, settings, &mut |ev| {
-        match ev {
-            Event::Window(w) => {
-                let copies = settings.augment.as_ref().map_or(0, |a| a.copies);
-                let mut new_rows = Vec::with_capacity(1 + copies as usize);
-                for copy in 0..=copies {
-                    let packets = match &settings.augment {
-                        Some(a) if copy > 0 => {
-                            let seed = window_seed(a.seed, name.as_bytes(), w.unit, w.index, copy);
-                            a.spec.apply(w.packets, seed, &mut augmented);
-                            &augmented[..]
-                        }
-                        _ => w.packets,
-                    };
-                    let mut features = vec![0.0f32; dim];
-                    extractor
-                        .extract_into(settings.space, packets, &mut features)
-                        .map_err(DatasetError::Features)?;
-                    new_rows.push(WindowRow {
-                        source,
-                        unit: w.unit,
-                        index: w.index,
-                        start: w.packets[0].ts,
-                        end: w.packets[w.packets.len() - 1].ts,
-                        copy,
-                        features,
-                    });
-                }
-                let n = new_rows.len();
-                mine += n;
-                if held.fetch_add(n, Ordering::Relaxed) + n > settings.max_windows {
-                    return Err(DatasetError::TooManyWindows {
-                        limit: settings.max_windows,
-                    });
-                }
-                units
-                    .entry(w.unit)
-                    .or_insert_with(|| w.unit_desc.to_string());
-                if w.unit_packets >= min {
-                    rows.extend(pending.remove(&w.unit).unwrap_or_default());
-                    rows.extend(new_rows);
-                } else {
-                    pending.entry(w.unit).or_default().extend(new_rows);
-                }
-            }
-            Event::Packet { .. } => {}
-            Event::UnitEnd { unit, packets } => {
-                let pending_rows = pending.remove(&unit).unwrap_or_default();
-                if packets >= min {
-                    rows.extend(pending_rows);
-                } else {
-                    // Dropped: no longer held.
-                    mine -= pending_rows.len();
-                    held.fetch_sub(pending_rows.len(), Ordering::Relaxed);
-                    units.remove(&unit);
-                }
-            }
+    let stats = stream_file(path, settings, extractor, &mut |r| {
+        mine += 1;
+        if held.fetch_add(1, Ordering::Relaxed) + 1 > settings.max_windows {
+            return Err(DatasetError::TooManyWindows {
+                limit: settings.max_windows,
+            });
         }
+        units
+            .entry(r.unit)
+            .or_insert_with(|| r.unit_desc.to_string());
+        rows.push(WindowRow {
+            source,
+            unit: r.unit,
+            index: r.index,
+            start: r.start,
+            end: r.end,
+            copy: r.copy,
+            features: r.features.to_vec(),
+        });
         Ok(Visit::Continue)
     })
     .inspect_err(|_| {
@@ -455,6 +642,7 @@ fn extract_counted(
         skipped: stats.skipped,
         first_skip: stats.first_skip,
         warnings: stats.warnings,
+        state: stats.state,
     })
 }
 
@@ -470,7 +658,7 @@ fn read_trace(
         match next {
             Ok(p) => {
                 v.stats.packets += 1;
-                v.push(0, || "trace".to_string(), p)?;
+                v.push(0, &|| "trace".to_string(), p)?;
             }
             Err(e) if v.settings.strict => return Err(DatasetError::trace(path, e)),
             // The input itself failed (a cut gzip, a read error): nothing more comes.
@@ -546,17 +734,37 @@ fn read_capture(path: &Path, stream: Stream, v: &mut Visitor<'_, '_>) -> Result<
     // timeouts and its client rule. Whole captures and host pairs come from the assembler.
     let mut units = match s.unit {
         Unit::Flow => Units::Flows(
-            FlowTable::new(FlowTableConfig::default())
-                .map_err(|e| DatasetError::io(path, std::io::Error::other(e.to_string())))?
-                .with_client_rule(s.client.clone()),
+            FlowTable::new(FlowTableConfig {
+                max_flows: s.max_units,
+                ..FlowTableConfig::default()
+            })
+            .map_err(|e| DatasetError::io(path, std::io::Error::other(e.to_string())))?
+            .with_client_rule(s.client.clone()),
         ),
         _ => Units::Assembled(Assembler::new(AssembleConfig {
             unit: s.unit,
             client: s.client.clone(),
             host,
+            max_units: s.max_units.max(1),
             ..Default::default()
         })),
     };
+    let result = read_units(path, &mut r, &mut fault, &mut units, v);
+    v.stats.state.units_evicted = match &units {
+        Units::Flows(t) => t.stats().evicted,
+        Units::Assembled(a) => a.evicted(),
+    };
+    result
+}
+
+fn read_units(
+    path: &Path,
+    r: &mut CaptureReader<Decoder>,
+    fault: &mut Option<CaptureError>,
+    units: &mut Units,
+    v: &mut Visitor<'_, '_>,
+) -> Result<(), DatasetError> {
+    let s = v.settings;
     while !v.stopped {
         let offset = r.offset();
         let raw = match r.next_packet() {
@@ -598,32 +806,34 @@ fn read_capture(path: &Path, stream: Stream, v: &mut Visitor<'_, '_>) -> Result<
             }
         };
         v.stats.packets += 1;
-        match &mut units {
+        match units {
             Units::Flows(table) => {
                 let placed = table.push(ts, &ip);
-                let packet = TracePacket::new(ts, ip.ip_len, placed.direction());
-                v.push(placed.id, || placed.describe(), packet)?;
+                // Units this packet ended (timeouts, eviction) go before it: live state never
+                // holds more than the table does.
                 for (id, _) in table.drain_ended() {
                     v.end_unit(id)?;
                 }
+                let packet = TracePacket::new(ts, ip.ip_len, placed.direction());
+                v.push(placed.id, &|| placed.describe(), packet)?;
             }
             Units::Assembled(asm) => {
                 let placed = asm.push(&PacketMeta::from_ip(ts, &ip));
+                for ended in asm.take_ended() {
+                    v.end_unit(ended.id)?;
+                }
                 let asm_ref = &*asm;
                 v.push(
                     placed.unit,
-                    || {
+                    // Called during this push only, while the last unit is this packet's.
+                    &|| {
                         asm_ref
-                            .live_units()
-                            .find(|u| u.id == placed.unit)
+                            .last_unit()
                             .map(|u| u.describe())
                             .unwrap_or_default()
                     },
                     placed.packet,
                 )?;
-                for ended in asm.take_ended() {
-                    v.end_unit(ended.id)?;
-                }
             }
         }
     }

@@ -3,7 +3,9 @@
 //! [`discover`] finds the files of a dataset (a folder per label, or a manifest CSV) and
 //! [`extract_all`] turns each into windows of features, one file per thread. A file that cannot
 //! be read is reported with its name and byte offset (or line) and the rest go on, unless
-//! `strict` is set.
+//! `strict` is set. [`stream_file`] hands one file's rows over as they are made, holding none,
+//! for output that may be larger than memory; live units and window buffers are bounded by
+//! [`ExtractSettings::max_units`] and [`ExtractSettings::max_held_packets`] either way.
 //!
 //! ```no_run
 //! use tapir_dataset::{discover, extract_all, ExtractSettings};
@@ -20,7 +22,8 @@ mod source;
 
 pub use error::DatasetError;
 pub use extract::{
-    extract_all, extract_file, visit_packets, visit_windows, Augmentation, Event, ExtractSettings,
-    FileWindows, ReadStats, SourceResult, Visit, WindowRef, WindowRow, DEFAULT_MAX_WINDOWS,
+    extract_all, extract_file, stream_file, visit_packets, visit_windows, Augmentation, Event,
+    ExtractSettings, FileWindows, ReadStats, RowRef, SourceResult, StateStats, Visit, WindowRef,
+    WindowRow, DEFAULT_MAX_HELD_PACKETS, DEFAULT_MAX_UNITS, DEFAULT_MAX_WINDOWS,
 };
 pub use source::{discover, read_manifest, split_labels, Columns, Source};

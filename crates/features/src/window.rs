@@ -148,6 +148,23 @@ impl Windower {
         self.buf.clear();
         self.start = 0;
     }
+
+    /// Packets held for windows still to come (fewer than `window`).
+    pub fn held(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// Packets the buffer has room for without growing: its memory is this many
+    /// [`TracePacket`]s. Up to twice the window once the first window was cut.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Forgets buffered packets, like [`reset`](Self::reset), and gives their memory back.
+    pub fn release(&mut self) {
+        self.buf = Vec::new();
+        self.start = 0;
+    }
 }
 
 impl Default for Windower {
@@ -164,6 +181,22 @@ mod tests {
 
     fn pkt(i: i64) -> TracePacket {
         TracePacket::new(Timestamp(i), 100, Direction::Up)
+    }
+
+    #[test]
+    fn release_frees_the_buffer_and_starts_over() {
+        let mut w = Windower::new(WindowSpec::disjoint(4).unwrap());
+        for i in 0..6 {
+            w.push(pkt(i));
+        }
+        assert_eq!(w.held(), 2);
+        assert!(w.capacity() >= 6);
+        w.release();
+        assert_eq!((w.held(), w.capacity()), (0, 0));
+        let got: Vec<Vec<i64>> = (10..18)
+            .filter_map(|i| w.push(pkt(i)).map(|p| p.iter().map(|p| p.ts.0).collect()))
+            .collect();
+        assert_eq!(got, vec![vec![10, 11, 12, 13], vec![14, 15, 16, 17]]);
     }
 
     /// Feeds packets 0..n and returns each window as the list of its timestamps.

@@ -238,6 +238,10 @@ pub struct Assembler {
     ended: Vec<UnitInfo>,
     capture_host: Option<IpAddr>,
     pushes_since_sweep: u32,
+    /// Units ended early because the table was full.
+    evicted: u64,
+    /// The key of the unit the last packet was placed in.
+    last_key: Option<UnitKey>,
 }
 
 const FRAG_CACHE_LIMIT: usize = 4096;
@@ -253,6 +257,8 @@ impl Assembler {
             ended: Vec::new(),
             capture_host,
             pushes_since_sweep: 0,
+            evicted: 0,
+            last_key: None,
         }
     }
 
@@ -317,6 +323,7 @@ impl Assembler {
             packet: TracePacket::new(p.ts, p.ip_len, dir),
             new_unit,
         };
+        self.last_key = Some(key);
         self.pushes_since_sweep += 1;
         if self.pushes_since_sweep >= 65_536 {
             self.pushes_since_sweep = 0;
@@ -339,9 +346,20 @@ impl Assembler {
         all
     }
 
-    /// The live unit with this key, if any.
+    /// The live units, in no particular order.
     pub fn live_units(&self) -> impl Iterator<Item = &UnitInfo> {
         self.units.values()
+    }
+
+    /// The unit the last [`push`](Self::push) placed its packet in, if it is still live: one
+    /// lookup, where finding it among [`live_units`](Self::live_units) is a pass over them all.
+    pub fn last_unit(&self) -> Option<&UnitInfo> {
+        self.last_key.as_ref().and_then(|k| self.units.get(k))
+    }
+
+    /// Units ended early so far because `max_units` were live (not those that went idle).
+    pub fn evicted(&self) -> u64 {
+        self.evicted
     }
 
     fn sweep(&mut self, now: Timestamp) {
@@ -384,6 +402,7 @@ impl Assembler {
         });
         // In the order they were last seen, oldest first, as single evictions would have been.
         evicted.sort_unstable_by_key(|u| (u.last, u.id));
+        self.evicted += evicted.len() as u64;
         self.ended.extend(evicted);
     }
 
@@ -605,6 +624,12 @@ mod tests {
         }
         assert!(a.live_units().count() <= 4);
         assert_eq!(a.take_ended().len(), 96);
+        // None went idle (60 s timeout, 100 ns of traffic): all 96 were pushed out.
+        assert_eq!(a.evicted(), 96);
+        let placed = a.push(&pkt(200, "10.0.0.9", 9, "10.0.0.2", 80, 6, 0));
+        let last = a.last_unit().expect("the unit just placed is live");
+        assert_eq!(last.id, placed.unit);
+        assert_eq!(last.describe(), "tcp 10.0.0.9:9 > 10.0.0.2:80");
     }
 
     #[test]

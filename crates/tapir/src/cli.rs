@@ -118,10 +118,21 @@ pub struct WindowArgs {
     /// Feature configuration (bins, ACK size, surge gap) as JSON; see docs/features.md.
     #[arg(long, value_name = "FILE")]
     pub feature_config: Option<PathBuf>,
-    /// Windows held in memory at most (augmented copies included); more ends the run with an
-    /// error before memory runs out (docs/limits.md).
+    /// Windows held in memory at most by train and eval (augmented copies included); more ends
+    /// the run with an error before memory runs out (docs/limits.md). extract writes windows
+    /// as they come and holds none, so it has no such limit.
     #[arg(long, value_name = "N", default_value_t = tapir_dataset::DEFAULT_MAX_WINDOWS)]
     pub max_windows: usize,
+    /// Units (flows, host pairs) live at once at most, per file; past it the least recently
+    /// seen end early and are counted on stderr. Flows also end after 60 s idle (180 s for
+    /// IPsec NAT-T and WireGuard ports) and 1800 s active (docs/limits.md).
+    #[arg(long, value_name = "N", default_value_t = tapir_dataset::DEFAULT_MAX_UNITS)]
+    pub max_units: usize,
+    /// Packets the window buffers of a file's live units hold together at most (at least four
+    /// windows); past it the partial windows of the least recently seen units are given up and
+    /// counted on stderr (docs/limits.md).
+    #[arg(long, value_name = "N", default_value_t = tapir_dataset::DEFAULT_MAX_HELD_PACKETS)]
+    pub max_held_packets: usize,
 }
 
 #[derive(Args, Debug)]

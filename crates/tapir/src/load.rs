@@ -14,16 +14,6 @@ pub struct Loaded {
     pub strict: bool,
 }
 
-impl Loaded {
-    pub fn windows(&self) -> usize {
-        self.files.iter().flatten().map(|f| f.rows.len()).sum()
-    }
-
-    pub fn packets(&self) -> u64 {
-        self.files.iter().flatten().map(|f| f.packets).sum()
-    }
-}
-
 pub fn warn(msg: impl std::fmt::Display) {
     eprintln!("tapir: warning: {msg}");
 }

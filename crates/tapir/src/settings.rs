@@ -75,6 +75,11 @@ pub fn extract_settings(
             0 => return Err(usage("--max-windows 0: need at least 1")),
             n => n,
         },
+        max_units: match w.max_units {
+            0 => return Err(usage("--max-units 0: need at least 1")),
+            n => n,
+        },
+        max_held_packets: w.max_held_packets,
     })
 }
 

@@ -184,9 +184,10 @@ fn unlabelled_files_in_a_labelled_dataset() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The limit on windows held in memory: more than `--max-windows` ends `extract` and `train`
-/// with exit code 1 and a message naming the limit and the flag, before any output is written;
-/// under the limit the same run succeeds; 0 is a usage error.
+/// The limit on windows held in memory: more than `--max-windows` ends `train` with exit code 1
+/// and a message naming the limit and the flag, before any output is written; under the limit
+/// the same run succeeds; 0 is a usage error. `extract` writes its windows as they come and
+/// holds none, so the limit does not cut its output.
 #[test]
 fn max_windows() {
     let dir = temp_dir("max-windows");
@@ -212,16 +213,16 @@ fn max_windows() {
         "-o",
         &o,
     ]);
-    assert_code(&r, 1, "extract over the limit");
-    assert!(
-        r.stderr.contains("more than 100 windows") && r.stderr.contains("--max-windows"),
-        "{}",
-        r.stderr
-    );
-    assert!(!out.exists(), "no output over the limit");
+    assert_code(&r, 0, "extract streams past --max-windows");
+    let limited = fs::read_to_string(&out).unwrap();
     let r = tapir(&["extract", &data, "--window", "64", "-o", &o]);
     assert_code(&r, 0, "extract under the default limit");
-    let rows = fs::read_to_string(&out).unwrap().lines().count() - 1;
+    let all = fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        limited, all,
+        "the limit does not change what extract writes"
+    );
+    let rows = all.lines().count() - 1;
     assert!(rows > 100, "{rows} windows");
     let model = dir.join("m.tapir");
     let r = tapir(&[

@@ -2,14 +2,19 @@
 //! plots of windows' histograms.
 
 use crate::cli::ExtractArgs;
-use crate::load::{load, warn};
+use crate::load::{skipped, warn};
 use crate::output::Output;
 use crate::settings::{extract_settings, parse_space, usage};
 use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
-use tapir_dataset::{discover, visit_windows, Event, ExtractSettings, Source, Visit};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use tapir_dataset::{
+    discover, visit_windows, DatasetError, Event, ExtractSettings, ReadStats, RowRef, Source,
+    StateStats, Visit,
+};
 use tapir_features::{Extractor, FeatureSpace};
+use tapir_flow::Unit;
 use tapir_report::csv_field;
 
 pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
@@ -27,7 +32,7 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
         for src in &sources {
             match plot_source(src, &settings, staged.path(), a.limit) {
                 Ok(k) => n += k,
-                Err(e) => crate::load::skipped(format!("{e:#}; file skipped")),
+                Err(e) => skipped(format!("{e:#}; file skipped")),
             }
         }
         staged.commit()?;
@@ -44,7 +49,7 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
             match write_traces(src, &settings, staged.path()) {
                 Ok(k) => n += k,
                 Err(e) if settings.strict => return Err(e),
-                Err(e) => crate::load::skipped(format!("{e:#}; file skipped")),
+                Err(e) => skipped(format!("{e:#}; file skipped")),
             }
         }
         staged.commit()?;
@@ -53,7 +58,7 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let loaded = load(&a.inputs, &settings)?;
+    let sources = discover(&a.inputs)?;
     let names = tapir_features::feature_names(space, &settings.features)?;
     let mut out = Output::create(a.output.as_deref())?;
     if !jsonl {
@@ -63,50 +68,257 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
         }
         writeln!(out)?;
     }
-    for (src, f) in loaded.sources.iter().zip(&loaded.files) {
-        let Some(f) = f else { continue };
-        let label = src.labels.join("+");
-        let file = src.path.display().to_string();
-        for r in &f.rows {
-            let unit = f.units.get(&r.unit).map(String::as_str).unwrap_or("");
-            if jsonl {
-                let v = serde_json::json!({
-                    "file": file, "label": label, "group": src.group, "unit": unit, "window": r.index,
-                    "start": r.start.as_secs_f64(), "end": r.end.as_secs_f64(), "features": r.features,
-                });
-                serde_json::to_writer(&mut out, &v)?;
-                writeln!(out)?;
-            } else {
-                write!(
-                    out,
-                    "{},{},{},{},{},{},{}",
-                    csv_field(&file),
-                    csv_field(&label),
-                    csv_field(&src.group),
-                    csv_field(unit),
-                    r.index,
-                    r.start,
-                    r.end
-                )?;
-                for v in &r.features {
-                    // Features are ln(1 + count): four decimals keep every distinct count apart.
-                    if *v == 0.0 {
-                        out.write_all(b",0")?;
-                    } else {
-                        write!(out, ",{v:.4}")?;
+    let done = write_rows(&sources, &settings, jsonl, &mut out)?;
+    out.finish()?;
+    let mut summary = format!(
+        "{} windows from {} files ({} packets)",
+        done.windows, done.files, done.packets
+    );
+    let s = &done.state;
+    let what = match settings.unit {
+        Unit::Capture => None,
+        Unit::Flow => Some("flows"),
+        Unit::Pair => Some("host pairs"),
+    };
+    if let Some(what) = what {
+        summary.push_str(&format!(
+            "; {} {what}, at most {} live at once (--max-units {}), {} ended early",
+            s.units, s.peak_units, settings.max_units, s.units_evicted
+        ));
+    }
+    if s.dropped_windows > 0 {
+        summary.push_str(&format!(
+            "; {} partial windows ({} packets) given up with the window buffers full \
+             (--max-held-packets {})",
+            s.dropped_windows, s.dropped_packets, settings.max_held_packets
+        ));
+    }
+    eprintln!("{summary}");
+    Ok(())
+}
+
+/// What [`write_rows`] wrote.
+#[derive(Default)]
+struct Written {
+    windows: u64,
+    files: usize,
+    packets: u64,
+    state: StateStats,
+}
+
+/// A worker's message to the writer, for one source.
+enum Msg {
+    /// Formatted rows and how many.
+    Rows(Vec<u8>, u64),
+    /// The source is done.
+    Done(Result<ReadStats, DatasetError>),
+}
+
+/// Formatted rows go to the writer in chunks of about this many bytes.
+const CHUNK: usize = 1 << 16;
+/// Chunks waiting per source at most: with the chunk size, what one file ahead of the writer
+/// may hold (256 KiB), so memory does not grow with the output.
+const QUEUED_CHUNKS: usize = 4;
+
+/// Streams the rows of every source to `out`, in the order of `sources`, each file's rows in
+/// the order [`tapir_dataset::stream_file`] makes them. Files are read in parallel (one per
+/// thread, as many threads as rayon's pool has): each worker takes the next file in order and
+/// formats its rows into chunks that wait, a few at most, until the writer reaches that file.
+/// The first file not yet written is always being read, so the writer never waits on a worker
+/// that waits on it; and the output is the same whatever the number of threads.
+fn write_rows(
+    sources: &[Source],
+    settings: &ExtractSettings,
+    jsonl: bool,
+    out: &mut Output,
+) -> anyhow::Result<Written> {
+    settings.features.validate()?;
+    let extractor = Extractor::new(&settings.features)?;
+    let threads = rayon::current_num_threads().clamp(1, sources.len().max(1));
+    let (txs, rxs): (Vec<_>, Vec<_>) = (0..sources.len())
+        .map(|_| std::sync::mpsc::sync_channel::<Msg>(QUEUED_CHUNKS))
+        .unzip();
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let pb = crate::progress::bar(sources.len() as u64, "reading");
+    let written = std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(src) = sources.get(i) else { break };
+                let tx = &txs[i];
+                let r = format_source(src, settings, &extractor, jsonl, tx);
+                // The writer has gone (an error): nothing more to do.
+                if tx.send(Msg::Done(r)).is_err() {
+                    break;
+                }
+            });
+        }
+        let r = write_in_order(sources, settings, rxs, out, &pb);
+        // On error the receivers are gone, so workers blocked on a send wake up and stop.
+        stop.store(true, Ordering::Relaxed);
+        r
+    });
+    pb.finish_and_clear();
+    written
+}
+
+/// The writer's side of [`write_rows`]: each source's chunks, then its report, in order.
+fn write_in_order(
+    sources: &[Source],
+    settings: &ExtractSettings,
+    rxs: Vec<std::sync::mpsc::Receiver<Msg>>,
+    out: &mut Output,
+    pb: &indicatif::ProgressBar,
+) -> anyhow::Result<Written> {
+    let mut w = Written::default();
+    for (src, rx) in sources.iter().zip(rxs) {
+        let mut rows = 0u64;
+        let result = loop {
+            match rx.recv() {
+                Ok(Msg::Rows(bytes, n)) => {
+                    out.write_all(&bytes)?;
+                    rows += n;
+                }
+                Ok(Msg::Done(r)) => break r,
+                Err(_) => anyhow::bail!("{}: its reader stopped", src.path.display()),
+            }
+        };
+        pb.inc(1);
+        w.windows += rows;
+        match result {
+            Ok(stats) => {
+                for m in &stats.warnings {
+                    warn(m);
+                }
+                if stats.packets == 0 {
+                    skipped(format!(
+                        "{}: no packets in it; file skipped",
+                        src.path.display()
+                    ));
+                }
+                if stats.skipped > 0 {
+                    if let Some(first) = &stats.first_skip {
+                        warn(format!("{} frames skipped (first: {first})", stats.skipped));
                     }
                 }
-                writeln!(out)?;
+                if stats.state.units_evicted > 0 {
+                    warn(format!(
+                        "{}: {} units ended early because {} were live at once (--max-units)",
+                        src.path.display(),
+                        stats.state.units_evicted,
+                        settings.max_units
+                    ));
+                }
+                if stats.state.dropped_windows > 0 {
+                    warn(format!(
+                        "{}: {} partial windows ({} packets) given up because the window \
+                         buffers were full (--max-held-packets {})",
+                        src.path.display(),
+                        stats.state.dropped_windows,
+                        stats.state.dropped_packets,
+                        settings.max_held_packets
+                    ));
+                }
+                w.files += 1;
+                w.packets += stats.packets;
+                w.state.add(&stats.state);
             }
+            Err(e) if settings.strict => return Err(e.into()),
+            // Rows of it are out already: the output cannot be made whole by skipping it.
+            Err(e) if rows > 0 => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("{rows} rows of it were written; no output kept")))
+            }
+            Err(e) => skipped(format!("{e}; file skipped")),
         }
     }
-    out.finish()?;
-    eprintln!(
-        "{} windows from {} files ({} packets)",
-        loaded.windows(),
-        loaded.files.iter().flatten().count(),
-        loaded.packets()
+    Ok(w)
+}
+
+/// One worker's file: its rows formatted as CSV or JSON lines, sent in chunks on `tx`.
+fn format_source(
+    src: &Source,
+    settings: &ExtractSettings,
+    extractor: &Extractor,
+    jsonl: bool,
+    tx: &std::sync::mpsc::SyncSender<Msg>,
+) -> Result<ReadStats, DatasetError> {
+    let label = src.labels.join("+");
+    let file = src.path.display().to_string();
+    // The fields every row of the file starts with, quoted once.
+    let lead = format!(
+        "{},{},{},",
+        csv_field(&file),
+        csv_field(&label),
+        csv_field(&src.group)
     );
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
+    let mut n = 0u64;
+    let mut gone = false;
+    let stats = tapir_dataset::stream_file(&src.path, settings, extractor, &mut |r| {
+        format_row(&mut buf, jsonl, &lead, &file, &label, &src.group, &r).map_err(|source| {
+            DatasetError::Io {
+                path: src.path.clone(),
+                source,
+            }
+        })?;
+        n += 1;
+        if buf.len() >= CHUNK {
+            let chunk = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK + 4096));
+            if tx.send(Msg::Rows(chunk, n)).is_err() {
+                gone = true;
+                return Ok(Visit::Stop);
+            }
+            n = 0;
+        }
+        Ok(Visit::Continue)
+    })?;
+    if !gone && !buf.is_empty() {
+        let _ = tx.send(Msg::Rows(buf, n));
+    }
+    Ok(stats)
+}
+
+fn format_row(
+    buf: &mut Vec<u8>,
+    jsonl: bool,
+    lead: &str,
+    file: &str,
+    label: &str,
+    group: &str,
+    r: &RowRef<'_>,
+) -> std::io::Result<()> {
+    if jsonl {
+        let v = serde_json::json!({
+            "file": file, "label": label, "group": group, "unit": r.unit_desc, "window": r.index,
+            "start": r.start.as_secs_f64(), "end": r.end.as_secs_f64(), "features": r.features,
+        });
+        serde_json::to_writer(&mut *buf, &v)?;
+        buf.push(b'\n');
+        return Ok(());
+    }
+    buf.extend_from_slice(lead.as_bytes());
+    write!(
+        buf,
+        "{},{},{},{}",
+        csv_field(r.unit_desc),
+        r.index,
+        r.start,
+        r.end
+    )?;
+    for v in r.features {
+        // Features are ln(1 + count): four decimals keep every distinct count apart.
+        if *v == 0.0 {
+            buf.extend_from_slice(b",0");
+        } else {
+            write!(buf, ",{v:.4}")?;
+        }
+    }
+    buf.push(b'\n');
     Ok(())
 }
 
