@@ -48,13 +48,13 @@ fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) {
 }
 
 /// Traces per class and condition the sample holds at least (docs/lab.md, "The bundled sample").
-const MIN_TRACES: usize = 9;
+const MIN_TRACES: usize = 19;
 
 #[test]
 fn manifest_matches_the_files() {
     let root = sample();
     let sources = read_manifest(&root.join("manifest.csv")).expect("data/sample/manifest.csv");
-    assert!(sources.len() >= 380, "{} rows", sources.len());
+    assert!(sources.len() >= 452, "{} rows", sources.len());
     let mut listed = BTreeSet::new();
     let mut per_cell = std::collections::BTreeMap::<(String, String), usize>::new();
     for s in &sources {
