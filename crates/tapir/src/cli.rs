@@ -10,7 +10,7 @@ use std::path::PathBuf;
     version,
     about = "Traffic analysis of encrypted traffic: what leaks from packet sizes and timing.",
     long_about = None,
-    after_help = "Examples:\n  tapir eval data/sample/ipsec\n  tapir train data/sample/ipsec -o ipsec.tapir\n  tapir classify -m ipsec.tapir capture.pcap\n  tapir inspect capture.pcapng"
+    after_help = "Examples:\n  tapir eval data/sample/ipsec\n  tapir train data/sample/ipsec -o ipsec.tapir\n  tapir classify -m ipsec.tapir data/sample/ipsec/voip/voip-6b8a7de5.pcap.gz\n  tapir inspect crates/capture/tests/data/lo-http.pcapng"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -24,7 +24,7 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Windows of features, one row per window, with label and group.
     #[command(
-        after_help = "Example:\n  tapir extract data/sample/plain -o features.csv\n  tapir extract capture.pcap --plots plots/ --limit 1"
+        after_help = "Examples:\n  tapir extract data/sample/plain -o features.csv\n  tapir extract data/sample/plain/voip --plots plots/ --limit 1 -o voip.csv"
     )]
     Extract(ExtractArgs),
     /// Train a model on a labelled dataset and write it to one file.
@@ -34,57 +34,57 @@ pub enum Command {
     Train(TrainArgs),
     /// Accuracy of every feature space × model on a labelled dataset (the paper's Tables I–III).
     #[command(
-        after_help = "Example:\n  tapir eval data/sample/ipsec --split trace --seed 1 --json results.json\n  tapir eval data/sample/tor --folds 5\n  tapir eval data/sample/ipsec --hold-out profile --compare size-iat:rf combined:rf"
+        after_help = "Examples:\n  tapir eval data/sample/ipsec --split trace --seed 1 --json results.json\n  tapir eval data/sample/tor --folds 5\n  tapir eval data/sample/ipsec --hold-out profile --compare size-iat:rf combined:rf"
     )]
     Eval(EvalArgs),
     /// Every table and figure of the paper on a dataset, ours beside the paper's, led by the
     /// accuracy with each network profile (or program) held out; and beyond: background
     /// traffic, multi-label windows, window size, splits, transfer. Writes a report.
     #[command(
-        after_help = "Example:\n  tapir experiment\n  tapir experiment data/sample --out report --seeds 1,2,3,4,5\n  tapir experiment --hold-out profile,condition"
+        after_help = "Examples:\n  tapir experiment\n  tapir experiment data/sample --out report --seeds 1,2,3,4,5\n  tapir experiment --hold-out profile,condition"
     )]
     Experiment(crate::cmd::experiment::ExperimentArgs),
     /// Run a capture or trace through countermeasures (padding, constant volume, cover traffic,
     /// decoys, delays, mixes; several inputs are aggregated into one tunnel) and print the cost.
     #[command(
-        after_help = "Examples:\n  tapir defend data/sample/ipsec/web/web-04265a45.pcap.gz -d pad-bucket:514 -o padded.trace\n  tapir defend data/sample/plain/voip/voip-0401faf9.trace.zst -d constant:rate=50,size=1500,min=10s -o cv.pcap\n  tapir defend a.trace b.trace -d delay:mean=20ms -d pad-mtu -o tunnel.trace --json\n  tapir defend inbox.mbox -d mix:batch=10 -o mixed.mbox\n  tapir defend inbox.mbox -d delay:mean=600s -d broadcast:group=20 -o broadcast.mbox\n  tapir defend mail.jsonl -d delay:mean=600s -o delayed.jsonl"
+        after_help = "Examples:\n  tapir defend data/sample/ipsec/web/web-04265a45.pcap.gz -d pad-bucket:514 -o padded.trace\n  tapir defend data/sample/plain/voip/voip-0401faf9.trace.zst \\\n      -d constant:rate=50,size=1500,min=10s -o cv.pcap\n  tapir defend data/sample/plain/voip/voip-1*.trace.zst -d delay:mean=20ms -d pad-mtu -o tunnel.trace --json\n  tapir defend crates/mail/tests/data/list.mbox -d mix:batch=10 -o mixed.mbox\n  tapir defend crates/mail/tests/data/list.mbox -d delay:mean=600s -d broadcast:group=20 \\\n      -o broadcast.mbox\n  tapir defend crates/analysis/tests/data/list-mail.jsonl -d delay:mean=600s -o delayed.jsonl"
     )]
     Defend(DefendArgs),
     /// Label new traffic with a trained model, window by window (JSON lines).
     #[command(
-        after_help = "Example:\n  tapir classify capture.pcap\n  tapir classify -m ipsec.tapir capture.pcap --by flow --summary"
+        after_help = "Examples:\n  tapir classify data/sample/tor/web/web-069250ed.pcap.gz\n  tapir train data/sample/ipsec -o ipsec.tapir\n  tapir classify -m ipsec.tapir data/sample/openvpn/voip --by flow --summary"
     )]
     Classify(ClassifyArgs),
     /// Bidirectional flow records (NetFlow fields, both directions, tunnel kind) from captures,
     /// NetFlow/IPFIX exports inside them, or a UDP collector.
     #[command(
-        after_help = "Examples:\n  tapir flows capture.pcap\n  tapir flows capture.pcap --format csv -o flows.csv\n  tapir flows --listen 127.0.0.1:2055 --json\n  tapir flows capture.pcap --format parquet -o flows/   (build with --features parquet)"
+        after_help = "Examples:\n  tapir flows data/sample/plain/multi/video_voip_web-0eb2055e.pcap.gz\n  tapir flows data/sample/plain/multi/*.pcap.gz --format csv -o flows.csv\n  tapir flows --listen 127.0.0.1:2055 --json\n  tapir flows data/sample/plain/multi/*.pcap.gz --format parquet -o flows/   # --features parquet"
     )]
     Flows(crate::cmd::flows::FlowsArgs),
     /// Source/destination analysis: watchlist hits, new peers of sensitive hosts, who talks to whom.
     #[command(
-        after_help = "Example:\n  tapir watch flows.jsonl --watchlist c2.txt --sensitive 10.0.5.20 --baseline 1d --graph dot talk.dot --top 5"
+        after_help = "Examples:\n  tapir flows data/sample/plain/background/*.pcap.gz data/sample/plain/multi/*.pcap.gz --json \\\n      -o flows.jsonl\n  tapir watch flows.jsonl --watchlist crates/analysis/tests/data/watchlist.txt \\\n      --sensitive 10.77.11.1 --baseline 10m --graph dot talk.dot --top 5"
     )]
     Watch(crate::cmd::watch::WatchArgs),
     /// Volume analysis: counts per entity per interval, robust baseline, surges and silences.
     #[command(
-        after_help = "Example:\n  tapir volume flows.jsonl --by prefix/24 --metric flows --interval 5m --plot volume.svg"
+        after_help = "Example:\n  tapir volume data/sample/plain/multi/*.pcap.gz --by prefix/24 --metric flows --interval 5m --plot volume.svg"
     )]
     Volume(crate::cmd::volume::VolumeArgs),
     /// Sequence analysis: one message in, k similar copies out within Δt → inferred groups.
     #[command(
-        after_help = "Example:\n  tapir sequence mail.jsonl --within 2m --fanout 3 --epsilon 0.1"
+        after_help = "Example:\n  tapir sequence crates/analysis/tests/data/list-mail.jsonl --within 2m --fanout 3 --epsilon 0.1"
     )]
     Sequence(crate::cmd::sequence::SequenceArgs),
     /// Everything about one entity (flows, mail, hits, new peers, surges, silences, groups) in time order.
     #[command(
-        after_help = "Example:\n  tapir timeline 10.0.5.20 capture.pcap --watchlist c2.txt --interval 5m"
+        after_help = "Example:\n  tapir timeline 10.77.11.1 data/sample/plain/background/background-485dfb1a.pcap.gz \\\n      --watchlist crates/analysis/tests/data/watchlist.txt --interval 5m"
     )]
     Timeline(crate::cmd::timeline::TimelineArgs),
     /// What an SMTP relay sees of each message, even encrypted: headers, Received chain, size,
     /// time, apparent encryption; then what it learns from all of them, and who writes to whom.
     #[command(
-        after_help = "Examples:\n  tapir mail ~/Mail/inbox.mbox\n  tapir mail Maildir/ --json --events mail.jsonl --graph dot talk.dot\n  tapir mail archive/*.eml --summary-only --anonymize \"shared secret\""
+        after_help = "Examples:\n  tapir mail crates/mail/tests/data/list.mbox\n  tapir mail crates/mail/tests/data/maildir/ --json --events mail.jsonl --graph dot talk.dot\n  tapir mail crates/mail/tests/data/eml/*.eml --summary-only --anonymize \"shared secret\""
     )]
     Mail(crate::cmd::mail::MailArgs),
 }
