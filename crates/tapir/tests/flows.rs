@@ -423,7 +423,16 @@ fn csv_table_and_pseudonyms() {
     let lines: Vec<_> = s.lines().collect();
     assert!(lines[0].starts_with("src,dst,src_port,dst_port,proto,start,end,packets_fwd"));
     assert_eq!(lines.len(), 4);
-    assert!(lines[1].contains(",tcp,") && lines[1].contains(",fin,capture,"));
+    // The protocol as a number and times in integer nanoseconds, as in JSON lines.
+    assert!(lines[1].contains(",6,") && lines[1].contains(",fin,capture,"));
+    let start: i64 = lines[1]
+        .split(',')
+        .nth(5)
+        .unwrap()
+        .parse()
+        .expect("integer ns");
+    let json = records(&tapir(&["flows", &f, "--json"]));
+    assert_eq!(json[0]["start"].as_i64(), Some(start));
     let o = tapir(&["flows", &f]);
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(s.contains("3 records, 37 packets, 30158 bytes"), "{s}");
