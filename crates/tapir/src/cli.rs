@@ -47,7 +47,7 @@ pub enum Command {
     /// Run a capture or trace through countermeasures (padding, constant volume, cover traffic,
     /// decoys, delays, mixes; several inputs are aggregated into one tunnel) and print the cost.
     #[command(
-        after_help = "Examples:\n  tapir defend data/sample/ipsec/web/web-04265a45.pcap.gz -d pad-bucket:514 -o padded.trace\n  tapir defend data/sample/plain/voip/voip-0401faf9.trace.zst \\\n      -d constant:rate=50,size=1500,min=10s -o cv.pcap\n  tapir defend data/sample/plain/voip/voip-1*.trace.zst -d delay:mean=20ms -d pad-mtu -o tunnel.trace --json\n  tapir defend crates/mail/tests/data/list.mbox -d mix:batch=10 -o mixed.mbox\n  tapir defend crates/mail/tests/data/list.mbox -d delay:mean=600s -d broadcast:group=20 \\\n      -o broadcast.mbox\n  tapir defend crates/analysis/tests/data/list-mail.jsonl -d delay:mean=600s -o delayed.jsonl"
+        after_help = "Examples:\n  tapir defend data/sample/ipsec/web/web-04265a45.pcap.gz -d pad-bucket:514 -o padded.trace\n  tapir defend data/sample/plain/voip/voip-0401faf9.trace.zst \\\n      -d constant:rate=50,size=1500,min=10s -o cv.pcap\n  tapir defend data/sample/plain/voip/voip-1*.trace.zst -d delay:mean=20ms -d pad-mtu \\\n      -o tunnel.trace --json\n  tapir defend crates/mail/tests/data/list.mbox -d mix:batch=10 -o mixed.mbox\n  tapir defend crates/mail/tests/data/list.mbox -d delay:mean=600s -d broadcast:group=20 \\\n      -o broadcast.mbox\n  tapir defend crates/analysis/tests/data/list-mail.jsonl -d delay:mean=600s -o delayed.jsonl"
     )]
     Defend(DefendArgs),
     /// Label new traffic with a trained model, window by window (JSON lines).
@@ -68,7 +68,7 @@ pub enum Command {
     Watch(crate::cmd::watch::WatchArgs),
     /// Volume analysis: counts per entity per interval, robust baseline, surges and silences.
     #[command(
-        after_help = "Example:\n  tapir volume data/sample/plain/multi/*.pcap.gz --by prefix/24 --metric flows --interval 5m --plot volume.svg"
+        after_help = "Example:\n  tapir volume data/sample/plain/multi/*.pcap.gz --by prefix/24 --metric flows --interval 5m \\\n      --plot volume.svg"
     )]
     Volume(crate::cmd::volume::VolumeArgs),
     /// Sequence analysis: one message in, k similar copies out within Δt → inferred groups.
