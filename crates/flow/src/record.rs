@@ -157,7 +157,13 @@ impl RecordSource {
 ///
 /// For exported unidirectional records (NetFlow v5/v9 without biflow fields) the `_rev` counters
 /// are 0 and `src` is the exporter's source.
+///
+/// Its serde form (the JSON lines of `tapir flows`) is flat, one column per field, the same
+/// columns as the CSV: `dscp` after `tos`, and `source` as its name (`capture`, `netflow_v5`, …)
+/// followed by `exporter` and `domain` (null for captures). The older nested
+/// `"source":{"kind":…}` form is still read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "FlatRecord", try_from = "FlatRecord")]
 pub struct FlowRecord {
     pub src: IpAddr,
     pub dst: IpAddr,
@@ -181,6 +187,122 @@ pub struct FlowRecord {
     pub tunnel: Option<TunnelKind>,
     pub end_reason: EndReason,
     pub source: RecordSource,
+}
+
+/// [`FlowRecord`] as its JSON lines and CSV have it: flat.
+#[derive(Serialize, Deserialize)]
+struct FlatRecord {
+    src: IpAddr,
+    dst: IpAddr,
+    src_port: u16,
+    dst_port: u16,
+    proto: u8,
+    start: Timestamp,
+    end: Timestamp,
+    packets_fwd: u64,
+    bytes_fwd: u64,
+    packets_rev: u64,
+    bytes_rev: u64,
+    tos: u8,
+    /// Written for the reader; `tos` is what is read.
+    #[serde(default)]
+    dscp: u8,
+    tcp_flags: u8,
+    tunnel: Option<TunnelKind>,
+    end_reason: EndReason,
+    source: SourceField,
+    #[serde(default)]
+    exporter: Option<IpAddr>,
+    #[serde(default)]
+    domain: Option<u32>,
+}
+
+/// `source` as a name, or as the nested object that earlier versions wrote.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum SourceField {
+    Name(String),
+    Nested(RecordSource),
+}
+
+impl From<FlowRecord> for FlatRecord {
+    fn from(r: FlowRecord) -> FlatRecord {
+        let domain = match r.source {
+            RecordSource::NetflowV9 { domain, .. } | RecordSource::Ipfix { domain, .. } => {
+                Some(domain)
+            }
+            _ => None,
+        };
+        FlatRecord {
+            dscp: r.dscp(),
+            exporter: r.source.exporter(),
+            domain,
+            source: SourceField::Name(r.source.name().to_string()),
+            src: r.src,
+            dst: r.dst,
+            src_port: r.src_port,
+            dst_port: r.dst_port,
+            proto: r.proto,
+            start: r.start,
+            end: r.end,
+            packets_fwd: r.packets_fwd,
+            bytes_fwd: r.bytes_fwd,
+            packets_rev: r.packets_rev,
+            bytes_rev: r.bytes_rev,
+            tos: r.tos,
+            tcp_flags: r.tcp_flags,
+            tunnel: r.tunnel,
+            end_reason: r.end_reason,
+        }
+    }
+}
+
+impl TryFrom<FlatRecord> for FlowRecord {
+    type Error = String;
+
+    fn try_from(f: FlatRecord) -> Result<FlowRecord, String> {
+        let need = |what: &str| format!("source {what} needs an exporter");
+        let source = match f.source {
+            SourceField::Nested(s) => s,
+            SourceField::Name(name) => match name.as_str() {
+                "capture" => RecordSource::Capture,
+                "netflow_v5" => RecordSource::NetflowV5 {
+                    exporter: f.exporter.ok_or_else(|| need(&name))?,
+                },
+                "netflow_v9" => RecordSource::NetflowV9 {
+                    exporter: f.exporter.ok_or_else(|| need(&name))?,
+                    domain: f.domain.unwrap_or(0),
+                },
+                "ipfix" => RecordSource::Ipfix {
+                    exporter: f.exporter.ok_or_else(|| need(&name))?,
+                    domain: f.domain.unwrap_or(0),
+                },
+                other => {
+                    return Err(format!(
+                        "unknown source {other:?} (capture, netflow_v5, netflow_v9 or ipfix)"
+                    ))
+                }
+            },
+        };
+        Ok(FlowRecord {
+            src: f.src,
+            dst: f.dst,
+            src_port: f.src_port,
+            dst_port: f.dst_port,
+            proto: f.proto,
+            start: f.start,
+            end: f.end,
+            packets_fwd: f.packets_fwd,
+            bytes_fwd: f.bytes_fwd,
+            packets_rev: f.packets_rev,
+            bytes_rev: f.bytes_rev,
+            tos: f.tos,
+            tcp_flags: f.tcp_flags,
+            tunnel: f.tunnel,
+            end_reason: f.end_reason,
+            source,
+        })
+    }
 }
 
 impl FlowRecord {
@@ -263,9 +385,22 @@ mod tests {
         let j = serde_json::to_string(&r).unwrap();
         assert!(j.contains(r#""tunnel":"tls""#), "{j}");
         assert!(j.contains(r#""end_reason":"fin""#), "{j}");
-        assert!(j.contains(r#""kind":"ipfix""#), "{j}");
+        assert!(
+            j.contains(r#""tos":184,"dscp":46,"#)
+                && j.contains(r#""source":"ipfix","exporter":"192.0.2.1","domain":7}"#),
+            "flat, the CSV's columns: {j}"
+        );
         let back: FlowRecord = serde_json::from_str(&j).unwrap();
         assert_eq!(back, r);
+        // The nested form that earlier versions wrote is still read.
+        let old = j.replace(
+            r#""source":"ipfix","exporter":"192.0.2.1","domain":7"#,
+            r#""source":{"kind":"ipfix","exporter":"192.0.2.1","domain":7}"#,
+        );
+        assert_ne!(old, j);
+        assert_eq!(serde_json::from_str::<FlowRecord>(&old).unwrap(), r);
+        let bad = j.replace(r#""exporter":"192.0.2.1""#, r#""exporter":null"#);
+        assert!(serde_json::from_str::<FlowRecord>(&bad).is_err());
         for k in TunnelKind::ALL {
             assert_eq!(TunnelKind::from_name(k.name()), Some(k));
             let s = serde_json::to_string(&k).unwrap();

@@ -40,8 +40,11 @@ fn u(v: &serde_json::Value, k: &str) -> u64 {
     v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"))
 }
 
+/// Where a record came from: the flat `source` column.
 fn kind(v: &serde_json::Value) -> &str {
-    v["source"]["kind"].as_str().unwrap()
+    v["source"]
+        .as_str()
+        .unwrap_or_else(|| panic!("source in {v}"))
 }
 
 /// IP packets and bytes of a capture, counted with the capture crate alone.
@@ -404,6 +407,8 @@ fn exports_inside_a_capture_become_records() {
     let recs = records(&tapir(&["flows", &f, "--json", "--netflow-port", "20555"]));
     let nf: Vec<_> = recs.iter().filter(|r| kind(r) == "netflow_v9").collect();
     assert_eq!(nf.len(), 6);
+    // The exporter is a column of its own, as in CSV.
+    assert!(nf.iter().all(|r| r["exporter"] == "127.0.0.1"), "{nf:?}");
     let pk: u64 = nf
         .iter()
         .map(|r| u(r, "packets_fwd") + u(r, "packets_rev"))

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tapir_anon::Anonymizer;
 use tapir_capture::{CaptureReader, Timestamp};
-use tapir_flow::{capture_records_until, proto, FlowRecord, FlowTable, FlowTableConfig};
+use tapir_flow::{
+    capture_records_until, proto, FlowRecord, FlowTable, FlowTableConfig, RecordSource,
+};
 use tapir_netflow::{is_export, udp_payload, Collector, Decoder};
 
 #[derive(Args, Debug)]
@@ -384,7 +386,7 @@ struct Sink {
     written: u64,
 }
 
-pub const CSV_HEADER: &str = "src,dst,src_port,dst_port,proto,start,end,packets_fwd,bytes_fwd,packets_rev,bytes_rev,tos,dscp,tcp_flags,tunnel,end_reason,source,exporter";
+pub const CSV_HEADER: &str = "src,dst,src_port,dst_port,proto,start,end,packets_fwd,bytes_fwd,packets_rev,bytes_rev,tos,dscp,tcp_flags,tunnel,end_reason,source,exporter,domain";
 
 impl Sink {
     fn new(s: &Settings, dest: Option<&Path>) -> anyhow::Result<Sink> {
@@ -506,7 +508,7 @@ fn flag_letters(f: u8) -> String {
 /// so that a CSV and a JSON-lines export of the same flows load alike.
 fn csv_row(r: &FlowRecord) -> String {
     format!(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         r.src,
         r.dst,
         r.src_port,
@@ -525,6 +527,12 @@ fn csv_row(r: &FlowRecord) -> String {
         r.end_reason,
         r.source.name(),
         r.source.exporter().map_or(String::new(), |e| e.to_string()),
+        match r.source {
+            RecordSource::NetflowV9 { domain, .. } | RecordSource::Ipfix { domain, .. } => {
+                domain.to_string()
+            }
+            _ => String::new(),
+        },
     )
 }
 
