@@ -67,10 +67,16 @@ pub struct Occurrence {
     pub hub: String,
     pub sender: String,
     pub size: u64,
-    /// Distinct recipients of the copies, sorted.
+    /// Distinct recipients of the copies, sorted. Written as one space-separated field, so that
+    /// a JSON line is flat and matches the CSV column.
+    #[serde(serialize_with = "space_separated")]
     pub recipients: Vec<String>,
     /// Delay from the inbound event to the last copy, ns.
     pub spread_ns: i64,
+}
+
+fn space_separated<S: serde::Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&v.join(" "))
 }
 
 /// A member of an inferred group.

@@ -32,8 +32,10 @@ struct FileSummary {
     ip_bytes: u64,
     upstream_packets: u64,
     downstream_packets: u64,
-    start: Option<f64>,
-    end: Option<f64>,
+    /// First and last packet, integer nanoseconds since the epoch (as flow records have them).
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+    /// Seconds.
     duration: f64,
     /// Times a packet was earlier than the one before it.
     time_went_back: u64,
@@ -106,7 +108,12 @@ fn print_summary(out: &mut impl Write, s: &FileSummary) -> std::io::Result<()> {
         writeln!(out, "{} ({}, {})", s.file, s.format, s.compression)?;
     }
     let span = match (s.start, s.end) {
-        (Some(a), Some(b)) => format!("{} – {} ({:.3} s)", utc(a), utc(b), b - a),
+        (Some(a), Some(b)) => format!(
+            "{} – {} ({:.3} s)",
+            utc(a),
+            utc(b),
+            b.nanos_since(a) as f64 / 1e9
+        ),
         _ => "-".into(),
     };
     let mut rows = vec![
@@ -183,12 +190,8 @@ fn print_summary(out: &mut impl Write, s: &FileSummary) -> std::io::Result<()> {
 }
 
 /// `2026-11-22 02:17:31.123456` (UTC) from Unix seconds.
-fn utc(secs: f64) -> String {
-    // Rounded to the microsecond shown: an f64 of seconds since 1970 holds a capture's
-    // microseconds only to within a few hundred nanoseconds, and truncation would print 1 µs low.
-    Timestamp::from_nanos((secs * 1e6).round() as i64 * 1000)
-        .utc()
-        .format(6)
+fn utc(t: Timestamp) -> String {
+    t.utc().format(6)
 }
 
 fn indent(s: &str) -> String {
@@ -232,7 +235,7 @@ fn inspect_file(
         }
     }
     s.duration = match (s.start, s.end) {
-        (Some(a), Some(b)) => b - a,
+        (Some(a), Some(b)) => b.nanos_since(a) as f64 / 1e9,
         _ => 0.0,
     };
     s
@@ -245,9 +248,8 @@ fn track_time(s: &mut FileSummary, last: &mut Option<Timestamp>, ts: Timestamp) 
         }
     }
     *last = Some(ts);
-    let t = ts.as_secs_f64();
-    s.start = Some(s.start.map_or(t, |x: f64| x.min(t)));
-    s.end = Some(s.end.map_or(t, |x: f64| x.max(t)));
+    s.start = Some(s.start.map_or(ts, |x| x.min(ts)));
+    s.end = Some(s.end.map_or(ts, |x| x.max(ts)));
 }
 
 fn inspect_trace(path: &Path, mut r: TraceReader<Stream>, s: &mut FileSummary) {
@@ -429,17 +431,13 @@ fn tunnel_kind(u: &UnitInfo, ev: Option<&TunnelEvidence>) -> Option<&'static str
 mod tests {
     #[test]
     fn utc_dates() {
-        assert_eq!(super::utc(0.0), "1970-01-01 00:00:00.000000");
-        assert_eq!(super::utc(1_795_314_586.5), "2026-11-22 02:29:46.500000");
-        assert_eq!(super::utc(951_782_400.0), "2000-02-29 00:00:00.000000");
-        // 1795317148.000002 is 1795317148.0000017… as an f64: truncation printed .000001.
-        assert_eq!(
-            super::utc(1_795_317_148.359_246),
-            "2026-11-22 03:12:28.359246"
-        );
-        assert_eq!(
-            super::utc(1_795_317_148.000_002),
-            "2026-11-22 03:12:28.000002"
-        );
+        use tapir_capture::Timestamp;
+        let at = |ns: i64| super::utc(Timestamp::from_nanos(ns));
+        assert_eq!(at(0), "1970-01-01 00:00:00.000000");
+        assert_eq!(at(1_795_314_586_500_000_000), "2026-11-22 02:29:46.500000");
+        assert_eq!(at(951_782_400_000_000_000), "2000-02-29 00:00:00.000000");
+        // Integer nanoseconds: no float rounding to print a microsecond low.
+        assert_eq!(at(1_795_317_148_359_246_000), "2026-11-22 03:12:28.359246");
+        assert_eq!(at(1_795_317_148_000_002_000), "2026-11-22 03:12:28.000002");
     }
 }

@@ -176,12 +176,22 @@ pub fn write_rows<T: Serialize>(
             write!(out, "{}", text_table(headers, &r))?;
         }
         Format::Csv => {
-            writeln!(out, "{}", headers.join(","))?;
-            for r in rows {
-                let c: Vec<String> = cells(r)
-                    .iter()
-                    .map(|c| tapir_report::csv_field(c).into_owned())
-                    .collect();
+            // The columns and values of the JSON lines (times in integer nanoseconds), so that
+            // the two formats load alike; the table's headers only when there is no row.
+            let rows: Vec<Fields> = rows
+                .iter()
+                .map(|r| serde_json::from_str(&serde_json::to_string(r)?))
+                .collect::<Result<_, _>>()?;
+            let names: Vec<&str> = match rows.first() {
+                Some(f) => f.0.iter().map(|(k, _)| k.as_str()).collect(),
+                None => headers.to_vec(),
+            };
+            writeln!(out, "{}", names.join(","))?;
+            for r in &rows {
+                let c: Vec<String> =
+                    r.0.iter()
+                        .map(|(_, v)| tapir_report::csv_field(&csv_value(v)).into_owned())
+                        .collect();
                 writeln!(out, "{}", c.join(","))?;
             }
         }
@@ -193,6 +203,40 @@ pub fn write_rows<T: Serialize>(
         }
     }
     Ok(())
+}
+
+/// The fields of a JSON object in the order written (serde_json's own map sorts them).
+struct Fields(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Fields;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Fields, A::Error> {
+                let mut v = Vec::new();
+                while let Some(entry) = m.next_entry()? {
+                    v.push(entry);
+                }
+                Ok(Fields(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A JSON value as one CSV field: text as it is, null empty, a list's items space-separated.
+fn csv_value(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(csv_value).collect::<Vec<_>>().join(" "),
+        other => other.to_string(),
+    }
 }
 
 pub fn read_patterns(path: &Path) -> anyhow::Result<PatternSet> {
