@@ -52,7 +52,7 @@ pub enum Command {
     Defend(DefendArgs),
     /// Label new traffic with a trained model, window by window (JSON lines).
     #[command(
-        after_help = "Examples:\n  tapir classify data/sample/tor/web/web-069250ed.pcap.gz\n  tapir train data/sample/ipsec -o ipsec.tapir\n  tapir classify -m ipsec.tapir data/sample/openvpn/voip --by flow --summary"
+        after_help = "Examples:\n  tapir classify data/sample/tor/web/web-069250ed.pcap.gz\n  tapir classify -m crates/tapir/models/default.tapir data/sample/openvpn/voip --by flow \\\n      --summary"
     )]
     Classify(ClassifyArgs),
     /// Bidirectional flow records (NetFlow fields, both directions, tunnel kind) from captures,
