@@ -10,7 +10,7 @@ use std::path::PathBuf;
     version,
     about = "Traffic analysis of encrypted traffic: what leaks from packet sizes and timing.",
     long_about = None,
-    after_help = "Examples:\n  tapir eval data/sample/ipsec\n  tapir train data/sample/ipsec -o ipsec.tapir\n  tapir classify -m ipsec.tapir data/sample/ipsec/voip/voip-6b8a7de5.pcap.gz\n  tapir inspect crates/capture/tests/data/lo-http.pcapng"
+    after_help = "Examples:\n  tapir eval data/sample/ipsec\n  tapir train data/sample/ipsec -o ipsec.tapir\n  tapir classify -m ipsec.tapir data/sample/ipsec/voip/voip-6b8a7de5.pcap.zst\n  tapir inspect crates/capture/tests/data/lo-http.pcapng"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -58,17 +58,17 @@ pub enum Command {
     /// Bidirectional flow records (NetFlow fields, both directions, tunnel kind) from captures,
     /// NetFlow/IPFIX exports inside them, or a UDP collector.
     #[command(
-        after_help = "Examples:\n  tapir flows data/sample/plain/multi/video_voip_web-0eb2055e.pcap.gz\n  tapir flows data/sample/plain/multi/*.pcap.gz --format csv -o flows.csv\n  tapir flows --listen 127.0.0.1:2055 --json\n  tapir flows data/sample/plain/multi/*.pcap.gz --format parquet -o flows/   # --features parquet"
+        after_help = "Examples:\n  tapir flows data/sample/plain/multi/video_voip_web-0eb2055e.pcap.zst\n  tapir flows data/sample/plain/multi/*.pcap.zst --format csv -o flows.csv\n  tapir flows --listen 127.0.0.1:2055 --json\n  tapir flows data/sample/plain/multi/*.pcap.zst --format parquet -o flows/   # --features parquet"
     )]
     Flows(crate::cmd::flows::FlowsArgs),
     /// Source/destination analysis: watchlist hits, new peers of sensitive hosts, who talks to whom.
     #[command(
-        after_help = "Examples:\n  tapir flows data/sample/plain/background/*.pcap.gz data/sample/plain/multi/*.pcap.gz --json \\\n      -o flows.jsonl\n  tapir watch flows.jsonl --watchlist crates/analysis/tests/data/watchlist.txt \\\n      --sensitive 10.77.11.1 --baseline 10m --graph dot talk.dot --top 5"
+        after_help = "Examples:\n  tapir flows data/sample/plain/background/*.pcap.zst data/sample/plain/multi/*.pcap.zst --json \\\n      -o flows.jsonl\n  tapir watch flows.jsonl --watchlist crates/analysis/tests/data/watchlist.txt \\\n      --sensitive 10.77.11.1 --baseline 10m --graph dot talk.dot --top 5"
     )]
     Watch(crate::cmd::watch::WatchArgs),
     /// Volume analysis: counts per entity per interval, robust baseline, surges and silences.
     #[command(
-        after_help = "Example:\n  tapir volume data/sample/plain/multi/*.pcap.gz --by prefix/24 --metric flows --interval 5m \\\n      --plot volume.svg"
+        after_help = "Example:\n  tapir volume data/sample/plain/multi/*.pcap.zst --by prefix/24 --metric flows --interval 5m \\\n      --plot volume.svg"
     )]
     Volume(crate::cmd::volume::VolumeArgs),
     /// Sequence analysis: one message in, k similar copies out within Δt → inferred groups.
@@ -78,7 +78,7 @@ pub enum Command {
     Sequence(crate::cmd::sequence::SequenceArgs),
     /// Everything about one entity (flows, mail, hits, new peers, surges, silences, groups) in time order.
     #[command(
-        after_help = "Example:\n  tapir timeline 10.77.11.1 data/sample/plain/background/background-485dfb1a.pcap.gz \\\n      --watchlist crates/analysis/tests/data/watchlist.txt --interval 5m"
+        after_help = "Example:\n  tapir timeline 10.77.11.1 data/sample/plain/background/background-485dfb1a.pcap.zst \\\n      --watchlist crates/analysis/tests/data/watchlist.txt --interval 5m"
     )]
     Timeline(crate::cmd::timeline::TimelineArgs),
     /// What an SMTP relay sees of each message, even encrypted: headers, Received chain, size,

@@ -102,8 +102,8 @@ struct Output {
 
 /// Writes every output from small inputs of the repository.
 fn write_outputs(dir: &Path) -> Vec<Output> {
-    let capture = repo("data/sample/plain/multi/video_web-31243478.pcap.gz");
-    let background = repo("data/sample/plain/background/background-485dfb1a.pcap.gz");
+    let capture = repo("data/sample/plain/multi/video_web-31243478.pcap.zst");
+    let background = repo("data/sample/plain/background/background-485dfb1a.pcap.zst");
     let watchlist = repo("crates/analysis/tests/data/watchlist.txt");
     let mail_events = repo("crates/analysis/tests/data/list-mail.jsonl");
     let mbox = repo("crates/mail/tests/data/list.mbox");
