@@ -351,7 +351,7 @@ fn every_link_encoding_gives_the_same_ip_info() {
                 decode(*link, frame, frame.len() as u32).unwrap_or_else(|e| panic!("{name}: {e}"));
             // The payload starts as far into the frame as its link header is long.
             let link_len = (frame.len() - raw.len()) as u32;
-            let mut want = expected.clone();
+            let mut want = expected;
             if want.payload_offset != 0 {
                 want.payload_offset += link_len;
             }
