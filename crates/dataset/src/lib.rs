@@ -26,4 +26,4 @@ pub use extract::{
     ExtractSettings, FileWindows, ReadStats, RowRef, SourceResult, StateStats, Visit, WindowRef,
     WindowRow, DEFAULT_MAX_HELD_PACKETS, DEFAULT_MAX_UNITS, DEFAULT_MAX_WINDOWS,
 };
-pub use source::{discover, read_manifest, split_labels, Columns, Source};
+pub use source::{discover, expand_inputs, read_manifest, split_labels, Columns, Source};

@@ -256,6 +256,33 @@ fn walk_labelled(root: &Path, out: &mut Vec<Source>) -> Result<(), DatasetError>
     Ok(())
 }
 
+/// The files `inputs` name, for commands that read captures and traces without labels
+/// (`inspect`, `flows`): a file or `-` stays as given, a folder gives every capture or trace
+/// file below it (recursively, sorted by path, hidden files left out). A folder with none is an
+/// error naming it, as is a path that does not exist.
+pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, DatasetError> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if is_stdin(input) {
+            out.push(input.clone());
+            continue;
+        }
+        let meta = fs::metadata(input).map_err(|e| DatasetError::io(input, e))?;
+        if meta.is_dir() {
+            let before = out.len();
+            walk_files(input, &mut out)?;
+            if out.len() == before {
+                return Err(DatasetError::Empty {
+                    inputs: vec![input.clone()],
+                });
+            }
+        } else {
+            out.push(input.clone());
+        }
+    }
+    Ok(out)
+}
+
 fn walk_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DatasetError> {
     for entry in read_dir_sorted(dir)? {
         if entry.is_dir() {

@@ -228,3 +228,47 @@ fn flows_reads_a_compressed_capture_from_stdin() {
     assert_eq!(stdout(&got), stdout(&want));
     let _ = std::fs::remove_file(&file);
 }
+
+/// A folder given to `inspect` or `flows` stands for every capture below it; a folder with none
+/// is an error that names it, with exit code 1 and no table.
+#[test]
+fn inspect_and_flows_read_the_captures_of_a_folder() {
+    let folder = repo("data/sample/plain/background");
+    let files: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    assert!(files.len() >= 2, "{files:?}");
+    let o = tapir(&["inspect", &folder, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).lines().count(),
+        files.len(),
+        "one summary per capture"
+    );
+    let by_folder = tapir(&["flows", &folder, "--format", "csv"]);
+    assert!(by_folder.status.success(), "{}", stderr(&by_folder));
+    let mut args = vec!["flows", "--format", "csv"];
+    let mut sorted = files.clone();
+    sorted.sort();
+    args.extend(sorted.iter().map(String::as_str));
+    let by_files = tapir(&args);
+    assert!(stdout(&by_folder).lines().count() > 1);
+    assert_eq!(stdout(&by_folder), stdout(&by_files));
+
+    let empty = std::env::temp_dir().join(format!("tapir-no-captures-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("notes.md"), "not a capture").unwrap();
+    for cmd in ["inspect", "flows"] {
+        let o = tapir(&[cmd, &empty.display().to_string()]);
+        assert_eq!(o.status.code(), Some(1), "{cmd}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "{cmd}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains("no capture or trace files found in")
+                && stderr(&o).contains(&empty.display().to_string()),
+            "{cmd}: {}",
+            stderr(&o)
+        );
+    }
+    std::fs::remove_dir_all(&empty).unwrap();
+}

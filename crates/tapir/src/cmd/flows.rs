@@ -174,6 +174,8 @@ fn settings(a: &FlowsArgs) -> anyhow::Result<Settings> {
 
 pub fn run(a: FlowsArgs) -> anyhow::Result<()> {
     let s = settings(&a)?;
+    // A folder stands for the captures below it.
+    let files = tapir_dataset::expand_inputs(&a.files)?;
     // Ctrl-C ends reading; the records so far (active flows included) are still written.
     let _coop = crate::interrupt::cooperate();
     let mut sink = Sink::new(&s, a.output.as_deref())?;
@@ -182,7 +184,7 @@ pub fn run(a: FlowsArgs) -> anyhow::Result<()> {
     if let Some(addr) = s.listen {
         collect(&a, &s, addr, &mut sink)?;
     } else {
-        for path in &a.files {
+        for path in &files {
             if crate::interrupt::requested().is_some() {
                 break;
             }
@@ -225,7 +227,7 @@ pub fn run(a: FlowsArgs) -> anyhow::Result<()> {
         let from = if s.listen.is_some() {
             String::new()
         } else {
-            format!(" from {read} of {} capture(s)", a.files.len())
+            format!(" from {read} of {} capture(s)", files.len())
         };
         return Err(crate::interrupt::Interrupted {
             signal,
@@ -233,7 +235,7 @@ pub fn run(a: FlowsArgs) -> anyhow::Result<()> {
         }
         .into());
     }
-    if !a.files.is_empty() && failed == a.files.len() {
+    if !files.is_empty() && failed == files.len() {
         anyhow::bail!("no file could be read");
     }
     Ok(())

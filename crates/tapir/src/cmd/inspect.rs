@@ -69,8 +69,10 @@ pub fn run(a: InspectArgs) -> anyhow::Result<()> {
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    // A folder stands for the captures below it.
+    let files = tapir_dataset::expand_inputs(&a.files)?;
     let mut failed = 0usize;
-    for path in &a.files {
+    for path in &files {
         // A spinner on stderr (terminals only) while a large capture is read.
         let sp = crate::progress::spinner(&format!("reading {}", path.display()));
         let s = inspect_file(path, &rule, a.top, anon.as_ref());
@@ -95,7 +97,7 @@ pub fn run(a: InspectArgs) -> anyhow::Result<()> {
         }
     }
     out.flush()?;
-    if failed == a.files.len() {
+    if failed == files.len() {
         anyhow::bail!("no file could be read");
     }
     Ok(())
