@@ -49,9 +49,9 @@ mod error;
 mod input;
 mod ip;
 mod link;
+mod linktype;
 #[cfg(feature = "live")]
 mod live;
-mod linktype;
 mod packet;
 mod pcap;
 mod pcap_write;
@@ -71,12 +71,12 @@ pub use error::{
 };
 pub use ip::{decode, Fragment, IpInfo};
 pub use linktype::LinkType;
+#[cfg(feature = "live")]
+pub use live::{LiveCapture, LiveError, LiveOptions, LiveStats, SharedStats};
 pub use packet::{Direction, TracePacket};
 pub use pcap_write::PcapWriter;
 pub use reader::{CaptureFormat, CaptureReader, RawPacket, MAX_CAPLEN};
 pub use rng::SplitMix64;
-#[cfg(feature = "live")]
-pub use live::{LiveCapture, LiveError, LiveOptions, LiveStats, SharedStats};
 pub use sniff::{kind_from_name, sniff, sniff_bytes, FileKind};
 pub use source::{PacketSource, Position};
 pub use stream::{open, Decoder, Opened, Stream, ZSTD_MAX_WINDOW};

@@ -5,8 +5,8 @@
 //! those up (the `tapir` command switches to an unprivileged user) and go on reading.
 
 use crate::{CaptureError, LinkType, PacketSource, Position, RawPacket, Timestamp};
-use std::fmt;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use std::fmt;
 use std::net::IpAddr;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};

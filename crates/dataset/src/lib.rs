@@ -20,7 +20,8 @@ mod source;
 
 pub use error::DatasetError;
 pub use extract::{
-    extract_all, extract_file, visit_packets, visit_source, visit_windows, Augmentation, Event, ExtractSettings,
-    FileWindows, ReadStats, SourceResult, Visit, WindowRef, WindowRow, DEFAULT_MAX_WINDOWS,
+    extract_all, extract_file, visit_packets, visit_source, visit_windows, Augmentation, Event,
+    ExtractSettings, FileWindows, ReadStats, SourceResult, Visit, WindowRef, WindowRow,
+    DEFAULT_MAX_WINDOWS,
 };
 pub use source::{discover, read_manifest, split_labels, Columns, Source};

@@ -14,7 +14,9 @@ fn collect(
     let (mut windows, mut ends) = (Vec::new(), Vec::new());
     run(&mut |ev| {
         match ev {
-            Event::Window(w) => windows.push((w.unit_desc.to_string(), w.index, w.packets.to_vec())),
+            Event::Window(w) => {
+                windows.push((w.unit_desc.to_string(), w.index, w.packets.to_vec()))
+            }
             Event::UnitEnd { unit, packets } => ends.push((unit, packets)),
             Event::Packet { .. } => {}
         }

@@ -192,7 +192,8 @@ fn live_capture_in_a_namespace_labels_replayed_tunnels() {
         }
     }
     assert!(
-        said.iter().any(|l| l.contains("privileges dropped to nobody")),
+        said.iter()
+            .any(|l| l.contains("privileges dropped to nobody")),
         "{said:?}"
     );
     // Both tunnels at once, each at its own recorded pace.
@@ -228,7 +229,8 @@ fn live_capture_in_a_namespace_labels_replayed_tunnels() {
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(status.code(), Some(130), "{said:?}");
     assert!(
-        said.iter().any(|l| l.contains("interrupted by SIGINT: 33000 packets")),
+        said.iter()
+            .any(|l| l.contains("interrupted by SIGINT: 33000 packets")),
         "{said:?}"
     );
 
@@ -269,5 +271,8 @@ fn live_capture_in_a_namespace_labels_replayed_tunnels() {
     assert_eq!(p2p["windows"], 16);
     let video = summary_of("udp 10.77.6.1:4500 > 10.78.6.2:4500");
     assert_eq!(video["label"], "video", "{video}");
-    assert_eq!((&video["qos"], &video["dscp"]), (&"AF41".into(), &34.into()));
+    assert_eq!(
+        (&video["qos"], &video["dscp"]),
+        (&"AF41".into(), &34.into())
+    );
 }

@@ -301,7 +301,9 @@ pub(crate) fn prepare(a: &ClassifyArgs) -> anyhow::Result<Prepared> {
 
 pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
     if let (None, Some(flag)) = (&a.live, a.capture.first_given()) {
-        return Err(usage(format!("{flag} is a flag of live capture: give --live IFACE")));
+        return Err(usage(format!(
+            "{flag} is a flag of live capture: give --live IFACE"
+        )));
     }
     if let Some(iface) = a.live.clone() {
         #[cfg(feature = "live")]

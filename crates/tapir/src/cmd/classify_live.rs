@@ -115,7 +115,9 @@ pub fn run(a: &ClassifyArgs, iface: &str) -> anyhow::Result<()> {
     let c = &a.capture;
     let duration = match c.duration {
         Some(d) if !(d > 0.0 && d.is_finite()) => {
-            return Err(usage(format!("--duration {d}: a number of seconds above 0")))
+            return Err(usage(format!(
+                "--duration {d}: a number of seconds above 0"
+            )))
         }
         Some(d) => Some(Duration::from_secs_f64(d)),
         None => None,
