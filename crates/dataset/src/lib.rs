@@ -3,7 +3,8 @@
 //! [`discover`] finds the files of a dataset (a folder per label, or a manifest CSV) and
 //! [`extract_all`] turns each into windows of features, one file per thread. A file that cannot
 //! be read is reported with its name and byte offset (or line) and the rest go on, unless
-//! `strict` is set.
+//! `strict` is set. [`visit_windows`] streams one file's windows to a callback;
+//! [`visit_source`] does the same for any `PacketSource`, such as a live interface.
 //!
 //! ```no_run
 //! use tapir_dataset::{discover, extract_all, ExtractSettings};
