@@ -6,9 +6,13 @@
 //! The namespace test needs root, `ip netns` and tcpreplay. Without them it says why and
 //! passes, except under CI (`CI` set), where it fails: CI installs tcpreplay and runs as root.
 
+#[cfg(feature = "live")]
 use std::io::{BufRead, BufReader, Read};
+#[cfg(feature = "live")]
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+#[cfg(feature = "live")]
+use std::process::Stdio;
 
 fn tapir(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_tapir"))
@@ -48,6 +52,7 @@ fn without_the_feature_live_says_how_to_get_it() {
     assert!(err.contains("--features live"), "{err}");
 }
 
+#[cfg(feature = "live")]
 fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
