@@ -7,10 +7,13 @@ use tapir_dataset::{visit_source, visit_windows, Event, ExtractSettings, Visit};
 use tapir_features::WindowSpec;
 use tapir_flow::{ClientRule, Unit};
 
-/// (unit description, window index, packets) of every window, and the unit ends.
+/// (unit description, window index, packets) of every window.
+type Windows = Vec<(String, u32, Vec<TracePacket>)>;
+
+/// Every window, and every unit end (unit, packets).
 fn collect(
     run: impl FnOnce(&mut dyn FnMut(Event<'_>) -> Result<Visit, tapir_dataset::DatasetError>),
-) -> (Vec<(String, u32, Vec<TracePacket>)>, Vec<(u64, u64)>) {
+) -> (Windows, Vec<(u64, u64)>) {
     let (mut windows, mut ends) = (Vec::new(), Vec::new());
     run(&mut |ev| {
         match ev {
