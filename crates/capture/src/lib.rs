@@ -12,6 +12,8 @@
 //! - [`open`] opens a path (`-` for standard input), decompresses gzip and zstd on the fly,
 //!   tells a capture from a trace by peeking, and returns the matching reader: one pass, so
 //!   pipes and FIFOs work. [`Stream`] is the same in steps; [`sniff`] only tells.
+//! - [`PacketSource`] is what the pipeline reads frames from: a [`CaptureReader`], or with the
+//!   `live` feature a `LiveCapture` on a network interface (libpcap).
 //!
 //! Every reader reports errors with their place (byte offset, line number) and never panics,
 //! whatever the input.
@@ -48,6 +50,8 @@ mod input;
 mod ip;
 mod link;
 mod linktype;
+#[cfg(feature = "live")]
+mod live;
 mod packet;
 mod pcap;
 mod pcap_write;
@@ -55,6 +59,7 @@ mod pcapng;
 mod reader;
 mod rng;
 mod sniff;
+mod source;
 mod stream;
 mod time;
 mod trace;
@@ -66,11 +71,14 @@ pub use error::{
 };
 pub use ip::{decode, Fragment, IpInfo};
 pub use linktype::LinkType;
+#[cfg(feature = "live")]
+pub use live::{LiveCapture, LiveError, LiveOptions, LiveStats, SharedStats};
 pub use packet::{Direction, TracePacket};
 pub use pcap_write::PcapWriter;
 pub use reader::{CaptureFormat, CaptureReader, RawPacket, MAX_CAPLEN};
 pub use rng::SplitMix64;
 pub use sniff::{kind_from_name, sniff, sniff_bytes, FileKind};
+pub use source::{PacketSource, Position};
 pub use stream::{open, Decoder, Opened, Stream, ZSTD_MAX_WINDOW};
 pub use time::{civil_from_days, days_from_civil, Timestamp, UtcDateTime};
 pub use trace::{TraceReader, TraceWriter, MAX_LINE_LEN};

@@ -6,10 +6,11 @@ use crate::{DatasetError, Source};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tapir_capture::{
-    CaptureError, CaptureErrorKind, CaptureReader, DecodeError, Decoder, FileKind, Stream,
+    CaptureError, CaptureErrorKind, CaptureReader, DecodeError, FileKind, PacketSource, Stream,
     Timestamp, TraceErrorKind, TracePacket, TraceReader,
 };
 use tapir_features::{
@@ -729,7 +730,50 @@ fn read_capture(path: &Path, stream: Stream, v: &mut Visitor<'_, '_>) -> Result<
         (host, r)
     };
     // A fault of the input met while copying it: reported where the copy ends.
-    let mut fault = spool.as_mut().and_then(|sp| sp.fault.take());
+    let fault = spool.as_mut().and_then(|sp| sp.fault.take());
+    read_frames(path, &mut r, host, fault, v)
+}
+
+/// Streams packets from `source` (a live interface, or any other [`PacketSource`]) through
+/// the units and windows of [`visit_windows`]: the same path as a capture file, in one pass.
+/// `name` names the source in messages (an interface name). With [`Unit::Capture`] and
+/// [`ClientRule::Auto`], `host` is the capture's own host (an interface's address); `None`
+/// takes the source of the first packet.
+///
+/// Returns when `source` ends; every unit still open then ends too.
+pub fn visit_source<S: PacketSource + ?Sized>(
+    name: &Path,
+    source: &mut S,
+    host: Option<IpAddr>,
+    settings: &ExtractSettings,
+    f: &mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
+) -> Result<ReadStats, DatasetError> {
+    let mut v = Visitor {
+        settings,
+        units: FastMap::default(),
+        stats: ReadStats::default(),
+        f,
+        stopped: false,
+        packets: false,
+        held: 0,
+        held_limit: settings
+            .max_held_packets
+            .max(settings.window.window().saturating_mul(4)),
+    };
+    read_frames(name, source, host, None, &mut v)?;
+    v.finish()
+}
+
+/// The frames of a capture → units → the visitor. `fault` is a fault of the input found
+/// before reading (see [`Spool`]), reported where the frames end.
+fn read_frames<S: PacketSource + ?Sized>(
+    path: &Path,
+    r: &mut S,
+    host: Option<IpAddr>,
+    mut fault: Option<CaptureError>,
+    v: &mut Visitor<'_, '_>,
+) -> Result<(), DatasetError> {
+    let s = v.settings;
     // Flows are the records `tapir flows` writes: the flow table cuts them, with its
     // timeouts and its client rule. Whole captures and host pairs come from the assembler.
     let mut units = match s.unit {
@@ -749,7 +793,7 @@ fn read_capture(path: &Path, stream: Stream, v: &mut Visitor<'_, '_>) -> Result<
             ..Default::default()
         })),
     };
-    let result = read_units(path, &mut r, &mut fault, &mut units, v);
+    let result = read_units(path, r, &mut fault, &mut units, v);
     v.stats.state.units_evicted = match &units {
         Units::Flows(t) => t.stats().evicted,
         Units::Assembled(a) => a.evicted(),
@@ -757,16 +801,16 @@ fn read_capture(path: &Path, stream: Stream, v: &mut Visitor<'_, '_>) -> Result<
     result
 }
 
-fn read_units(
+fn read_units<S: PacketSource + ?Sized>(
     path: &Path,
-    r: &mut CaptureReader<Decoder>,
+    r: &mut S,
     fault: &mut Option<CaptureError>,
     units: &mut Units,
     v: &mut Visitor<'_, '_>,
 ) -> Result<(), DatasetError> {
     let s = v.settings;
     while !v.stopped {
-        let offset = r.offset();
+        let offset = r.position();
         let raw = match r.next_packet() {
             None => match fault.take() {
                 None => break,
@@ -801,7 +845,7 @@ fn read_units(
                 continue;
             }
             Err(e) => {
-                v.skip(|| format!("{}: record at byte {offset}: {e}", path.display()));
+                v.skip(|| format!("{}: {offset}: {e}", path.display()));
                 continue;
             }
         };

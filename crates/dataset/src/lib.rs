@@ -6,6 +6,8 @@
 //! `strict` is set. [`stream_file`] hands one file's rows over as they are made, holding none,
 //! for output that may be larger than memory; live units and window buffers are bounded by
 //! [`ExtractSettings::max_units`] and [`ExtractSettings::max_held_packets`] either way.
+//! [`visit_windows`] streams one file's windows to a callback; [`visit_source`] does the same
+//! for any `PacketSource`, such as a live interface.
 //!
 //! ```no_run
 //! use tapir_dataset::{discover, extract_all, ExtractSettings};
@@ -22,8 +24,8 @@ mod source;
 
 pub use error::DatasetError;
 pub use extract::{
-    extract_all, extract_file, stream_file, visit_packets, visit_windows, Augmentation, Event,
-    ExtractSettings, FileWindows, ReadStats, RowRef, SourceResult, StateStats, Visit, WindowRef,
-    WindowRow, DEFAULT_MAX_HELD_PACKETS, DEFAULT_MAX_UNITS, DEFAULT_MAX_WINDOWS,
+    extract_all, extract_file, stream_file, visit_packets, visit_source, visit_windows,
+    Augmentation, Event, ExtractSettings, FileWindows, ReadStats, RowRef, SourceResult, StateStats,
+    Visit, WindowRef, WindowRow, DEFAULT_MAX_HELD_PACKETS, DEFAULT_MAX_UNITS, DEFAULT_MAX_WINDOWS,
 };
 pub use source::{discover, expand_inputs, read_manifest, split_labels, Columns, Source};

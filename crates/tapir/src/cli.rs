@@ -52,7 +52,7 @@ pub enum Command {
     Defend(DefendArgs),
     /// Label new traffic with a trained model, window by window (JSON lines).
     #[command(
-        after_help = "Examples:\n  tapir classify data/sample/tor/web/web-069250ed.pcap.gz\n  tapir classify -m crates/tapir/models/default.tapir data/sample/openvpn/voip --by flow \\\n      --summary"
+        after_help = "Examples:\n  tapir classify data/sample/tor/web/web-069250ed.pcap.gz\n  tapir classify -m crates/tapir/models/default.tapir data/sample/openvpn/voip --by flow \\\n      --summary\n  tapir classify --live eth0 --by flow --qos web=AF21,voip=EF,video=AF41,p2p=CS1 \\\n      (build with --features live)"
     )]
     Classify(ClassifyArgs),
     /// Bidirectional flow records (NetFlow fields, both directions, tunnel kind) from captures,
@@ -299,7 +299,7 @@ pub struct ClassifyArgs {
     #[arg(long)]
     pub summary: bool,
     /// Capture or trace files (plain, gzip or zstd; `-` for standard input), or dataset folders.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "live", value_name = "FILE")]
     pub inputs: Vec<PathBuf>,
     /// Output file (default: stdout), JSON lines.
     #[arg(short, long, value_name = "FILE")]
@@ -307,8 +307,74 @@ pub struct ClassifyArgs {
     /// Packets between window starts (default: the model's window, no overlap).
     #[arg(long, value_name = "N")]
     pub stride: Option<usize>,
+    /// DiffServ class of each label in the JSON lines (`qos`, `dscp`), e.g.
+    /// web=AF21,voip=EF,video=AF41,p2p=CS1; labels left out get DF (best effort).
+    #[arg(long, value_name = "MAP")]
+    pub qos: Option<String>,
+    /// Classify the traffic of this network interface as it comes, instead of files (a build
+    /// with `--features live`; needs root or CAP_NET_RAW). Ctrl-C ends with a summary.
+    #[arg(long, value_name = "IFACE", conflicts_with = "inputs")]
+    pub live: Option<String>,
+    #[command(flatten)]
+    pub capture: LiveArgs,
     #[command(flatten)]
     pub traffic: TrafficArgs,
+}
+
+/// Flags of a live capture (`--live IFACE`).
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Live capture (--live)")]
+pub struct LiveArgs {
+    /// Capture only what this BPF filter (tcpdump syntax) passes, e.g. "esp or udp port 4500".
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Kernel capture buffer in MiB: what absorbs bursts [default: 64].
+    #[arg(long, value_name = "MIB")]
+    pub buffer_size: Option<u32>,
+    /// Bytes kept of each frame; tapir reads headers only, sizes come from the IP header
+    /// [default: 256].
+    #[arg(long, value_name = "BYTES")]
+    pub snaplen: Option<u32>,
+    /// Hand packets over one by one as they arrive (lowest latency) instead of in blocks the
+    /// kernel releases when full or after 100 ms.
+    #[arg(long)]
+    pub immediate: bool,
+    /// Do not put the interface in promiscuous mode.
+    #[arg(long)]
+    pub no_promisc: bool,
+    /// Stop after this many frames.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Run as this user once the interface is open, when started as root (default: nobody;
+    /// `--user root` keeps root).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// A `stats` line (packets, kernel drops) at most this often, between decisions; 0: only
+    /// the final summary [default: 10].
+    #[arg(long, value_name = "SECS")]
+    pub stats_every: Option<f64>,
+}
+
+impl LiveArgs {
+    /// The first of these flags given, to refuse it without `--live`.
+    pub fn first_given(&self) -> Option<&'static str> {
+        [
+            (self.filter.is_some(), "--filter"),
+            (self.buffer_size.is_some(), "--buffer-size"),
+            (self.snaplen.is_some(), "--snaplen"),
+            (self.immediate, "--immediate"),
+            (self.no_promisc, "--no-promisc"),
+            (self.count.is_some(), "--count"),
+            (self.duration.is_some(), "--duration"),
+            (self.user.is_some(), "--user"),
+            (self.stats_every.is_some(), "--stats-every"),
+        ]
+        .into_iter()
+        .find_map(|(given, name)| given.then_some(name))
+    }
 }
 
 #[derive(Args, Debug)]

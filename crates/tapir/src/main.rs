@@ -5,7 +5,10 @@ mod cmd;
 mod interrupt;
 mod load;
 mod output;
+#[cfg(feature = "live")]
+mod privileges;
 mod progress;
+mod qos;
 mod settings;
 
 use clap::Parser;

@@ -43,6 +43,19 @@ impl Output {
         }
     }
 
+    /// A file written in place from its first line (created, or emptied), for a stream that
+    /// others read as it grows, such as a live capture's decisions.
+    #[cfg_attr(not(feature = "live"), allow(dead_code))]
+    pub fn in_place(dest: &Path) -> anyhow::Result<Output> {
+        let f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(!is_special(dest))
+            .open(dest)
+            .with_context(|| format!("cannot open {}", dest.display()))?;
+        Ok(Output::Special(BufWriter::new(f)))
+    }
+
     /// Flushes and, for a file, moves it into place.
     pub fn finish(mut self) -> anyhow::Result<()> {
         match &mut self {

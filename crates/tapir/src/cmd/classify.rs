@@ -9,6 +9,7 @@ use crate::cli::ClassifyArgs;
 use crate::load::warn;
 use crate::output::Output;
 use crate::progress;
+use crate::qos::QosMap;
 use crate::settings::{client_rule, parse_unit, usage, window_spec};
 use anyhow::Context;
 use rayon::prelude::*;
@@ -16,6 +17,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use tapir_capture::TracePacket;
 use tapir_dataset::{discover, visit_windows, Event, ExtractSettings, Visit};
 use tapir_features::{parse_fingerprint, Extractor, TrainedFeatures};
 use tapir_flow::Unit;
@@ -29,36 +31,53 @@ pub const DEFAULT_MODEL: &[u8] = include_bytes!("../../models/default.tapir");
 pub const UNKNOWN: &str = "unknown";
 
 #[derive(Serialize)]
-struct Line<'a> {
-    file: &'a str,
-    unit: &'a str,
-    window: u32,
-    start: f64,
-    end: f64,
-    label: &'a str,
+pub(crate) struct Line<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    true_label: Option<&'a str>,
-    probabilities: BTreeMap<&'a str, f64>,
+    pub file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface: Option<&'a str>,
+    pub unit: &'a str,
+    pub window: u32,
+    pub start: f64,
+    pub end: f64,
+    pub label: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub true_label: Option<&'a str>,
+    pub probabilities: BTreeMap<&'a str, f64>,
+    /// Live only: from the capture time of the window's last packet to the decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qos: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dscp: Option<u8>,
 }
 
 #[derive(Serialize)]
-struct SummaryLine<'a> {
-    summary: &'static str,
-    file: &'a str,
-    unit: &'a str,
-    windows: u32,
-    label: &'a str,
-    share: f64,
-    mean_probability: f64,
+pub(crate) struct SummaryLine<'a> {
+    pub summary: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    true_label: Option<&'a str>,
+    pub file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface: Option<&'a str>,
+    pub unit: &'a str,
+    pub windows: u32,
+    pub label: &'a str,
+    pub share: f64,
+    pub mean_probability: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub true_label: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qos: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dscp: Option<u8>,
 }
 
 /// Windows of one unit so far: per label (class index, or `classes.len()` for unknown) the
 /// count, and per class the sum of its probability.
-struct UnitTally {
-    desc: String,
-    windows: u32,
+pub(crate) struct UnitTally {
+    pub desc: String,
+    pub windows: u32,
     votes: Vec<u32>,
     proba_sum: Vec<f64>,
 }
@@ -107,7 +126,107 @@ fn read_model(path: Option<&Path>, max_size: u64) -> anyhow::Result<(TapirModel,
     }
 }
 
-pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
+/// What every classification run needs, offline or live: the model, how to cut and read
+/// windows, and how to name and map labels.
+pub(crate) struct Prepared {
+    pub mf: TapirModel,
+    pub settings: ExtractSettings,
+    pub decider: Decider,
+    pub qos: Option<QosMap>,
+}
+
+/// One window → one label: features, class probabilities, the unknown threshold and the
+/// background class. The label is a class index, or `classes.len()` for unknown.
+pub(crate) struct Decider {
+    extractor: Extractor,
+    threshold: f64,
+    background: Option<usize>,
+    dim: usize,
+}
+
+/// Per-thread buffers of [`Decider::decide`]; the probabilities of the last window.
+pub(crate) struct Scratch {
+    features: Vec<f32>,
+    pub proba: Vec<f64>,
+}
+
+impl Decider {
+    pub fn scratch(&self, classes: usize) -> Scratch {
+        Scratch {
+            features: vec![0.0; self.dim],
+            proba: vec![0.0; classes],
+        }
+    }
+
+    pub fn decide(
+        &self,
+        settings: &ExtractSettings,
+        model: &Model,
+        packets: &[TracePacket],
+        sc: &mut Scratch,
+    ) -> Result<usize, tapir_dataset::DatasetError> {
+        self.extractor
+            .extract_into(settings.space, packets, &mut sc.features)
+            .map_err(tapir_dataset::DatasetError::Features)?;
+        model.predict_proba_into(&sc.features, &mut sc.proba);
+        let best = tapir_learn::argmax(&sc.proba);
+        // A background class stands for traffic of no application class.
+        Ok(
+            if sc.proba[best] < self.threshold || Some(best) == self.background {
+                sc.proba.len()
+            } else {
+                best
+            },
+        )
+    }
+}
+
+/// The label of class index `i` (`unknown` past the classes).
+pub(crate) fn label_of(classes: &[String], i: usize) -> &str {
+    classes.get(i).map_or(UNKNOWN, String::as_str)
+}
+
+impl UnitTally {
+    pub fn new(desc: &str, classes: usize) -> Self {
+        UnitTally {
+            desc: desc.to_string(),
+            windows: 0,
+            votes: vec![0; classes + 1],
+            proba_sum: vec![0.0; classes],
+        }
+    }
+
+    pub fn add(&mut self, label: usize, proba: &[f64]) {
+        self.windows += 1;
+        self.votes[label] += 1;
+        for (s, p) in self.proba_sum.iter_mut().zip(proba) {
+            *s += p;
+        }
+    }
+
+    /// The unit's summary: majority label (ties go to the class listed first, unknown last),
+    /// its share of the windows, and its mean probability (of the most probable class on
+    /// average when the majority is unknown).
+    pub fn summary(&self) -> (usize, f64, f64) {
+        let unknown = self.proba_sum.len();
+        let (label, votes) = self
+            .votes
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0)))
+            .map(|(i, v)| (i, *v))
+            .unwrap_or((unknown, 0));
+        let n = f64::from(self.windows.max(1));
+        let mean = match self.proba_sum.get(label) {
+            Some(s) => s / n,
+            None => self.proba_sum.iter().copied().fold(0.0, f64::max) / n,
+        };
+        (label, round4(f64::from(votes) / n), round4(mean))
+    }
+}
+
+/// Checks the flags and the model, and says which model is used when it is the bundled one.
+pub(crate) fn prepare(a: &ClassifyArgs) -> anyhow::Result<Prepared> {
     let (mf, model_name) = open_model(a.model.as_deref(), a.max_model_size)?;
     if a.model.is_none() {
         let what = mf.training["inputs"]
@@ -161,20 +280,54 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
         // Windows are classified as they come, never held.
         ..ExtractSettings::default()
     };
+    let qos = a
+        .qos
+        .as_deref()
+        .map(|spec| QosMap::parse(spec, &mf.classes))
+        .transpose()?;
+    let background = mf.classes.iter().position(|c| c == crate::load::BACKGROUND);
+    Ok(Prepared {
+        settings,
+        decider: Decider {
+            extractor,
+            threshold,
+            background,
+            dim,
+        },
+        qos,
+        mf,
+    })
+}
+
+pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
+    if let (None, Some(flag)) = (&a.live, a.capture.first_given()) {
+        return Err(usage(format!(
+            "{flag} is a flag of live capture: give --live IFACE"
+        )));
+    }
+    if let Some(iface) = a.live.clone() {
+        #[cfg(feature = "live")]
+        return crate::cmd::classify_live::run(&a, &iface);
+        #[cfg(not(feature = "live"))]
+        anyhow::bail!(
+            "--live {iface}: this tapir was built without live capture; build it with \
+             `cargo build --release --features live` (needs libpcap, e.g. Debian's libpcap-dev)"
+        );
+    }
+    let p = prepare(&a)?;
+    let settings = &p.settings;
     let windows_out = !a.summary;
-    let summaries = a.summary || unit != Unit::Capture;
+    let summaries = a.summary || settings.unit != Unit::Capture;
     let sources = discover(&a.inputs)?;
     let pb = progress::bar(sources.len() as u64, "classifying");
-    let model = &mf.model;
-    let classes = &mf.classes;
-    let label_of = |i: usize| classes.get(i).map_or(UNKNOWN, String::as_str);
-    let background = classes.iter().position(|c| c == crate::load::BACKGROUND);
+    let model = &p.mf.model;
+    let classes = &p.mf.classes;
+    let qos = p.qos.as_ref();
     let results: Vec<anyhow::Result<Vec<u8>>> = sources
         .par_iter()
         .map(|src| {
             let mut buf = Vec::new();
-            let mut features = vec![0.0f32; dim];
-            let mut proba = vec![0.0f64; classes.len()];
+            let mut sc = p.decider.scratch(classes.len());
             let file = src.path.display().to_string();
             // A labelled input (dataset folder or manifest) gives the true label.
             let true_label = match src.labels.as_slice() {
@@ -186,47 +339,31 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
                 path: src.path.clone(),
                 source: e.into(),
             };
-            let stats = visit_windows(&src.path, &settings, &mut |ev| {
+            let stats = visit_windows(&src.path, settings, &mut |ev| {
                 if let Event::Window(w) = ev {
                     if w.unit_packets < settings.min_packets {
                         return Ok(Visit::Continue);
                     }
-                    extractor
-                        .extract_into(settings.space, w.packets, &mut features)
-                        .map_err(tapir_dataset::DatasetError::Features)?;
-                    model.predict_proba_into(&features, &mut proba);
-                    let best = tapir_learn::argmax(&proba);
-                    // A background class stands for traffic of no application class.
-                    let label = if proba[best] < threshold || Some(best) == background {
-                        classes.len()
-                    } else {
-                        best
-                    };
-                    let t = units.entry(w.unit).or_insert_with(|| UnitTally {
-                        desc: w.unit_desc.to_string(),
-                        windows: 0,
-                        votes: vec![0; classes.len() + 1],
-                        proba_sum: vec![0.0; classes.len()],
-                    });
-                    t.windows += 1;
-                    t.votes[label] += 1;
-                    for (s, p) in t.proba_sum.iter_mut().zip(&proba) {
-                        *s += p;
-                    }
+                    let label = p.decider.decide(settings, model, w.packets, &mut sc)?;
+                    units
+                        .entry(w.unit)
+                        .or_insert_with(|| UnitTally::new(w.unit_desc, classes.len()))
+                        .add(label, &sc.proba);
                     if windows_out {
+                        let (qos_name, dscp) = qos.map(|q| q.of(label)).unzip();
                         let line = Line {
-                            file: &file,
+                            file: Some(&file),
+                            interface: None,
                             unit: w.unit_desc,
                             window: w.index,
                             start: w.packets[0].ts.as_secs_f64(),
                             end: w.packets[w.packets.len() - 1].ts.as_secs_f64(),
-                            label: label_of(label),
+                            label: label_of(classes, label),
                             true_label: true_label.as_deref(),
-                            probabilities: classes
-                                .iter()
-                                .map(String::as_str)
-                                .zip(proba.iter().map(|p| round4(*p)))
-                                .collect(),
+                            probabilities: probabilities(classes, &sc.proba),
+                            latency_ms: None,
+                            qos: qos_name,
+                            dscp,
                         };
                         serde_json::to_writer(&mut buf, &line).map_err(io_err)?;
                         buf.push(b'\n');
@@ -241,30 +378,20 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
             }
             if summaries {
                 for t in units.values() {
-                    // Majority label; ties go to the class listed first, unknown last.
-                    let (label, votes) = t
-                        .votes
-                        .iter()
-                        .enumerate()
-                        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0)))
-                        .map(|(i, v)| (i, *v))
-                        .unwrap_or((classes.len(), 0));
-                    let n = f64::from(t.windows.max(1));
-                    // The mean probability of the majority label; of the most probable class
-                    // on average when the majority is unknown.
-                    let mean = match t.proba_sum.get(label) {
-                        Some(s) => s / n,
-                        None => t.proba_sum.iter().copied().fold(0.0, f64::max) / n,
-                    };
+                    let (label, share, mean_probability) = t.summary();
+                    let (qos_name, dscp) = qos.map(|q| q.of(label)).unzip();
                     let line = SummaryLine {
                         summary: "unit",
-                        file: &file,
+                        file: Some(&file),
+                        interface: None,
                         unit: &t.desc,
                         windows: t.windows,
-                        label: label_of(label),
-                        share: round4(f64::from(votes) / n),
-                        mean_probability: round4(mean),
+                        label: label_of(classes, label),
+                        share,
+                        mean_probability,
                         true_label: true_label.as_deref(),
+                        qos: qos_name,
+                        dscp,
                     };
                     serde_json::to_writer(&mut buf, &line)?;
                     buf.push(b'\n');
@@ -293,6 +420,15 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn round4(p: f64) -> f64 {
+/// Class → probability, rounded to 4 decimals, for a JSON line.
+pub(crate) fn probabilities<'c>(classes: &'c [String], proba: &[f64]) -> BTreeMap<&'c str, f64> {
+    classes
+        .iter()
+        .map(String::as_str)
+        .zip(proba.iter().map(|p| round4(*p)))
+        .collect()
+}
+
+pub(crate) fn round4(p: f64) -> f64 {
     (p * 1e4).round() / 1e4
 }

@@ -1,4 +1,6 @@
 pub mod classify;
+#[cfg(feature = "live")]
+pub mod classify_live;
 pub mod defend;
 pub mod defend_messages;
 pub mod eval;

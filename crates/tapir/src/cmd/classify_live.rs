@@ -1,0 +1,394 @@
+//! `tapir classify --live IFACE`: the offline path (units, windows, features, model) fed by a
+//! libpcap capture instead of a file. One JSON line per decision as it is made, with its
+//! latency (and DiffServ class with `--qos`); a unit's summary line when it ends (idle
+//! timeout) and for every unit at the end; `stats` lines with the kernel's drop count; a final
+//! `live` summary line. Ctrl-C (or `--count`, `--duration`) ends the capture.
+
+use super::classify::{label_of, prepare, probabilities, Line, SummaryLine, UnitTally};
+use crate::cli::ClassifyArgs;
+use crate::interrupt;
+use crate::output::Output;
+use crate::settings::usage;
+use anyhow::Context;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tapir_capture::{LiveCapture, LiveOptions, LiveStats};
+use tapir_dataset::{visit_source, DatasetError, Event, Visit};
+use tapir_flow::{ClientRule, Unit};
+
+#[derive(Serialize)]
+struct StatsLine<'a> {
+    stats: &'static str,
+    interface: &'a str,
+    seconds: f64,
+    /// Frames read, from libpcap.
+    packets: u64,
+    received: u64,
+    dropped: u64,
+    if_dropped: u64,
+    windows: u64,
+}
+
+#[derive(Serialize)]
+struct FinalLine<'a> {
+    summary: &'static str,
+    interface: &'a str,
+    seconds: f64,
+    packets: u64,
+    ip_packets: u64,
+    /// Frames that were not IP or whose IP header was cut.
+    skipped: u64,
+    received: u64,
+    dropped: u64,
+    if_dropped: u64,
+    packets_per_second: f64,
+    windows: u64,
+    units: u64,
+    labels: BTreeMap<&'a str, u64>,
+    latency_ms: Latency,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped_by: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Latency {
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+/// Decision latencies in buckets 5% wide (from 1 µs to days), for percentiles in constant
+/// memory however long the capture runs.
+#[derive(Default)]
+struct LatencyHistogram {
+    counts: Vec<u64>,
+    n: u64,
+    max_ms: f64,
+}
+
+const BUCKET_GROWTH: f64 = 1.05;
+
+impl LatencyHistogram {
+    fn add(&mut self, ms: f64) {
+        let us = (ms * 1e3).max(1.0);
+        let i = (us.ln() / BUCKET_GROWTH.ln()) as usize;
+        if self.counts.len() <= i {
+            self.counts.resize(i + 1, 0);
+        }
+        self.counts[i] += 1;
+        self.n += 1;
+        self.max_ms = self.max_ms.max(ms);
+    }
+
+    /// The upper edge of the bucket holding quantile `q`, in ms (0 with no decision).
+    fn quantile(&self, q: f64) -> f64 {
+        if self.n == 0 {
+            return 0.0;
+        }
+        let rank = ((q * self.n as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (i, c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                let edge = BUCKET_GROWTH.powi(i as i32 + 1) / 1e3;
+                return round3(edge.min(self.max_ms));
+            }
+        }
+        round3(self.max_ms)
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1e3).round() / 1e3
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+pub fn run(a: &ClassifyArgs, iface: &str) -> anyhow::Result<()> {
+    let c = &a.capture;
+    let duration = match c.duration {
+        Some(d) if !(d > 0.0 && d.is_finite()) => {
+            return Err(usage(format!(
+                "--duration {d}: a number of seconds above 0"
+            )))
+        }
+        Some(d) => Some(Duration::from_secs_f64(d)),
+        None => None,
+    };
+    let stats_every = c.stats_every.unwrap_or(10.0);
+    if !(stats_every >= 0.0 && stats_every.is_finite()) {
+        return Err(usage(format!(
+            "--stats-every {stats_every}: a number of seconds, 0 for none"
+        )));
+    }
+    let buffer_mib = c.buffer_size.unwrap_or(64);
+    let buffer_bytes = buffer_mib
+        .checked_mul(1 << 20)
+        .filter(|&b| b > 0 && b <= i32::MAX as u32)
+        .ok_or_else(|| usage(format!("--buffer-size {buffer_mib}: 1 to 2047 MiB")))?;
+    let snaplen = c.snaplen.unwrap_or(256);
+    if !(64..=262_144).contains(&snaplen) {
+        return Err(usage(format!(
+            "--snaplen {snaplen}: 64 to 262144 bytes (headers need about 100)"
+        )));
+    }
+    let p = prepare(a)?;
+    let settings = &p.settings;
+    let opts = LiveOptions {
+        snaplen,
+        buffer_bytes,
+        immediate: c.immediate,
+        promiscuous: !c.no_promisc,
+        filter: c.filter.clone(),
+        ..LiveOptions::default()
+    };
+    let mut cap = LiveCapture::open(iface, &opts)?;
+    let link = cap.link_type();
+    if !link.is_supported() {
+        anyhow::bail!(
+            "interface {iface}: link type {link} is not one tapir decodes (Ethernet, raw IP, \
+             Linux cooked, loopback)"
+        );
+    }
+    // The whole interface as one unit: its own address is the client (there is no first pass
+    // over a live capture to find the busiest one). IPv4 first, as most tunnels use it.
+    let host = (settings.unit == Unit::Capture && settings.client == ClientRule::Auto)
+        .then(|| {
+            let mut addrs = LiveCapture::addresses(iface);
+            addrs.sort_by_key(|a| a.is_ipv6());
+            addrs.first().copied()
+        })
+        .flatten();
+    // Opened before privileges go, so that the path is the one root was asked to write; a
+    // live output is written in place, line by line, for readers that follow it.
+    let mut out = match &a.output {
+        Some(path) => Output::in_place(path)?,
+        None => Output::create(None)?,
+    };
+    let who = crate::privileges::drop_to(c.user.as_deref())?;
+    eprintln!(
+        "tapir: capturing on {iface} ({link}, snaplen {}, buffer {} MiB{}), by {}, client {}; \
+         {who}; Ctrl-C ends with a summary",
+        snaplen,
+        buffer_mib,
+        if c.immediate { ", immediate" } else { "" },
+        a.traffic.by,
+        match (&host, &settings.client) {
+            (Some(h), _) => h.to_string(),
+            (None, ClientRule::Prefixes(_)) => "--client".to_string(),
+            (None, ClientRule::Auto) if settings.unit == Unit::Capture =>
+                "the source of the first packet".to_string(),
+            (None, ClientRule::Auto) => "each unit's initiator".to_string(),
+        }
+    );
+
+    let _cooperate = interrupt::cooperate();
+    let started = Instant::now();
+    let deadline = duration.map(|d| started + d);
+    cap.set_limit(c.count);
+    cap.stop_when(move || {
+        interrupt::requested().is_some() || deadline.is_some_and(|d| Instant::now() >= d)
+    });
+    let shared = cap.shared_stats();
+
+    let model = &p.mf.model;
+    let classes = &p.mf.classes;
+    let qos = p.qos.as_ref();
+    let mut sc = p.decider.scratch(classes.len());
+    let mut tallies: BTreeMap<u64, UnitTally> = BTreeMap::new();
+    let mut labels = vec![0u64; classes.len() + 1];
+    let mut latency = LatencyHistogram::default();
+    let (mut windows, mut units) = (0u64, 0u64);
+    let stats_every = Duration::from_secs_f64(stats_every);
+    let mut last_stats = Instant::now();
+    let windows_out = !a.summary;
+    let io = |e: std::io::Error| DatasetError::Io {
+        path: iface.into(),
+        source: e,
+    };
+    let json = |out: &mut Output, v: &dyn erased::Line| -> Result<(), DatasetError> {
+        v.write(out).map_err(io)?;
+        out.flush().map_err(io)
+    };
+    let read = visit_source(Path::new(iface), &mut cap, host, settings, &mut |ev| {
+        match ev {
+            Event::Window(w) => {
+                if w.unit_packets < settings.min_packets {
+                    return Ok(Visit::Continue);
+                }
+                let label = p.decider.decide(settings, model, w.packets, &mut sc)?;
+                let last = w.packets[w.packets.len() - 1].ts;
+                let ms = (now_ns() - last.0).max(0) as f64 / 1e6;
+                latency.add(ms);
+                windows += 1;
+                labels[label] += 1;
+                tallies
+                    .entry(w.unit)
+                    .or_insert_with(|| UnitTally::new(w.unit_desc, classes.len()))
+                    .add(label, &sc.proba);
+                if windows_out {
+                    let (qos_name, dscp) = qos.map(|q| q.of(label)).unzip();
+                    json(
+                        &mut out,
+                        &Line {
+                            file: None,
+                            interface: Some(iface),
+                            unit: w.unit_desc,
+                            window: w.index,
+                            start: w.packets[0].ts.as_secs_f64(),
+                            end: last.as_secs_f64(),
+                            label: label_of(classes, label),
+                            true_label: None,
+                            probabilities: probabilities(classes, &sc.proba),
+                            latency_ms: Some(round3(ms)),
+                            qos: qos_name,
+                            dscp,
+                        },
+                    )?;
+                }
+                if !stats_every.is_zero() && last_stats.elapsed() >= stats_every {
+                    last_stats = Instant::now();
+                    let s = shared.load();
+                    json(
+                        &mut out,
+                        &StatsLine {
+                            stats: "live",
+                            interface: iface,
+                            seconds: round3(started.elapsed().as_secs_f64()),
+                            packets: s.read,
+                            received: s.received,
+                            dropped: s.dropped,
+                            if_dropped: s.if_dropped,
+                            windows,
+                        },
+                    )?;
+                }
+            }
+            Event::UnitEnd { unit, .. } => {
+                // A unit that ended (idle, or the capture stopped) is summed up and forgotten:
+                // memory follows the live units, not the hours of capture.
+                if let Some(t) = tallies.remove(&unit) {
+                    units += 1;
+                    let (label, share, mean_probability) = t.summary();
+                    let (qos_name, dscp) = qos.map(|q| q.of(label)).unzip();
+                    json(
+                        &mut out,
+                        &SummaryLine {
+                            summary: "unit",
+                            file: None,
+                            interface: Some(iface),
+                            unit: &t.desc,
+                            windows: t.windows,
+                            label: label_of(classes, label),
+                            share,
+                            mean_probability,
+                            true_label: None,
+                            qos: qos_name,
+                            dscp,
+                        },
+                    )?;
+                }
+            }
+            Event::Packet { .. } => {}
+        }
+        Ok(Visit::Continue)
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    let read = read.with_context(|| format!("live capture on {iface}"))?;
+    let failure = cap.take_error();
+    let s: LiveStats = cap.stats().unwrap_or_else(|_| shared.load());
+    let signal = interrupt::requested();
+    let stopped_by = match signal {
+        Some(_) => Some("signal"),
+        None if failure.is_some() => Some("error"),
+        None if c.count.is_some_and(|n| s.read >= n) => Some("count"),
+        None if duration.is_some() => Some("duration"),
+        None => None,
+    };
+    let fin = FinalLine {
+        summary: "live",
+        interface: iface,
+        seconds: round3(seconds),
+        packets: s.read,
+        ip_packets: read.packets,
+        skipped: read.skipped,
+        received: s.received,
+        dropped: s.dropped,
+        if_dropped: s.if_dropped,
+        packets_per_second: (s.read as f64 / seconds.max(1e-9)).round(),
+        windows,
+        units,
+        labels: (0..=classes.len())
+            .map(|i| (label_of(classes, i), labels[i]))
+            .collect(),
+        latency_ms: Latency {
+            p50: latency.quantile(0.5),
+            p99: latency.quantile(0.99),
+            max: round3(latency.max_ms),
+        },
+        stopped_by,
+    };
+    serde_json::to_writer(&mut out, &fin)?;
+    out.write_all(b"\n")?;
+    out.finish()?;
+    let said = format!(
+        "{} packets in {seconds:.1} s on {iface}, {windows} windows classified, {} dropped by \
+         the kernel, {} by the interface",
+        s.read, s.dropped, s.if_dropped
+    );
+    if let Some(e) = failure {
+        return Err(anyhow::Error::new(e).context(said));
+    }
+    if let Some(signal) = signal {
+        return Err(interrupt::Interrupted {
+            signal,
+            summary: said,
+        }
+        .into());
+    }
+    eprintln!("tapir: {said}");
+    Ok(())
+}
+
+/// JSON lines of several shapes through one writer closure.
+mod erased {
+    use serde::Serialize;
+    use std::io::{self, Write};
+
+    pub trait Line {
+        fn write(&self, out: &mut dyn Write) -> io::Result<()>;
+    }
+
+    impl<T: Serialize> Line for T {
+        fn write(&self, out: &mut dyn Write) -> io::Result<()> {
+            serde_json::to_writer(&mut *out, self)?;
+            out.write_all(b"\n")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_quantiles_are_within_a_bucket() {
+        let mut h = LatencyHistogram::default();
+        for i in 1..=1000 {
+            h.add(f64::from(i) / 100.0); // 0.01 ms … 10 ms
+        }
+        let p50 = h.quantile(0.5);
+        assert!((5.0..=5.0 * BUCKET_GROWTH + 1e-3).contains(&p50), "{p50}");
+        let p99 = h.quantile(0.99);
+        assert!((9.9..=10.0).contains(&p99), "{p99}");
+        assert_eq!(h.max_ms, 10.0);
+        assert_eq!(LatencyHistogram::default().quantile(0.5), 0.0);
+    }
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# How many packets per second `tapir classify --live` keeps up with, without kernel drops.
+#
+# In a network namespace of its own (tapir-live-bench-PID, deleted at the end), tcpreplay
+# sends a sample capture (16,500 frames of one ESP-in-UDP P2P tunnel, looped) on the
+# namespace's loopback at each offered rate, while tapir classifies it live (by flow, the
+# bundled model); Ctrl-C ends tapir, and its final JSON line gives the frames it read and
+# what the kernel dropped. One line per rate: offered (tcpreplay's own measure of what it
+# sent), read by tapir, dropped by the kernel, tapir's CPU time.
+#
+# Needs root, `ip netns`, tcpreplay (apt-get install tcpreplay) and a release build with the
+# feature: cargo build --release -p tapir --features live
+#
+#   scripts/live-bench.sh                      # rates 100k 250k 500k 1M, top speed, drain
+#   scripts/live-bench.sh 200000 400000 max    # chosen rates ("max": as fast as tcpreplay can)
+#
+# "drain" takes the sender out of the measure: tapir is stopped (SIGSTOP) while tcpreplay
+# fills a 1 GiB kernel buffer at top speed, then resumed with --count set to what was sent;
+# the time from SIGCONT to its exit gives the rate at which it empties the backlog, that is
+# the highest rate it could keep up with on this machine.
+#   PACKETS=4000000 BY=capture EXTRA=--immediate scripts/live-bench.sh
+#
+# On loopback every frame tcpreplay sends is seen once by tapir; tcpreplay and tapir share
+# the machine's cores, so the top rate is bounded by the sender as much as by tapir: the
+# script prints both, and the drop count says whether tapir kept up.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TAPIR=${TAPIR:-target/release/tapir}
+[ -n "${CARGO_TARGET_DIR:-}" ] && [ ! -x "$TAPIR" ] && TAPIR=$CARGO_TARGET_DIR/release/tapir
+PACKETS=${PACKETS:-2000000}
+BY=${BY:-flow}
+EXTRA=${EXTRA:-}
+CAPTURE=${CAPTURE:-data/sample/ipsec/p2p/p2p-43c4a556.pcap.gz}
+RATES=("$@")
+[ ${#RATES[@]} -eq 0 ] && RATES=(100000 250000 500000 1000000 max drain)
+
+[ "$(id -u)" = 0 ] || { echo "live-bench: needs root (network namespace, capture)" >&2; exit 1; }
+command -v tcpreplay >/dev/null || { echo "live-bench: apt-get install tcpreplay" >&2; exit 1; }
+"$TAPIR" classify --help | grep -q -- '--live' || { echo "live-bench: no $TAPIR" >&2; exit 1; }
+
+NS=tapir-live-bench-$$
+WORK=$(mktemp -d)
+cleanup() {
+    ip netns del "$NS" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+ip netns add "$NS"
+ip netns exec "$NS" ip link set lo up
+zcat "$CAPTURE" > "$WORK/in.pcap"
+FRAMES=$(tcpdump -r "$WORK/in.pcap" -nn 2>/dev/null | wc -l)
+LOOPS=$(( (PACKETS + FRAMES - 1) / FRAMES ))
+
+printf '%-9s %12s %12s %10s %10s %9s  %s\n' rate offered/s read dropped read/s cpu-s note
+# tapir ends with 130 on Ctrl-C: no -e inside the loop.
+set +e
+for rate in "${RATES[@]}"; do
+    limit=()
+    [ "$rate" = drain ] && limit=(--buffer-size 1024 --count $((LOOPS * FRAMES)))
+    ip netns exec "$NS" "$TAPIR" classify --live lo --by "$BY" --stats-every 0 $EXTRA \
+        "${limit[@]}" -o "$WORK/out.jsonl" 2> "$WORK/err.txt" &
+    pid=$!
+    for _ in $(seq 100); do grep -q "capturing on" "$WORK/err.txt" && break; sleep 0.1; done
+    if [ "$rate" = max ] || [ "$rate" = drain ]; then
+        pace=(--topspeed)
+    else
+        pace=(--pps="$rate" --pps-multi=100)
+    fi
+    [ "$rate" = drain ] && kill -STOP "$pid"
+    ip netns exec "$NS" tcpreplay -q -K -i lo --loop="$LOOPS" "${pace[@]}" "$WORK/in.pcap" \
+        > "$WORK/replay.txt" 2>&1
+    note=""
+    if [ "$rate" = drain ]; then
+        t0=$(date +%s.%N)
+        kill -CONT "$pid"
+        wait "$pid"
+        t1=$(date +%s.%N)
+        note=$(python3 -c 'import sys; n, t = int(sys.argv[1]), float(sys.argv[3]) - float(sys.argv[2]); print(f"backlog of {n:,} read in {t:.3f} s: {n / t:,.0f} packets/s")' \
+            $((LOOPS * FRAMES)) "$t0" "$t1")
+        cpu="-"
+    else
+        sleep 0.5
+        cpu=$(awk '{print ($14 + $15) / 100}' "/proc/$pid/stat" 2>/dev/null || echo "?")
+        kill -INT "$pid"
+        wait "$pid"
+    fi
+    offered=$(sed -n 's/.*Rated: .* Mbps, \([0-9.]*\) pps.*/\1/p' "$WORK/replay.txt" | head -1)
+    python3 - "$WORK/out.jsonl" "$rate" "${offered:-0}" "$cpu" "$note" <<'EOF'
+import json, sys
+path, rate, offered, cpu, note = sys.argv[1:]
+fin = json.loads(open(path).read().splitlines()[-1])
+note = note or ("kept up" if fin["dropped"] == 0 else "KERNEL DROPS")
+if fin["dropped"]:
+    note += f' ({fin["dropped"]:,} dropped)'
+print(f'{rate:<9} {float(offered):12,.0f} {fin["packets"]:12,} {fin["dropped"]:10,} '
+      f'{fin["packets_per_second"]:10,.0f} {cpu:>9}  {note}')
+EOF
+done
+echo "offered/s: what tcpreplay reports it sent; read/s: frames tapir read over its whole run"
+echo "(idle start and end included); dropped: the kernel's count (pcap statistics)."
