@@ -20,6 +20,23 @@ import pandas as pd
 TIME_COLUMNS = {"start", "end", "time", "first_seen", "last_seen", "first", "last"}
 
 
+
+def same_values(a, b):
+    """Equal lists; floats within a nanosecond, since pandas' CSV and JSON parsers may round the
+    same decimal text to neighbouring doubles."""
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if isinstance(x, float) or isinstance(y, float):
+            try:
+                if abs(float(x) - float(y)) > 1e-9:
+                    return False
+            except (TypeError, ValueError):
+                return False
+        elif x != y:
+            return False
+    return True
+
 def unit_of(values):
     """The unit of epoch timestamps, told by their magnitude (2001 to 2286)."""
     values = [v for v in values if v is not None and not (isinstance(v, float) and v != v)]
@@ -120,7 +137,7 @@ def check(entry):
             )
         elif len(c) == len(j):
             for col in ccols:
-                if col in TIME_COLUMNS and c[col].tolist() != j[col].tolist():
+                if col in TIME_COLUMNS and not same_values(c[col].tolist(), j[col].tolist()):
                     problems.append(f"CSV and JSON lines differ in column {col}")
     return problems
 

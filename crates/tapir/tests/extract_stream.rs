@@ -137,6 +137,8 @@ fn streamed_rows_are_the_sorted_rows_in_the_order_windows_end() {
     };
     let sources = discover(std::slice::from_ref(&dir)).unwrap();
     let results = extract_all(&sources, &settings, &|_, _| {}).unwrap();
+    // The JSON lines carry one key per feature, named as the CSV's columns.
+    let names = tapir_features::feature_names(settings.space, &settings.features).unwrap();
     let mut streamed = rows.iter().peekable();
     let mut interleaved_order = Vec::new();
     for (src, res) in sources.iter().zip(&results) {
@@ -158,11 +160,9 @@ fn streamed_rows_are_the_sorted_rows_in_the_order_windows_end() {
             if let Some(prev) = last_index.insert(unit.to_string(), index) {
                 assert!(index > prev, "{file} {unit}: window {index} after {prev}");
             }
-            let feats = r["features"]
-                .as_array()
-                .unwrap()
+            let feats = names
                 .iter()
-                .map(|v| v.as_f64().unwrap() as f32)
+                .map(|n| r[n.as_str()].as_f64().unwrap() as f32)
                 .collect();
             got.insert(key(unit, index), feats);
             if file.ends_with("interleaved.pcap") {

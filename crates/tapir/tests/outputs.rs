@@ -15,11 +15,6 @@ use std::process::Command;
 /// that the entry is removed with the fix.
 const KNOWN_BAD: &[(&str, &str)] = &[
     (
-        "extract",
-        "JSON lines hold the features as one nested `features` object where CSV has a column per \
-         bin (cmd/extract.rs, being reworked for streamed output)",
-    ),
-    (
         "watch",
         "CSV holds only the watchlist hits, JSON lines every kind of record (`type`: hit, new \
          peer, talker)",

@@ -68,7 +68,14 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
         }
         writeln!(out)?;
     }
-    let done = write_rows(&sources, &settings, jsonl, &mut out)?;
+    // JSON lines carry the CSV's columns as keys, in the same order: one flat object per row.
+    let keys: Option<Vec<String>> = jsonl.then(|| {
+        names
+            .iter()
+            .map(|n| serde_json::to_string(n).expect("a string serialises"))
+            .collect()
+    });
+    let done = write_rows(&sources, &settings, keys.as_deref(), &mut out)?;
     out.finish()?;
     let mut summary = format!(
         "{} windows from {} files ({} packets)",
@@ -129,7 +136,7 @@ const QUEUED_CHUNKS: usize = 4;
 fn write_rows(
     sources: &[Source],
     settings: &ExtractSettings,
-    jsonl: bool,
+    keys: Option<&[String]>,
     out: &mut Output,
 ) -> anyhow::Result<Written> {
     settings.features.validate()?;
@@ -150,7 +157,7 @@ fn write_rows(
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(src) = sources.get(i) else { break };
                 let tx = &txs[i];
-                let r = format_source(src, settings, &extractor, jsonl, tx);
+                let r = format_source(src, settings, &extractor, keys, tx);
                 // The writer has gone (an error): nothing more to do.
                 if tx.send(Msg::Done(r)).is_err() {
                     break;
@@ -239,32 +246,42 @@ fn write_in_order(
     Ok(w)
 }
 
-/// One worker's file: its rows formatted as CSV or JSON lines, sent in chunks on `tx`.
+/// One worker's file: its rows formatted as CSV, or as JSON lines with the feature `keys`
+/// (JSON-quoted feature names), sent in chunks on `tx`.
 fn format_source(
     src: &Source,
     settings: &ExtractSettings,
     extractor: &Extractor,
-    jsonl: bool,
+    keys: Option<&[String]>,
     tx: &std::sync::mpsc::SyncSender<Msg>,
 ) -> Result<ReadStats, DatasetError> {
     let label = src.labels.join("+");
     let file = src.path.display().to_string();
     // The fields every row of the file starts with, quoted once.
-    let lead = format!(
-        "{},{},{},",
-        csv_field(&file),
-        csv_field(&label),
-        csv_field(&src.group)
-    );
+    let lead = match keys {
+        None => format!(
+            "{},{},{},",
+            csv_field(&file),
+            csv_field(&label),
+            csv_field(&src.group)
+        ),
+        Some(_) => {
+            let q = |v: &str| serde_json::to_string(v).expect("a string serialises");
+            format!(
+                "{{\"file\":{},\"label\":{},\"group\":{},",
+                q(&file),
+                q(&label),
+                q(&src.group)
+            )
+        }
+    };
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
     let mut n = 0u64;
     let mut gone = false;
     let stats = tapir_dataset::stream_file(&src.path, settings, extractor, &mut |r| {
-        format_row(&mut buf, jsonl, &lead, &file, &label, &src.group, &r).map_err(|source| {
-            DatasetError::Io {
-                path: src.path.clone(),
-                source,
-            }
+        format_row(&mut buf, keys, &lead, &r).map_err(|source| DatasetError::Io {
+            path: src.path.clone(),
+            source,
         })?;
         n += 1;
         if buf.len() >= CHUNK {
@@ -283,43 +300,62 @@ fn format_source(
     Ok(stats)
 }
 
+/// One row after its file's `lead` fields: CSV, or a flat JSON object whose keys are the CSV's
+/// columns (`keys`: the feature names, JSON-quoted) with the same values, times included
+/// (features at full precision where CSV rounds them to four decimals).
 fn format_row(
     buf: &mut Vec<u8>,
-    jsonl: bool,
+    keys: Option<&[String]>,
     lead: &str,
-    file: &str,
-    label: &str,
-    group: &str,
     r: &RowRef<'_>,
 ) -> std::io::Result<()> {
-    if jsonl {
-        let v = serde_json::json!({
-            "file": file, "label": label, "group": group, "unit": r.unit_desc, "window": r.index,
-            "start": r.start.as_secs_f64(), "end": r.end.as_secs_f64(), "features": r.features,
-        });
-        serde_json::to_writer(&mut *buf, &v)?;
-        buf.push(b'\n');
-        return Ok(());
-    }
     buf.extend_from_slice(lead.as_bytes());
-    write!(
-        buf,
-        "{},{},{},{}",
-        csv_field(r.unit_desc),
-        r.index,
-        r.start,
-        r.end
-    )?;
-    for v in r.features {
-        // Features are ln(1 + count): four decimals keep every distinct count apart.
-        if *v == 0.0 {
-            buf.extend_from_slice(b",0");
-        } else {
-            write!(buf, ",{v:.4}")?;
+    match keys {
+        Some(keys) => {
+            buf.extend_from_slice(b"\"unit\":");
+            serde_json::to_writer(&mut *buf, r.unit_desc)?;
+            write!(
+                buf,
+                ",\"window\":{},\"start\":{},\"end\":{}",
+                r.index, r.start, r.end
+            )?;
+            // Full precision here (JSON numbers are cheap to parse back exactly); CSV keeps
+            // four decimals.
+            for (k, v) in keys.iter().zip(r.features) {
+                buf.push(b',');
+                buf.extend_from_slice(k.as_bytes());
+                buf.push(b':');
+                serde_json::to_writer(&mut *buf, v)?;
+            }
+            buf.extend_from_slice(b"}\n");
+        }
+        None => {
+            write!(
+                buf,
+                "{},{},{},{}",
+                csv_field(r.unit_desc),
+                r.index,
+                r.start,
+                r.end
+            )?;
+            for v in r.features {
+                buf.push(b',');
+                write_feature(buf, *v)?;
+            }
+            buf.push(b'\n');
         }
     }
-    buf.push(b'\n');
     Ok(())
+}
+
+/// A feature value: ln(1 + count), four decimals keep every distinct count apart.
+fn write_feature(buf: &mut Vec<u8>, v: f32) -> std::io::Result<()> {
+    if v == 0.0 {
+        buf.push(b'0');
+        Ok(())
+    } else {
+        write!(buf, "{v:.4}")
+    }
 }
 
 /// Writes each unit of `src` as `DIR/<label>/<stem>[-u<unit>].trace`. Each file is written under
