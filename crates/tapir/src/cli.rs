@@ -52,7 +52,7 @@ pub enum Command {
     Defend(DefendArgs),
     /// Label new traffic with a trained model, window by window (JSON lines).
     #[command(
-        after_help = "Examples:\n  tapir classify data/sample/tor/web/web-069250ed.pcap.gz\n  tapir classify -m crates/tapir/models/default.tapir data/sample/openvpn/voip --by flow \\\n      --summary\n  tapir classify --live eth0 --by flow --qos web=AF21,voip=EF,video=AF41,p2p=CS1 \\\n      (build with --features live)"
+        after_help = "Examples:\n  tapir classify data/sample/tor/web/web-069250ed.pcap.gz\n  tapir classify -m crates/tapir/models/default.tapir data/sample/openvpn/voip --by flow \\\n      --summary\n  tapir classify --live eth0 --by flow --qos web=AF21,voip=EF,video=AF41,p2p=CS1 \\\n      # a build with --features live"
     )]
     Classify(ClassifyArgs),
     /// Bidirectional flow records (NetFlow fields, both directions, tunnel kind) from captures,

@@ -34,6 +34,11 @@ const EXCEPTIONS: &[(&str, &str)] = &[
         "a collector that runs until Ctrl-C, waiting for an exporter; tests/flows.rs feeds one",
     ),
     (
+        "--live ",
+        "a live interface, root and the binary built with --features live; tests/live.rs runs \
+         it in a network namespace",
+    ),
+    (
         "--format parquet",
         "needs the binary built with --features parquet, which the default test build is not",
     ),
