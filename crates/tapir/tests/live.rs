@@ -119,10 +119,12 @@ impl Drop for Netns {
     }
 }
 
+/// Decompresses a zstd-compressed sample capture into `dest` (tcpreplay reads plain pcaps).
 #[cfg(feature = "live")]
-fn gunzip(src: &Path, dest: &Path) {
+fn unzstd(src: &Path, dest: &Path) {
     let mut bytes = Vec::new();
-    flate2::read::MultiGzDecoder::new(std::fs::File::open(src).unwrap())
+    ruzstd::decoding::StreamingDecoder::new(std::fs::File::open(src).unwrap())
+        .unwrap()
         .read_to_end(&mut bytes)
         .unwrap();
     std::fs::write(dest, bytes).unwrap();
@@ -147,13 +149,13 @@ fn live_capture_in_a_namespace_labels_replayed_tunnels() {
     std::fs::create_dir_all(&dir).unwrap();
     // 16,500 frames each, one ESP-in-UDP flow each: 2.8 s of P2P and 13.4 s of video.
     let captures = [
-        ("data/sample/ipsec/p2p/p2p-43c4a556.pcap.gz", "p2p"),
-        ("data/sample/ipsec/video/video-38fb9d98.pcap.gz", "video"),
+        ("data/sample/ipsec/p2p/p2p-43c4a556.pcap.zst", "p2p"),
+        ("data/sample/ipsec/video/video-38fb9d98.pcap.zst", "video"),
     ];
     let mut files = Vec::new();
     for (src, label) in captures {
         let dest = dir.join(format!("{label}.pcap"));
-        gunzip(&repo(src), &dest);
+        unzstd(&repo(src), &dest);
         files.push(dest);
     }
     let ns = Netns::new(format!("tapir-live-test-{pid}"));
