@@ -28,7 +28,8 @@ data, by, tmp = sys.argv[1:4]
 rows = list(csv.DictReader(open(os.path.join(data, "manifest.csv"))))
 if not rows or by not in rows[0]:
     sys.exit(f"default-model-figures: {data}/manifest.csv has no {by} column")
-values = sorted({r[by] for r in rows if "+" not in r["label"] and r["label"] != "background"})
+# Rows without a value (older manifests) train in every fold and are never tested.
+values = sorted({r[by] for r in rows if r[by] and "+" not in r["label"] and r["label"] != "background"})
 for v in values:
     d = os.path.join(tmp, v)
     os.makedirs(d)
