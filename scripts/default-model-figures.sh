@@ -65,7 +65,7 @@ for held in sorted(os.listdir(tmp)):
             label = w.get("true_label")  # classify gives it for captures of a labelled dataset
             if label is None or "+" in label:
                 continue  # concurrent captures carry several labels
-            probs = {k: v for k, v in w["probabilities"].items() if k != "background"}
+            probs = {k[2:]: v for k, v in w.items() if k.startswith("p_") and k != "p_background"}
             best = max(probs, key=probs.get)
             if label == "background":
                 bg += 1

@@ -365,8 +365,9 @@ fn eval_train_classify_extract_round_trip() {
     assert_eq!(lines.len(), 4);
     for l in &lines {
         assert_eq!(l["label"], "voip");
-        assert!(l["probabilities"]["voip"].as_f64().unwrap() > 0.5);
-        assert!(l["end"].as_f64().unwrap() >= l["start"].as_f64().unwrap());
+        assert!(l["p_voip"].as_f64().unwrap() > 0.5);
+        // Integer nanoseconds.
+        assert!(l["end"].as_i64().unwrap() >= l["start"].as_i64().unwrap());
     }
     assert_eq!(lines[1]["window"], 1);
 
@@ -762,11 +763,12 @@ fn unknown_threshold_summary_by_flow_and_old_model_files() {
     assert!(o.status.success(), "{}", stderr(&o));
     for l in stdout(&o).lines() {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
-        let best = v["probabilities"]
+        let best = v
             .as_object()
             .unwrap()
-            .values()
-            .map(|p| p.as_f64().unwrap())
+            .iter()
+            .filter(|(k, _)| k.starts_with("p_"))
+            .map(|(_, p)| p.as_f64().unwrap())
             .fold(0.0, f64::max);
         assert_eq!(v["label"] == "unknown", best < 0.99, "{v}");
     }

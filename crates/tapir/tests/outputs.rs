@@ -24,11 +24,6 @@ const KNOWN_BAD: &[(&str, &str)] = &[
         "one nested object per file: link_types, and the tunnels and top_flows lists",
     ),
     (
-        "classify",
-        "`probabilities` is a nested object (a column per class would be flat); start and end in \
-         float seconds (cmd/classify.rs, where live capture is being added)",
-    ),
-    (
         "mail",
         "a MailMeta record nests addresses, the Received chain and headers; `--events` is the \
          flat form",

@@ -38,12 +38,16 @@ pub(crate) struct Line<'a> {
     pub interface: Option<&'a str>,
     pub unit: &'a str,
     pub window: u32,
-    pub start: f64,
-    pub end: f64,
+    /// Times of the window's first and last packets, integer nanoseconds since the epoch (the
+    /// unit of every tapir output).
+    pub start: i64,
+    pub end: i64,
     pub label: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub true_label: Option<&'a str>,
-    pub probabilities: BTreeMap<&'a str, f64>,
+    /// One flat column per class, `p_<class>`.
+    #[serde(flatten)]
+    pub probabilities: BTreeMap<String, f64>,
     /// Live only: from the capture time of the window's last packet to the decision.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<f64>,
@@ -356,8 +360,8 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
                             interface: None,
                             unit: w.unit_desc,
                             window: w.index,
-                            start: w.packets[0].ts.as_secs_f64(),
-                            end: w.packets[w.packets.len() - 1].ts.as_secs_f64(),
+                            start: w.packets[0].ts.0,
+                            end: w.packets[w.packets.len() - 1].ts.0,
                             label: label_of(classes, label),
                             true_label: true_label.as_deref(),
                             probabilities: probabilities(classes, &sc.proba),
@@ -420,11 +424,11 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Class → probability, rounded to 4 decimals, for a JSON line.
-pub(crate) fn probabilities<'c>(classes: &'c [String], proba: &[f64]) -> BTreeMap<&'c str, f64> {
+/// `p_<class>` → probability, rounded to 4 decimals: flat columns of a JSON line.
+pub(crate) fn probabilities(classes: &[String], proba: &[f64]) -> BTreeMap<String, f64> {
     classes
         .iter()
-        .map(String::as_str)
+        .map(|c| format!("p_{c}"))
         .zip(proba.iter().map(|p| round4(*p)))
         .collect()
 }
