@@ -5,13 +5,12 @@
 use crate::{DatasetError, Source};
 use rayon::prelude::*;
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tapir_capture::{
-    CaptureError, CaptureErrorKind, CaptureReader, DecodeError, FileKind, PacketSource, Stream,
-    Timestamp, TraceErrorKind, TracePacket, TraceReader,
+    CaptureErrorKind, DecodeError, FileKind, PacketSource, Stream, Timestamp, TraceErrorKind,
+    TracePacket, TraceReader,
 };
 use tapir_features::{
     window_seed, AugmentSpec, Extractor, FeatureConfig, FeatureSpace, WindowSpec, Windower,
@@ -689,49 +688,16 @@ fn read_trace(
 /// Per file, at most this many skipped lines are listed one by one; the count covers the rest.
 const MAX_WARNINGS: usize = 5;
 
-/// The capture's own host: the address in the most IP packets (first pass over the file).
-fn capture_host(path: &Path) -> Result<Option<std::net::IpAddr>, DatasetError> {
-    let mut r = CaptureReader::open(path).map_err(|e| DatasetError::capture(path, e))?;
-    let mut hc = HostCounter::new();
-    while let Some(Ok(raw)) = r.next_packet() {
-        if let Ok(ip) = raw.decode() {
-            hc.add(ip.src, ip.dst);
-        }
-    }
-    Ok(hc.host())
-}
-
-/// Whether `path` can be opened again from its start (a regular file, not `-` or a pipe).
-fn reopenable(path: &Path) -> bool {
-    path != Path::new("-") && std::fs::metadata(path).is_ok_and(|m| m.is_file())
-}
+/// How many IP packets [`read_frames`] holds back to find the capture's own host (the
+/// address in the most of them) before the first is placed: 65,536 packets of about 100 bytes
+/// of state each, so 6.5 MB at most, and one pass over the input whatever it is (a pipe too).
+pub const HOST_LOOKAHEAD: usize = 1 << 16;
 
 fn read_capture(path: &Path, stream: Stream, v: &mut Visitor<'_, '_>) -> Result<(), DatasetError> {
-    let s = v.settings;
-    let cerr = |e| DatasetError::capture(path, e);
-    // Finding the capture's own host takes a pass of its own. A regular file is opened again
-    // for it; input that can be read only once is first copied to a temporary file.
-    let needs_host = s.unit == Unit::Capture && s.client == ClientRule::Auto;
-    let mut spool = None;
-    let (host, mut r) = if !needs_host {
-        (None, stream.into_capture().map_err(cerr)?)
-    } else if reopenable(path) {
-        (capture_host(path)?, stream.into_capture().map_err(cerr)?)
-    } else {
-        let sp = Spool::new(stream).map_err(|e| DatasetError::io(path, e))?;
-        let host = capture_host(&sp.path).map_err(|_| {
-            DatasetError::io(
-                path,
-                std::io::Error::other("its temporary copy could not be read"),
-            )
-        })?;
-        let r = CaptureReader::open(&sp.path).map_err(cerr)?;
-        spool = Some(sp);
-        (host, r)
-    };
-    // A fault of the input met while copying it: reported where the copy ends.
-    let fault = spool.as_mut().and_then(|sp| sp.fault.take());
-    read_frames(path, &mut r, host, fault, v)
+    let mut r = stream
+        .into_capture()
+        .map_err(|e| DatasetError::capture(path, e))?;
+    read_frames(path, &mut r, Host::Find, v)
 }
 
 /// Streams packets from `source` (a live interface, or any other [`PacketSource`]) through
@@ -760,20 +726,52 @@ pub fn visit_source<S: PacketSource + ?Sized>(
             .max_held_packets
             .max(settings.window.window().saturating_mul(4)),
     };
-    read_frames(name, source, host, None, &mut v)?;
+    read_frames(name, source, Host::Given(host), &mut v)?;
     v.finish()
 }
 
-/// The frames of a capture → units → the visitor. `fault` is a fault of the input found
-/// before reading (see [`Spool`]), reported where the frames end.
+/// Where [`read_frames`] gets the capture's own host from.
+enum Host {
+    /// From the caller ([`visit_source`]: an interface's address); `None` takes the source of
+    /// the first packet, so that every packet is placed as it comes.
+    Given(Option<IpAddr>),
+    /// From the first [`HOST_LOOKAHEAD`] packets, when the settings need it.
+    Find,
+}
+
+/// The frames of a capture → units → the visitor. Whole captures with [`ClientRule::Auto`]
+/// and [`Host::Find`] first hold back up to [`HOST_LOOKAHEAD`] packets to find the capture's
+/// own host; every other case places each packet as it is read.
 fn read_frames<S: PacketSource + ?Sized>(
     path: &Path,
     r: &mut S,
-    host: Option<IpAddr>,
-    mut fault: Option<CaptureError>,
+    host: Host,
     v: &mut Visitor<'_, '_>,
 ) -> Result<(), DatasetError> {
     let s = v.settings;
+    let mut held = Vec::new();
+    let mut ended = false;
+    let host = match host {
+        Host::Given(h) => h,
+        Host::Find if s.unit == Unit::Capture && s.client == ClientRule::Auto => {
+            let mut hc = HostCounter::new();
+            held.reserve(HOST_LOOKAHEAD.min(4096));
+            while held.len() < HOST_LOOKAHEAD {
+                match next_ip(path, r, v)? {
+                    Some((ts, ip)) => {
+                        hc.add(ip.src, ip.dst);
+                        held.push((ts, ip));
+                    }
+                    None => {
+                        ended = true;
+                        break;
+                    }
+                }
+            }
+            hc.host()
+        }
+        Host::Find => None,
+    };
     // Flows are the records `tapir flows` writes: the flow table cuts them, with its
     // timeouts and its client rule. Whole captures and host pairs come from the assembler.
     let mut units = match s.unit {
@@ -793,7 +791,19 @@ fn read_frames<S: PacketSource + ?Sized>(
             ..Default::default()
         })),
     };
-    let result = read_units(path, r, &mut fault, &mut units, v);
+    let mut result = Ok(());
+    for (ts, ip) in held {
+        if v.stopped {
+            break;
+        }
+        result = place(ts, &ip, &mut units, v);
+        if result.is_err() {
+            break;
+        }
+    }
+    if result.is_ok() && !ended {
+        result = read_units(path, r, &mut units, v);
+    }
     v.stats.state.units_evicted = match &units {
         Units::Flows(t) => t.stats().evicted,
         Units::Assembled(a) => a.evicted(),
@@ -804,84 +814,89 @@ fn read_frames<S: PacketSource + ?Sized>(
 fn read_units<S: PacketSource + ?Sized>(
     path: &Path,
     r: &mut S,
-    fault: &mut Option<CaptureError>,
     units: &mut Units,
     v: &mut Visitor<'_, '_>,
 ) -> Result<(), DatasetError> {
-    let s = v.settings;
     while !v.stopped {
+        match next_ip(path, r, v)? {
+            Some((ts, ip)) => place(ts, &ip, units, v)?,
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// The next IP packet of `r`, or `None` at its end. Frames that are not IP are counted, ones
+/// that do not decode are skipped with a warning (see [`Visitor::skip`]); a read error ends
+/// the input with a warning, or fails the file under `strict`.
+fn next_ip<S: PacketSource + ?Sized>(
+    path: &Path,
+    r: &mut S,
+    v: &mut Visitor<'_, '_>,
+) -> Result<Option<(Timestamp, tapir_capture::IpInfo)>, DatasetError> {
+    loop {
         let offset = r.position();
         let raw = match r.next_packet() {
-            None => match fault.take() {
-                None => break,
-                Some(e) if s.strict => return Err(DatasetError::capture(path, e)),
-                Some(e) => {
-                    v.stats.warnings.push(format!(
-                        "{}: {e}; stopped reading this file, kept what came before",
-                        path.display()
-                    ));
-                    break;
-                }
-            },
+            None => return Ok(None),
             Some(Ok(raw)) => raw,
             Some(Err(e)) => {
-                // The copy's end is the input's fault, not a record cut in the copy.
-                let e = fault.take().unwrap_or(e);
-                if s.strict {
+                if v.settings.strict {
                     return Err(DatasetError::capture(path, e));
                 }
                 v.stats.warnings.push(format!(
                     "{}: {e}; stopped reading this file, kept what came before",
                     path.display()
                 ));
-                break;
+                return Ok(None);
             }
         };
-        let ts = raw.ts;
-        let ip = match raw.decode() {
-            Ok(ip) => ip,
-            Err(DecodeError::NotIp) => {
-                v.stats.skipped += 1;
-                continue;
-            }
-            Err(e) => {
-                v.skip(|| format!("{}: {offset}: {e}", path.display()));
-                continue;
-            }
-        };
-        v.stats.packets += 1;
-        match units {
-            Units::Flows(table) => {
-                let placed = table.push(ts, &ip);
-                // Units this packet ended (timeouts, eviction) go before it: live state never
-                // holds more than the table does.
-                for (id, _) in table.drain_ended() {
-                    v.end_unit(id)?;
-                }
-                let packet = TracePacket::new(ts, ip.ip_len, placed.direction());
-                v.push(placed.id, &|| placed.describe(), packet)?;
-            }
-            Units::Assembled(asm) => {
-                let placed = asm.push(&PacketMeta::from_ip(ts, &ip));
-                for ended in asm.take_ended() {
-                    v.end_unit(ended.id)?;
-                }
-                let asm_ref = &*asm;
-                v.push(
-                    placed.unit,
-                    // Called during this push only, while the last unit is this packet's.
-                    &|| {
-                        asm_ref
-                            .last_unit()
-                            .map(|u| u.describe())
-                            .unwrap_or_default()
-                    },
-                    placed.packet,
-                )?;
-            }
+        match raw.decode() {
+            Ok(ip) => return Ok(Some((raw.ts, ip))),
+            Err(DecodeError::NotIp) => v.stats.skipped += 1,
+            Err(e) => v.skip(|| format!("{}: {offset}: {e}", path.display())),
         }
     }
-    Ok(())
+}
+
+/// One IP packet → its unit → the visitor.
+#[inline]
+fn place(
+    ts: Timestamp,
+    ip: &tapir_capture::IpInfo,
+    units: &mut Units,
+    v: &mut Visitor<'_, '_>,
+) -> Result<(), DatasetError> {
+    v.stats.packets += 1;
+    match units {
+        Units::Flows(table) => {
+            let placed = table.push(ts, ip);
+            // Units this packet ended (timeouts, eviction) go before it: live state never
+            // holds more than the table does.
+            for (id, _) in table.drain_ended() {
+                v.end_unit(id)?;
+            }
+            let packet = TracePacket::new(ts, ip.ip_len, placed.direction());
+            v.push(placed.id, &|| placed.describe(), packet)
+        }
+        Units::Assembled(asm) => {
+            let placed = asm.push(&PacketMeta::from_ip(ts, ip));
+            for ended in asm.take_ended() {
+                v.end_unit(ended.id)?;
+            }
+            let asm_ref = &*asm;
+            v.push(
+                placed.unit,
+                // Called during this push only, while the last unit is this packet's.
+                &|| {
+                    asm_ref
+                        .last_unit()
+                        .map(|u| u.describe())
+                        .unwrap_or_default()
+                },
+                placed.packet,
+            )
+        }
+    }
 }
 
 /// Where the units of a capture come from.
@@ -890,61 +905,6 @@ enum Units {
     Flows(FlowTable),
     /// Whole captures and host pairs.
     Assembled(Assembler),
-}
-
-/// A capture that can be read only once (standard input, a pipe), copied to a temporary file
-/// so that it can be read twice; the file is removed when this is dropped. Disk, not memory:
-/// the copy is written as it is read.
-struct Spool {
-    path: std::path::PathBuf,
-    /// Where and why the input failed part-way, if it did; the copy holds what came before.
-    fault: Option<CaptureError>,
-}
-
-impl Spool {
-    fn new(mut stream: Stream) -> std::io::Result<Spool> {
-        use std::sync::atomic::AtomicU64;
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "tapir-spool-{}-{}.pcap",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = std::env::temp_dir().join(name);
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
-        let mut sp = Spool { path, fault: None };
-        let mut out = std::io::BufWriter::new(file);
-        let mut copied = 0u64;
-        loop {
-            let chunk = match stream.fill_buf() {
-                Ok([]) => break,
-                Ok(c) => c,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    sp.fault = Some(CaptureError {
-                        offset: copied,
-                        kind: e.into(),
-                    });
-                    break;
-                }
-            };
-            out.write_all(chunk)?;
-            let n = chunk.len();
-            copied += n as u64;
-            stream.consume(n);
-        }
-        out.flush()?;
-        Ok(sp)
-    }
-}
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
 }
 
 /// Outcome for one source in [`extract_all`].

@@ -91,7 +91,7 @@ impl fmt::Display for Unit {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum ClientRule {
     /// Flows and pairs: the initiator. Whole captures: the capture's own host, the address seen
-    /// in the most packets (see [`HostCounter`]).
+    /// in the most packets (see [`HostCounter`]; tapir-dataset counts the first 65,536).
     #[default]
     Auto,
     /// Addresses in these prefixes are clients (`--client CIDR`).
@@ -192,8 +192,9 @@ pub struct Placed {
 pub struct AssembleConfig {
     pub unit: Unit,
     pub client: ClientRule,
-    /// For `Unit::Capture` with `ClientRule::Auto`: the capture's own host, found by a first pass
-    /// with [`HostCounter`]. `None` then means "the source of the first packet".
+    /// For `Unit::Capture` with `ClientRule::Auto`: the capture's own host, found with
+    /// [`HostCounter`] (tapir-dataset counts the first 65,536 IP packets). `None` then means
+    /// "the source of the first packet".
     pub host: Option<IpAddr>,
     /// A flow or pair with no packet for this long ends; a later packet starts a new unit.
     pub idle_timeout_ns: i64,
@@ -268,6 +269,26 @@ impl Assembler {
 
     /// Place one packet.
     pub fn push(&mut self, p: &PacketMeta) -> Placed {
+        if self.cfg.unit == Unit::Capture {
+            // Whole captures: one unit that never idles out; most packets end here.
+            if let Some(u) = self.units.get_mut(&UnitKey::Capture) {
+                u.packets += 1;
+                u.bytes += p.ip_len as u64;
+                if p.ts > u.last {
+                    u.last = p.ts;
+                }
+                let dir = capture_direction(&self.cfg.client, &mut self.capture_host, p);
+                return Placed {
+                    unit: u.id,
+                    packet: TracePacket::new(p.ts, p.ip_len, dir),
+                    new_unit: false,
+                };
+            }
+        }
+        self.push_keyed(p)
+    }
+
+    fn push_keyed(&mut self, p: &PacketMeta) -> Placed {
         let (key, side) = self.key_of(p);
         let idle = self.cfg.idle_timeout_ns;
         // Fast path: the unit is live and not idle past the timeout (one table lookup).
