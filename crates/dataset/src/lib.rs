@@ -4,7 +4,8 @@
 //! [`extract_all`] turns each into windows of features, one file per thread. A file that cannot
 //! be read is reported with its name and byte offset (or line) and the rest go on, unless
 //! `strict` is set. [`stream_file`] hands one file's rows over as they are made, holding none,
-//! for output that may be larger than memory; live units and window buffers are bounded by
+//! for output that may be larger than memory, and [`stream_file_formatted`] does it with the
+//! features of one file computed on several cores; live units and window buffers are bounded by
 //! [`ExtractSettings::max_units`] and [`ExtractSettings::max_held_packets`] either way.
 //! [`visit_windows`] streams one file's windows to a callback; [`visit_source`] does the same
 //! for any `PacketSource`, such as a live interface.
@@ -20,6 +21,7 @@
 
 mod error;
 mod extract;
+mod parallel;
 mod source;
 
 pub use error::DatasetError;
@@ -28,4 +30,5 @@ pub use extract::{
     Augmentation, Event, ExtractSettings, FileWindows, ReadStats, RowRef, SourceResult, StateStats,
     Visit, WindowRef, WindowRow, DEFAULT_MAX_HELD_PACKETS, DEFAULT_MAX_UNITS, DEFAULT_MAX_WINDOWS,
 };
+pub use parallel::{stream_file_formatted, FormatRow};
 pub use source::{discover, expand_inputs, read_manifest, split_labels, Columns, Source};

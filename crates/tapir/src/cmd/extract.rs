@@ -121,10 +121,8 @@ enum Msg {
     Done(Result<ReadStats, DatasetError>),
 }
 
-/// Formatted rows go to the writer in chunks of about this many bytes.
-const CHUNK: usize = 1 << 16;
-/// Chunks waiting per source at most: with the chunk size, what one file ahead of the writer
-/// may hold (256 KiB), so memory does not grow with the output.
+/// Chunks waiting per source at most (a chunk is 64 KiB of rows, or one batch of 32 windows'
+/// rows when a file is spread over cores), so memory does not grow with the output.
 const QUEUED_CHUNKS: usize = 4;
 
 /// Streams the rows of every source to `out`, in the order of `sources`, each file's rows in
@@ -141,7 +139,10 @@ fn write_rows(
 ) -> anyhow::Result<Written> {
     settings.features.validate()?;
     let extractor = Extractor::new(&settings.features)?;
-    let threads = rayon::current_num_threads().clamp(1, sources.len().max(1));
+    let cores = rayon::current_num_threads().max(1);
+    let threads = cores.min(sources.len().max(1));
+    // Fewer files than cores: each file's features are computed on the cores left over.
+    let workers = cores / threads;
     let (txs, rxs): (Vec<_>, Vec<_>) = (0..sources.len())
         .map(|_| std::sync::mpsc::sync_channel::<Msg>(QUEUED_CHUNKS))
         .unzip();
@@ -157,7 +158,7 @@ fn write_rows(
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(src) = sources.get(i) else { break };
                 let tx = &txs[i];
-                let r = format_source(src, settings, &extractor, keys, tx);
+                let r = format_source(src, settings, &extractor, keys, workers, tx);
                 // The writer has gone (an error): nothing more to do.
                 if tx.send(Msg::Done(r)).is_err() {
                     break;
@@ -247,12 +248,14 @@ fn write_in_order(
 }
 
 /// One worker's file: its rows formatted as CSV, or as JSON lines with the feature `keys`
-/// (JSON-quoted feature names), sent in chunks on `tx`.
+/// (JSON-quoted feature names), sent in chunks on `tx`. With `workers` > 1 the file's features
+/// are computed on that many threads beside its reader (the bytes are the same).
 fn format_source(
     src: &Source,
     settings: &ExtractSettings,
     extractor: &Extractor,
     keys: Option<&[String]>,
+    workers: usize,
     tx: &std::sync::mpsc::SyncSender<Msg>,
 ) -> Result<ReadStats, DatasetError> {
     let label = src.labels.join("+");
@@ -275,29 +278,21 @@ fn format_source(
             )
         }
     };
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
-    let mut n = 0u64;
-    let mut gone = false;
-    let stats = tapir_dataset::stream_file(&src.path, settings, extractor, &mut |r| {
-        format_row(&mut buf, keys, &lead, &r).map_err(|source| DatasetError::Io {
-            path: src.path.clone(),
-            source,
-        })?;
-        n += 1;
-        if buf.len() >= CHUNK {
-            let chunk = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK + 4096));
-            if tx.send(Msg::Rows(chunk, n)).is_err() {
-                gone = true;
-                return Ok(Visit::Stop);
-            }
-            n = 0;
-        }
-        Ok(Visit::Continue)
-    })?;
-    if !gone && !buf.is_empty() {
-        let _ = tx.send(Msg::Rows(buf, n));
-    }
-    Ok(stats)
+    let format = |buf: &mut Vec<u8>, r: &RowRef<'_>| format_row(buf, keys, &lead, r);
+    tapir_dataset::stream_file_formatted(
+        &src.path,
+        settings,
+        extractor,
+        workers,
+        &format,
+        &mut |chunk, n| {
+            Ok(if tx.send(Msg::Rows(chunk, n)).is_err() {
+                Visit::Stop
+            } else {
+                Visit::Continue
+            })
+        },
+    )
 }
 
 /// One row after its file's `lead` fields: CSV, or a flat JSON object whose keys are the CSV's
@@ -349,13 +344,38 @@ fn format_row(
 }
 
 /// A feature value: ln(1 + count), four decimals keep every distinct count apart.
+///
+/// The same text as `{v:.4}` (ties to even), without the general float formatter: an `f32`
+/// times 10,000 is exact in an `f64` below 2^53, so rounding it to an integer and printing the
+/// integer's digits is exact too. Zero is written `0`.
 fn write_feature(buf: &mut Vec<u8>, v: f32) -> std::io::Result<()> {
     if v == 0.0 {
         buf.push(b'0');
-        Ok(())
-    } else {
-        write!(buf, "{v:.4}")
+        return Ok(());
     }
+    let scaled = (f64::from(v) * 10_000.0).round_ties_even();
+    if !scaled.is_finite() || scaled.abs() >= 1e15 {
+        // Infinite, NaN or too large for the integer path.
+        return write!(buf, "{v:.4}");
+    }
+    if v.is_sign_negative() {
+        buf.push(b'-');
+    }
+    let n = scaled.abs() as u64;
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut rest = n;
+    // At least five digits: one before the point and four after it.
+    while rest > 0 || digits.len() - i < 5 {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    let (int, frac) = digits[i..].split_at(digits.len() - i - 4);
+    buf.extend_from_slice(int);
+    buf.push(b'.');
+    buf.extend_from_slice(frac);
+    Ok(())
 }
 
 /// Writes each unit of `src` as `DIR/<label>/<stem>[-u<unit>].trace`. Each file is written under
@@ -504,5 +524,62 @@ fn plot_source(
     match err {
         Some(e) => Err(e),
         None => Ok(written),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_feature;
+
+    fn fast(v: f32) -> String {
+        let mut b = Vec::new();
+        write_feature(&mut b, v).unwrap();
+        String::from_utf8(b).unwrap()
+    }
+
+    fn slow(v: f32) -> String {
+        if v == 0.0 {
+            "0".into()
+        } else {
+            format!("{v:.4}")
+        }
+    }
+
+    #[test]
+    fn features_print_as_the_float_formatter_does() {
+        // Ties (v * 10,000 ending in exactly .5), signs, tiny, large and special values.
+        let mut cases = vec![
+            0.0,
+            -0.0,
+            1.0 / 32.0,
+            3.0 / 32.0,
+            -1.0 / 32.0,
+            0.00005,
+            -0.00004,
+            1e-9,
+            0.612_34,
+            12345.678,
+            1e10,
+            -1e10,
+            3e11,
+            1e12,
+            f32::MAX,
+            f32::MIN_POSITIVE,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ];
+        // ln(1 + count) for every count a window can hold, and seeded random bit patterns.
+        cases.extend((0..5000).map(|c| (1.0 + c as f32).ln()));
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            cases.push(f32::from_bits(x as u32));
+        }
+        for v in cases {
+            assert_eq!(fast(v), slow(v), "value {v:e} (bits {:#x})", v.to_bits());
+        }
     }
 }

@@ -1,0 +1,264 @@
+//! One file across cores: a reader thread cuts the file into windows, workers compute and
+//! format their features, and the caller gets the formatted rows back in the file's order.
+//!
+//! The reader (file → packets → units → windows) stays on one thread, since which unit and
+//! which window a packet belongs to depends on every packet before it. What comes after a window
+//! is complete — augmentation, the features, formatting the row — depends on that window only,
+//! so batches of windows go round-robin to the workers and come back in the same rotation: the
+//! output is the same whatever the number of workers, and memory holds a few batches per
+//! worker, never the file's rows.
+
+use crate::extract::{
+    stream_file, visit_windows, Event, ExtractSettings, ReadStats, RowRef, Visit,
+};
+use crate::DatasetError;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use tapir_capture::TracePacket;
+use tapir_features::{window_seed, Extractor};
+
+/// Windows per batch handed to a worker: 32 windows of 1,024 packets are 512 KiB of packets
+/// in, and a few hundred KiB of formatted rows out.
+const BATCH_WINDOWS: usize = 32;
+/// Batches waiting per worker, in each direction.
+const QUEUED_BATCHES: usize = 2;
+/// In the one-thread case, formatted rows go to the sink in chunks of about this many bytes.
+const CHUNK: usize = 1 << 16;
+
+/// Formats one row into the buffer.
+pub type FormatRow<'a> = dyn Fn(&mut Vec<u8>, &RowRef<'_>) -> std::io::Result<()> + Sync + 'a;
+
+/// The rows of one file, formatted by `format` and handed to `sink` in chunks (the bytes and
+/// how many rows they hold), in the order [`stream_file`] makes them. With `workers` > 1 the
+/// features are computed and formatted on that many threads beside the one that reads the
+/// file; with 1, or when rows must wait for their unit to reach
+/// [`ExtractSettings::min_packets`], everything runs on the calling thread. Either way the
+/// bytes are the same.
+///
+/// `sink` may return [`Visit::Stop`] to end the file early.
+pub fn stream_file_formatted(
+    path: &Path,
+    settings: &ExtractSettings,
+    extractor: &Extractor,
+    workers: usize,
+    format: &FormatRow<'_>,
+    sink: &mut dyn FnMut(Vec<u8>, u64) -> Result<Visit, DatasetError>,
+) -> Result<ReadStats, DatasetError> {
+    if workers <= 1 || settings.min_packets > 0 {
+        return serial(path, settings, extractor, format, sink);
+    }
+    let io = |source| DatasetError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::thread::scope(|scope| {
+        let mut to_workers = Vec::with_capacity(workers);
+        let mut from_workers = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (in_tx, in_rx) = sync_channel::<Batch>(QUEUED_BATCHES);
+            let (out_tx, out_rx) =
+                sync_channel::<Result<(Vec<u8>, u64), DatasetError>>(QUEUED_BATCHES);
+            to_workers.push(in_tx);
+            from_workers.push(out_rx);
+            scope.spawn(move || work(path, settings, extractor, format, in_rx, out_tx));
+        }
+        let reader = scope.spawn(move || read(path, settings, to_workers));
+        let mut failed = None;
+        for seq in 0.. {
+            match from_workers[seq % workers].recv() {
+                Ok(Ok((bytes, rows))) => match sink(bytes, rows) {
+                    Ok(Visit::Continue) => {}
+                    Ok(Visit::Stop) => break,
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                },
+                Ok(Err(e)) => {
+                    failed = Some(e);
+                    break;
+                }
+                // That worker has ended with nothing more: every batch is done.
+                Err(_) => break,
+            }
+        }
+        // Workers blocked on a send see the receivers gone and end; the reader then sees its
+        // workers gone and stops.
+        drop(from_workers);
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(io(std::io::Error::other("the reader thread panicked"))));
+        match failed {
+            Some(e) => Err(e),
+            None => read,
+        }
+    })
+}
+
+/// Windows on their way to a worker: their packets one after another, and where each starts.
+struct Batch {
+    windows: Vec<Meta>,
+    packets: Vec<TracePacket>,
+    /// The units' descriptions, one after another.
+    descs: String,
+}
+
+struct Meta {
+    unit: u64,
+    index: u32,
+    desc: Range<usize>,
+    packets: Range<usize>,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            windows: Vec::with_capacity(BATCH_WINDOWS),
+            packets: Vec::new(),
+            descs: String::new(),
+        }
+    }
+}
+
+/// The reader thread: windows into batches, batch `i` to worker `i % workers`.
+fn read(
+    path: &Path,
+    settings: &ExtractSettings,
+    to_workers: Vec<SyncSender<Batch>>,
+) -> Result<ReadStats, DatasetError> {
+    let n = to_workers.len();
+    let mut seq = 0usize;
+    let mut batch = Batch::new();
+    let mut gone = false;
+    let send = |batch: Batch, seq: &mut usize| {
+        let ok = to_workers[*seq % n].send(batch).is_ok();
+        *seq += 1;
+        ok
+    };
+    let stats = visit_windows(path, settings, &mut |ev| {
+        if let Event::Window(w) = ev {
+            let d = batch.descs.len();
+            // A unit's windows usually follow each other: its description is kept once.
+            let desc = match batch.windows.last() {
+                Some(m) if m.unit == w.unit => m.desc.clone(),
+                _ => {
+                    batch.descs.push_str(w.unit_desc);
+                    d..batch.descs.len()
+                }
+            };
+            let p = batch.packets.len();
+            batch.packets.extend_from_slice(w.packets);
+            batch.windows.push(Meta {
+                unit: w.unit,
+                index: w.index,
+                desc,
+                packets: p..batch.packets.len(),
+            });
+            if batch.windows.len() == BATCH_WINDOWS
+                && !send(std::mem::replace(&mut batch, Batch::new()), &mut seq)
+            {
+                gone = true;
+                return Ok(Visit::Stop);
+            }
+        }
+        Ok(Visit::Continue)
+    });
+    if !gone && !batch.windows.is_empty() {
+        send(batch, &mut seq);
+    }
+    stats
+}
+
+/// A worker: each batch's windows (and their augmented copies) → features → formatted rows.
+fn work(
+    path: &Path,
+    settings: &ExtractSettings,
+    extractor: &Extractor,
+    format: &FormatRow<'_>,
+    rx: Receiver<Batch>,
+    tx: SyncSender<Result<(Vec<u8>, u64), DatasetError>>,
+) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let copies = settings.augment.as_ref().map_or(0, |a| a.copies);
+    let mut features = vec![0.0f32; extractor.dim(settings.space)];
+    let mut augmented = Vec::new();
+    let mut size_hint = 0;
+    for batch in rx {
+        let mut out = Vec::with_capacity(size_hint);
+        let mut rows = 0u64;
+        let mut one = |m: &Meta| -> Result<(), DatasetError> {
+            let window = &batch.packets[m.packets.clone()];
+            for copy in 0..=copies {
+                let packets = match &settings.augment {
+                    Some(a) if copy > 0 => {
+                        let seed = window_seed(a.seed, name.as_bytes(), m.unit, m.index, copy);
+                        a.spec.apply(window, seed, &mut augmented);
+                        &augmented[..]
+                    }
+                    _ => window,
+                };
+                extractor
+                    .extract_into(settings.space, packets, &mut features)
+                    .map_err(DatasetError::Features)?;
+                let row = RowRef {
+                    unit: m.unit,
+                    unit_desc: &batch.descs[m.desc.clone()],
+                    index: m.index,
+                    copy,
+                    start: window[0].ts,
+                    end: window[window.len() - 1].ts,
+                    features: &features,
+                };
+                format(&mut out, &row).map_err(|source| DatasetError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                rows += 1;
+            }
+            Ok(())
+        };
+        let r = batch.windows.iter().try_for_each(&mut one);
+        size_hint = size_hint.max(out.len());
+        let msg = r.map(|()| (out, rows));
+        let failed = msg.is_err();
+        if tx.send(msg).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// [`stream_file_formatted`] on the calling thread alone.
+fn serial(
+    path: &Path,
+    settings: &ExtractSettings,
+    extractor: &Extractor,
+    format: &FormatRow<'_>,
+    sink: &mut dyn FnMut(Vec<u8>, u64) -> Result<Visit, DatasetError>,
+) -> Result<ReadStats, DatasetError> {
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
+    let mut n = 0u64;
+    let mut stopped = false;
+    let stats = stream_file(path, settings, extractor, &mut |r| {
+        format(&mut buf, &r).map_err(|source| DatasetError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        n += 1;
+        if buf.len() >= CHUNK {
+            let chunk = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK + 4096));
+            if sink(chunk, std::mem::take(&mut n))? == Visit::Stop {
+                stopped = true;
+                return Ok(Visit::Stop);
+            }
+        }
+        Ok(Visit::Continue)
+    })?;
+    if !stopped && !buf.is_empty() {
+        sink(buf, n)?;
+    }
+    Ok(stats)
+}
