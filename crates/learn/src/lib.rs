@@ -97,6 +97,51 @@ pub trait Classifier: Send + Sync {
     }
 }
 
+/// Something a model works out from its fitted tables on first use (not stored in model
+/// files): it takes no part in comparisons, so a model that has predicted equals its copy that
+/// has not.
+#[derive(Clone, Default)]
+pub(crate) struct Cache<T>(std::sync::OnceLock<T>);
+
+impl<T> Cache<T> {
+    pub(crate) fn get_or_init(&self, f: impl FnOnce() -> T) -> &T {
+        self.0.get_or_init(f)
+    }
+}
+
+impl<T> PartialEq for Cache<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T> std::fmt::Debug for Cache<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cache")
+    }
+}
+
+/// `Σ w[j] · x[j]` over the shorter of the two, in eight running sums so that the loop
+/// vectorises (prediction of a linear model is this, once per class).
+#[inline]
+pub(crate) fn dot(w: &[f64], x: &[f32]) -> f64 {
+    let n = w.len().min(x.len());
+    let (w, x) = (&w[..n], &x[..n]);
+    let mut acc = [0.0f64; 8];
+    let mut wc = w.chunks_exact(8);
+    let mut xc = x.chunks_exact(8);
+    for (a, b) in (&mut wc).zip(&mut xc) {
+        for l in 0..8 {
+            acc[l] += a[l] * f64::from(b[l]);
+        }
+    }
+    let mut s: f64 = acc.iter().sum();
+    for (a, &b) in wc.remainder().iter().zip(xc.remainder()) {
+        s += a * f64::from(b);
+    }
+    s
+}
+
 /// Predicted class of every row of a row-major matrix, rows scored in parallel.
 pub fn predict_rows(model: &dyn Classifier, x: &[f32], n_features: usize) -> Vec<usize> {
     use rayon::prelude::*;

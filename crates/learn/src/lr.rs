@@ -297,11 +297,7 @@ impl Classifier for LogisticRegression {
         let k = self.n_classes.min(out.len());
         for (c, o) in out.iter_mut().enumerate().take(k) {
             let w = &self.raw_coef[c * d..(c + 1) * d];
-            *o = self.raw_intercept[c]
-                + w.iter()
-                    .zip(row)
-                    .map(|(a, &x)| a * f64::from(x))
-                    .sum::<f64>();
+            *o = self.raw_intercept[c] + crate::dot(w, row);
         }
         softmax_in_place(&mut out[..k]);
     }

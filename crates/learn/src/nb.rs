@@ -125,6 +125,7 @@ impl NbParams {
             inv_var,
             log_norm,
             epsilon,
+            zero_sum: Default::default(),
         })
     }
 }
@@ -139,6 +140,11 @@ pub struct GaussianNb {
     inv_var: Vec<f64>,
     log_norm: Vec<f64>,
     epsilon: f64,
+    /// Per class, `Σ mean² / var`: what a row of zeros adds to the distance; worked out on
+    /// the first prediction (not stored in model files), so a row costs one term per
+    /// non-zero feature (histogram windows are mostly zeros).
+    #[serde(skip)]
+    zero_sum: crate::Cache<Vec<f64>>,
 }
 
 impl GaussianNb {
@@ -178,18 +184,36 @@ impl GaussianNb {
     }
 
     /// Joint log-likelihood `log P(c) + log P(x | c)` per class; missing features count as 0.
+    ///
+    /// `Σ (x - m)² / v = Σ m² / v + Σ x (x - 2m) / v`, where the first sum is the row of zeros'
+    /// (worked out once) and the second has a term for each non-zero feature only.
     pub fn joint_log_likelihood_into(&self, row: &[f32], out: &mut [f64]) {
         let d = self.n_features;
-        for (c, o) in out.iter_mut().enumerate().take(self.log_prior.len()) {
-            let mu = &self.mean[c * d..(c + 1) * d];
-            let iv = &self.inv_var[c * d..(c + 1) * d];
-            let mut s = 0.0;
-            for j in 0..d {
-                let x = row.get(j).copied().map_or(0.0, f64::from);
-                let e = x - mu[j];
-                s += e * e * iv[j];
+        let k = self.log_prior.len().min(out.len());
+        let zero = self.zero_sum.get_or_init(|| {
+            (0..self.log_prior.len())
+                .map(|c| {
+                    let (mu, iv) = (
+                        &self.mean[c * d..(c + 1) * d],
+                        &self.inv_var[c * d..(c + 1) * d],
+                    );
+                    mu.iter().zip(iv).map(|(m, v)| m * m * v).sum()
+                })
+                .collect()
+        });
+        out[..k].copy_from_slice(&zero[..k]);
+        for (j, &x) in row.iter().enumerate().take(d) {
+            if x == 0.0 {
+                continue;
             }
-            *o = self.log_prior[c] + self.log_norm[c] - 0.5 * s;
+            let x = f64::from(x);
+            for (c, o) in out[..k].iter_mut().enumerate() {
+                let at = c * d + j;
+                *o += x * (x - 2.0 * self.mean[at]) * self.inv_var[at];
+            }
+        }
+        for (c, o) in out[..k].iter_mut().enumerate() {
+            *o = self.log_prior[c] + self.log_norm[c] - 0.5 * *o;
         }
     }
 }

@@ -181,6 +181,7 @@ impl RfParams {
             n_classes: k,
             trees: grown.into_iter().map(|(t, _)| t).collect(),
             importances,
+            flat: Default::default(),
         }
     }
 
@@ -227,6 +228,9 @@ pub struct RandomForest {
     n_classes: usize,
     trees: Vec<Tree>,
     importances: Vec<f64>,
+    /// The trees laid out for prediction, made on the first one (not stored in model files).
+    #[serde(skip)]
+    flat: crate::Cache<Option<tree::Flat>>,
 }
 
 impl RandomForest {
@@ -272,9 +276,17 @@ impl Classifier for RandomForest {
     fn predict_proba_into(&self, row: &[f32], out: &mut [f64]) {
         let k = self.n_classes.min(out.len());
         out[..k].iter_mut().for_each(|o| *o = 0.0);
-        for t in &self.trees {
-            for (o, &v) in out[..k].iter_mut().zip(t.leaf(row, self.n_classes)) {
-                *o += f64::from(v);
+        let flat = self
+            .flat
+            .get_or_init(|| tree::Flat::new(&self.trees, self.n_classes));
+        match flat {
+            Some(flat) => flat.add_leaves(row, &mut out[..k]),
+            None => {
+                for t in &self.trees {
+                    for (o, &v) in out[..k].iter_mut().zip(t.leaf(row, self.n_classes)) {
+                        *o += f64::from(v);
+                    }
+                }
             }
         }
         let s: f64 = out[..k].iter().sum();
@@ -364,6 +376,37 @@ mod tests {
         let mut p = [0.0; 2];
         rf.predict_proba_into(&[1.0, 0.0], &mut p);
         assert_eq!(p, [0.0, 1.0]);
+    }
+
+    #[test]
+    fn trees_walked_in_step_give_the_one_tree_walks_sums() {
+        // 21 trees: two full chunks of eight and a short one; rows from the training
+        // distribution and beyond it (and one with features missing).
+        let ds = noisy(200, 12, 3);
+        let rf = RfParams {
+            n_trees: 21,
+            seed: 9,
+            ..Default::default()
+        }
+        .fit(&ds)
+        .unwrap();
+        let mut rows: Vec<Vec<f32>> = (0..ds.n_rows()).map(|i| ds.row(i).to_vec()).collect();
+        rows.push(vec![9.0; 12]);
+        rows.push(vec![-1.0; 12]);
+        rows.push(vec![1.0; 5]);
+        for row in rows {
+            let mut want = [0.0f64; 3];
+            for t in &rf.trees {
+                for (o, &v) in want.iter_mut().zip(t.leaf(&row, 3)) {
+                    *o += f64::from(v);
+                }
+            }
+            let s: f64 = want.iter().sum();
+            want.iter_mut().for_each(|o| *o /= s);
+            let mut got = [0.0; 3];
+            rf.predict_proba_into(&row, &mut got);
+            assert_eq!(got, want, "row {row:?}");
+        }
     }
 
     fn noisy(n: usize, d: usize, seed: u64) -> Dataset {

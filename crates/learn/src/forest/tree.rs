@@ -18,6 +18,114 @@ pub(crate) struct Node {
     pub right: u32,
 }
 
+/// How many trees [`Flat::add_leaves`] walks in step.
+pub(crate) const LOCKSTEP: usize = 8;
+
+/// A forest's trees laid out for prediction: every node of every tree in flat arrays, leaves
+/// made to point at themselves, so that a walk is a fixed number of steps (the tree's depth)
+/// with no branch on the data, and eight trees are walked in step so that their memory
+/// accesses overlap. Built from trees that passed [`Tree::check`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Flat {
+    feature: Vec<u32>,
+    threshold: Vec<f32>,
+    /// Left and right child; a leaf's are itself.
+    kids: Vec<[u32; 2]>,
+    /// A leaf's class distribution in `values` (0 for splits).
+    leaf: Vec<u32>,
+    values: Vec<f32>,
+    roots: Vec<u32>,
+    /// Steps from the root to the deepest leaf, per tree.
+    depth: Vec<u32>,
+    n_classes: usize,
+}
+
+impl Flat {
+    /// `None` if a tree fails [`Tree::check`] or the forest has more than 2^32 nodes or values.
+    pub(crate) fn new(trees: &[Tree], n_classes: usize) -> Option<Flat> {
+        let mut f = Flat {
+            feature: Vec::new(),
+            threshold: Vec::new(),
+            kids: Vec::new(),
+            leaf: Vec::new(),
+            values: Vec::new(),
+            roots: Vec::with_capacity(trees.len()),
+            depth: Vec::with_capacity(trees.len()),
+            n_classes,
+        };
+        for t in trees {
+            t.check(n_classes).ok()?;
+            let base = u32::try_from(f.feature.len()).ok()?;
+            let vbase = u32::try_from(f.values.len()).ok()?;
+            let mut depth = vec![0u32; t.nodes.len()];
+            let mut deepest = 0;
+            for (i, n) in t.nodes.iter().enumerate() {
+                let me = base.checked_add(u32::try_from(i).ok()?)?;
+                if n.feature == LEAF {
+                    f.feature.push(0);
+                    f.threshold.push(f32::INFINITY);
+                    f.kids.push([me, me]);
+                    f.leaf.push(vbase.checked_add(n.left)?);
+                    deepest = deepest.max(depth[i]);
+                } else {
+                    // check: children come after their parent, inside the tree.
+                    depth[n.left as usize] = depth[i] + 1;
+                    depth[n.right as usize] = depth[i] + 1;
+                    f.feature.push(n.feature);
+                    f.threshold.push(n.threshold);
+                    f.kids
+                        .push([base.checked_add(n.left)?, base.checked_add(n.right)?]);
+                    f.leaf.push(0);
+                }
+            }
+            f.values.extend_from_slice(&t.values);
+            f.roots.push(base);
+            f.depth.push(deepest);
+        }
+        u32::try_from(f.values.len()).ok()?;
+        Some(f)
+    }
+
+    /// Adds each tree's leaf distribution for `row` to `out`, tree after tree (the order the
+    /// sums are made in, so results do not depend on the walk). Missing features count as 0.
+    pub(crate) fn add_leaves(&self, row: &[f32], out: &mut [f64]) {
+        let k = self.n_classes.min(out.len());
+        for (roots, depths) in self.roots.chunks(LOCKSTEP).zip(self.depth.chunks(LOCKSTEP)) {
+            let m = roots.len();
+            let mut at = [0u32; LOCKSTEP];
+            at[..m].copy_from_slice(roots);
+            let steps = depths.iter().copied().max().unwrap_or(0);
+            let mut done = 0;
+            while done < steps {
+                // Four steps between looks at whether every walk has reached its leaf: most
+                // leaves are far shallower than the deepest one.
+                for _ in 0..4 {
+                    for a in at.iter_mut().take(m) {
+                        let i = *a as usize;
+                        let x = row.get(self.feature[i] as usize).copied().unwrap_or(0.0);
+                        // Left when x <= threshold, right otherwise (NaN included), as in Tree::leaf.
+                        let left = x <= self.threshold[i];
+                        *a = self.kids[i][usize::from(!left)];
+                    }
+                }
+                done += 4;
+                if at[..m].iter().all(|&a| self.kids[a as usize][0] == a) {
+                    break;
+                }
+            }
+            for &a in &at[..m] {
+                let start = self.leaf[a as usize] as usize;
+                for (o, &v) in out[..k]
+                    .iter_mut()
+                    .zip(&self.values[start..start + self.n_classes])
+                {
+                    *o += f64::from(v);
+                }
+            }
+        }
+    }
+}
+
 /// A fitted tree: nodes in pre-order (children after their parent) and leaf class distributions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Tree {
@@ -27,28 +135,40 @@ pub(crate) struct Tree {
 
 impl Tree {
     /// The class distribution of the leaf `row` falls in; empty if the tree is malformed.
+    /// (Prediction walks trees in step with [`Flat`]; this one-tree walk is what it is
+    /// checked against, and what a forest that fails its checks falls back to.)
     pub(crate) fn leaf(&self, row: &[f32], n_classes: usize) -> &[f32] {
         let mut i = 0usize;
         // Bounded walk: a corrupt tree cannot loop forever.
         for _ in 0..=self.nodes.len() {
-            let Some(node) = self.nodes.get(i) else {
-                return &[];
-            };
-            if node.feature == LEAF {
-                let start = node.left as usize;
-                return self
-                    .values
-                    .get(start..start.saturating_add(n_classes))
-                    .unwrap_or(&[]);
+            match self.step(i, row, n_classes) {
+                Ok(next) => i = next,
+                Err(values) => return values,
             }
-            let x = row.get(node.feature as usize).copied().unwrap_or(0.0);
-            i = if x <= node.threshold {
-                node.left
-            } else {
-                node.right
-            } as usize;
         }
         &[]
+    }
+
+    /// The node index the walk of `row` moves to from node `i`: `Ok(next)`, or `Err(leaf)`
+    /// at a leaf (its class distribution; empty if the tree is malformed).
+    #[inline(always)]
+    fn step(&self, i: usize, row: &[f32], n_classes: usize) -> Result<usize, &[f32]> {
+        let Some(node) = self.nodes.get(i) else {
+            return Err(&[]);
+        };
+        if node.feature == LEAF {
+            let start = node.left as usize;
+            return Err(self
+                .values
+                .get(start..start.saturating_add(n_classes))
+                .unwrap_or(&[]));
+        }
+        let x = row.get(node.feature as usize).copied().unwrap_or(0.0);
+        Ok(if x <= node.threshold {
+            node.left
+        } else {
+            node.right
+        } as usize)
     }
 
     /// Checks that children follow parents (so walks terminate) and leaves point at values.
