@@ -23,9 +23,11 @@
 source "$(dirname "$0")/common.sh"
 
 prog=$(pick p2p aria2c transmission qbittorrent ctorrent)
-# Under Tor the client only connects out, through per-peer socat relays, which
-# only the aria2c setup below knows how to use.
-[[ -n $PROXY ]] && prog=aria2c
+# Under Tor the client only connects out, through per-peer socat relays on
+# 127.0.0.1 that a static tracker hands out. aria2c and qBittorrent take those as
+# any tracker's peers; ctorrent connects to none of them (and Transmission stalls,
+# docs/lab.md), so aria2c stands in for both.
+[[ -n $PROXY && $prog != qbittorrent ]] && prog=aria2c
 program "$prog"
 size_mb=$(rnd 16 64)
 piece_kb=$((256 << $(rnd 0 2)))
@@ -80,6 +82,8 @@ qbittorrent)
     # uTP alone is not drawn: the swarm's aria2c seeders speak no uTP, so a uTP-only client
     # finds no peer (docs/lab.md, realism limits).
     protos=(TCP Both Both)
+    # Under Tor the peers are TCP relays: a user there sets qBittorrent to TCP.
+    [[ -n $PROXY ]] && protos=(TCP TCP TCP)
     opts="protocol=${protos[$utp]} encryption=$([[ $crypto == 1 ]] && echo preferred || echo off)"
     ;;
 ctorrent)
