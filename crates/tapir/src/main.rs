@@ -4,6 +4,7 @@ mod cli;
 mod cmd;
 mod interrupt;
 mod load;
+mod ordered;
 mod output;
 #[cfg(feature = "live")]
 mod privileges;

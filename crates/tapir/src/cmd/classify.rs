@@ -7,18 +7,17 @@
 
 use crate::cli::ClassifyArgs;
 use crate::load::warn;
+use crate::ordered;
 use crate::output::Output;
 use crate::progress;
 use crate::qos::QosMap;
 use crate::settings::{client_rule, parse_unit, usage, window_spec};
 use anyhow::Context;
-use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::BTreeMap;
-use std::io::Write;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use tapir_capture::TracePacket;
-use tapir_dataset::{discover, visit_windows, Event, ExtractSettings, Visit};
+use tapir_dataset::{discover, visit_windows, Event, ExtractSettings, Source, Visit};
 use tapir_features::{parse_fingerprint, Extractor, TrainedFeatures};
 use tapir_flow::Unit;
 use tapir_learn::{from_bytes, read_model_file_limited, Classifier, Model, ModelFile};
@@ -327,10 +326,11 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
     let model = &p.mf.model;
     let classes = &p.mf.classes;
     let qos = p.qos.as_ref();
-    let results: Vec<anyhow::Result<Vec<u8>>> = sources
-        .par_iter()
-        .map(|src| {
-            let mut buf = Vec::new();
+    // One file's lines, written as they are made: window lines as windows end, a unit's
+    // summary line when the unit ends (a whole capture's at the end of the file).
+    let classify_file =
+        |src: &Source, chunks: &ordered::Chunks<'_, anyhow::Result<()>>| -> anyhow::Result<()> {
+            let mut buf = Vec::with_capacity(CHUNK + 4096);
             let mut sc = p.decider.scratch(classes.len());
             let file = src.path.display().to_string();
             // A labelled input (dataset folder or manifest) gives the true label.
@@ -338,91 +338,123 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
                 [] => None,
                 l => Some(l.join("+")),
             };
-            let mut units: BTreeMap<u64, UnitTally> = BTreeMap::new();
+            let mut units: HashMap<u64, UnitTally> = HashMap::new();
             let io_err = |e: serde_json::Error| tapir_dataset::DatasetError::Io {
                 path: src.path.clone(),
                 source: e.into(),
             };
+            let mut gone = false;
+            let mut lines = 0u64;
             let stats = visit_windows(&src.path, settings, &mut |ev| {
-                if let Event::Window(w) = ev {
-                    if w.unit_packets < settings.min_packets {
-                        return Ok(Visit::Continue);
+                match ev {
+                    Event::Window(w) => {
+                        if w.unit_packets < settings.min_packets {
+                            return Ok(Visit::Continue);
+                        }
+                        let label = p.decider.decide(settings, model, w.packets, &mut sc)?;
+                        if summaries {
+                            units
+                                .entry(w.unit)
+                                .or_insert_with(|| UnitTally::new(w.unit_desc, classes.len()))
+                                .add(label, &sc.proba);
+                        }
+                        if windows_out {
+                            let (qos_name, dscp) = qos.map(|q| q.of(label)).unzip();
+                            let line = Line {
+                                file: Some(&file),
+                                interface: None,
+                                unit: w.unit_desc,
+                                window: w.index,
+                                start: w.packets[0].ts.0,
+                                end: w.packets[w.packets.len() - 1].ts.0,
+                                label: label_of(classes, label),
+                                true_label: true_label.as_deref(),
+                                probabilities: probabilities(classes, &sc.proba),
+                                latency_ms: None,
+                                qos: qos_name,
+                                dscp,
+                            };
+                            serde_json::to_writer(&mut buf, &line).map_err(io_err)?;
+                            buf.push(b'\n');
+                            lines += 1;
+                        }
                     }
-                    let label = p.decider.decide(settings, model, w.packets, &mut sc)?;
-                    units
-                        .entry(w.unit)
-                        .or_insert_with(|| UnitTally::new(w.unit_desc, classes.len()))
-                        .add(label, &sc.proba);
-                    if windows_out {
-                        let (qos_name, dscp) = qos.map(|q| q.of(label)).unzip();
-                        let line = Line {
-                            file: Some(&file),
-                            interface: None,
-                            unit: w.unit_desc,
-                            window: w.index,
-                            start: w.packets[0].ts.0,
-                            end: w.packets[w.packets.len() - 1].ts.0,
-                            label: label_of(classes, label),
-                            true_label: true_label.as_deref(),
-                            probabilities: probabilities(classes, &sc.proba),
-                            latency_ms: None,
-                            qos: qos_name,
-                            dscp,
-                        };
-                        serde_json::to_writer(&mut buf, &line).map_err(io_err)?;
-                        buf.push(b'\n');
+                    Event::UnitEnd { unit, .. } => {
+                        if let Some(t) = units.remove(&unit) {
+                            let (label, share, mean_probability) = t.summary();
+                            let (qos_name, dscp) = qos.map(|q| q.of(label)).unzip();
+                            let line = SummaryLine {
+                                summary: "unit",
+                                file: Some(&file),
+                                interface: None,
+                                unit: &t.desc,
+                                windows: t.windows,
+                                label: label_of(classes, label),
+                                share,
+                                mean_probability,
+                                true_label: true_label.as_deref(),
+                                qos: qos_name,
+                                dscp,
+                            };
+                            serde_json::to_writer(&mut buf, &line).map_err(io_err)?;
+                            buf.push(b'\n');
+                            lines += 1;
+                        }
+                    }
+                    Event::Packet { .. } => {}
+                }
+                if buf.len() >= CHUNK {
+                    let chunk = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK + 4096));
+                    if !chunks.send(chunk, std::mem::take(&mut lines)) {
+                        gone = true;
+                        return Ok(Visit::Stop);
                     }
                 }
                 Ok(Visit::Continue)
-            });
-            pb.inc(1);
-            let stats = stats?;
+            })?;
             for w in &stats.warnings {
                 warn(w);
             }
-            if summaries {
-                for t in units.values() {
-                    let (label, share, mean_probability) = t.summary();
-                    let (qos_name, dscp) = qos.map(|q| q.of(label)).unzip();
-                    let line = SummaryLine {
-                        summary: "unit",
-                        file: Some(&file),
-                        interface: None,
-                        unit: &t.desc,
-                        windows: t.windows,
-                        label: label_of(classes, label),
-                        share,
-                        mean_probability,
-                        true_label: true_label.as_deref(),
-                        qos: qos_name,
-                        dscp,
-                    };
-                    serde_json::to_writer(&mut buf, &line)?;
-                    buf.push(b'\n');
-                }
+            if !gone && !buf.is_empty() {
+                chunks.send(buf, lines);
             }
-            Ok(buf)
-        })
-        .collect();
-    pb.finish_and_clear();
+            Ok(())
+        };
     let mut out = Output::create(a.output.as_deref())?;
     let mut failed = 0;
-    for r in results {
-        match r {
-            Ok(buf) => out.write_all(&buf)?,
-            Err(e) if a.traffic.strict => return Err(e),
-            Err(e) => {
-                failed += 1;
-                crate::load::skipped(format!("{e:#}; file skipped"));
+    let r = ordered::write_in_order(
+        sources.len(),
+        rayon::current_num_threads(),
+        &|i, chunks| classify_file(&sources[i], chunks),
+        &mut out,
+        &mut |_, lines, r| {
+            pb.inc(1);
+            match r {
+                Ok(()) => Ok(()),
+                Err(e) if a.traffic.strict => Err(e),
+                // Lines of it are out already: the output cannot be made whole by skipping it.
+                Err(e) if lines > 0 => {
+                    Err(e.context(format!("{lines} lines of it were written; no output kept")))
+                }
+                Err(e) => {
+                    failed += 1;
+                    crate::load::skipped(format!("{e:#}; file skipped"));
+                    Ok(())
+                }
             }
-        }
-    }
+        },
+    );
+    pb.finish_and_clear();
+    r?;
     out.finish()?;
     if failed == sources.len() {
         anyhow::bail!("no file could be read");
     }
     Ok(())
 }
+
+/// Lines go to the writer in chunks of about this many bytes.
+const CHUNK: usize = 1 << 16;
 
 /// `p_<class>` → probability, rounded to 4 decimals: flat columns of a JSON line.
 pub(crate) fn probabilities(classes: &[String], proba: &[f64]) -> BTreeMap<String, f64> {

@@ -8,7 +8,6 @@ use crate::settings::{extract_settings, parse_space, usage};
 use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tapir_dataset::{
     discover, visit_windows, DatasetError, Event, ExtractSettings, ReadStats, RowRef, Source,
     StateStats, Visit,
@@ -113,24 +112,10 @@ struct Written {
     state: StateStats,
 }
 
-/// A worker's message to the writer, for one source.
-enum Msg {
-    /// Formatted rows and how many.
-    Rows(Vec<u8>, u64),
-    /// The source is done.
-    Done(Result<ReadStats, DatasetError>),
-}
-
-/// Chunks waiting per source at most (a chunk is 64 KiB of rows, or one batch of 32 windows'
-/// rows when a file is spread over cores), so memory does not grow with the output.
-const QUEUED_CHUNKS: usize = 4;
-
 /// Streams the rows of every source to `out`, in the order of `sources`, each file's rows in
-/// the order [`tapir_dataset::stream_file`] makes them. Files are read in parallel (one per
-/// thread, as many threads as rayon's pool has): each worker takes the next file in order and
-/// formats its rows into chunks that wait, a few at most, until the writer reaches that file.
-/// The first file not yet written is always being read, so the writer never waits on a worker
-/// that waits on it; and the output is the same whatever the number of threads.
+/// the order [`tapir_dataset::stream_file`] makes them: files in parallel, one per thread, and
+/// a file's features on the cores left over when there are fewer files than cores (see
+/// [`crate::ordered`]). The output is the same whatever the number of threads.
 fn write_rows(
     sources: &[Source],
     settings: &ExtractSettings,
@@ -143,108 +128,78 @@ fn write_rows(
     let threads = cores.min(sources.len().max(1));
     // Fewer files than cores: each file's features are computed on the cores left over.
     let workers = cores / threads;
-    let (txs, rxs): (Vec<_>, Vec<_>) = (0..sources.len())
-        .map(|_| std::sync::mpsc::sync_channel::<Msg>(QUEUED_CHUNKS))
-        .unzip();
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
     let pb = crate::progress::bar(sources.len() as u64, "reading");
-    let written = std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| loop {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(src) = sources.get(i) else { break };
-                let tx = &txs[i];
-                let r = format_source(src, settings, &extractor, keys, workers, tx);
-                // The writer has gone (an error): nothing more to do.
-                if tx.send(Msg::Done(r)).is_err() {
-                    break;
-                }
-            });
-        }
-        let r = write_in_order(sources, settings, rxs, out, &pb);
-        // On error the receivers are gone, so workers blocked on a send wake up and stop.
-        stop.store(true, Ordering::Relaxed);
-        r
-    });
+    let mut w = Written::default();
+    let r = crate::ordered::write_in_order(
+        sources.len(),
+        threads,
+        &|i, chunks| format_source(&sources[i], settings, &extractor, keys, workers, chunks),
+        out,
+        &mut |i, rows, result| {
+            pb.inc(1);
+            file_done(&sources[i], settings, rows, result, &mut w)
+        },
+    );
     pb.finish_and_clear();
-    written
+    r.map(|()| w)
 }
 
-/// The writer's side of [`write_rows`]: each source's chunks, then its report, in order.
-fn write_in_order(
-    sources: &[Source],
+/// The writer's side for one source: its report, once its rows are out.
+fn file_done(
+    src: &Source,
     settings: &ExtractSettings,
-    rxs: Vec<std::sync::mpsc::Receiver<Msg>>,
-    out: &mut Output,
-    pb: &indicatif::ProgressBar,
-) -> anyhow::Result<Written> {
-    let mut w = Written::default();
-    for (src, rx) in sources.iter().zip(rxs) {
-        let mut rows = 0u64;
-        let result = loop {
-            match rx.recv() {
-                Ok(Msg::Rows(bytes, n)) => {
-                    out.write_all(&bytes)?;
-                    rows += n;
-                }
-                Ok(Msg::Done(r)) => break r,
-                Err(_) => anyhow::bail!("{}: its reader stopped", src.path.display()),
+    rows: u64,
+    result: Result<ReadStats, DatasetError>,
+    w: &mut Written,
+) -> anyhow::Result<()> {
+    w.windows += rows;
+    match result {
+        Ok(stats) => {
+            for m in &stats.warnings {
+                warn(m);
             }
-        };
-        pb.inc(1);
-        w.windows += rows;
-        match result {
-            Ok(stats) => {
-                for m in &stats.warnings {
-                    warn(m);
-                }
-                if stats.packets == 0 {
-                    skipped(format!(
-                        "{}: no packets in it; file skipped",
-                        src.path.display()
-                    ));
-                }
-                if stats.skipped > 0 {
-                    if let Some(first) = &stats.first_skip {
-                        warn(format!("{} frames skipped (first: {first})", stats.skipped));
-                    }
-                }
-                if stats.state.units_evicted > 0 {
-                    warn(format!(
-                        "{}: {} units ended early because {} were live at once (--max-units)",
-                        src.path.display(),
-                        stats.state.units_evicted,
-                        settings.max_units
-                    ));
-                }
-                if stats.state.dropped_windows > 0 {
-                    warn(format!(
-                        "{}: {} partial windows ({} packets) given up because the window \
-                         buffers were full (--max-held-packets {})",
-                        src.path.display(),
-                        stats.state.dropped_windows,
-                        stats.state.dropped_packets,
-                        settings.max_held_packets
-                    ));
-                }
-                w.files += 1;
-                w.packets += stats.packets;
-                w.state.add(&stats.state);
+            if stats.packets == 0 {
+                skipped(format!(
+                    "{}: no packets in it; file skipped",
+                    src.path.display()
+                ));
             }
-            Err(e) if settings.strict => return Err(e.into()),
-            // Rows of it are out already: the output cannot be made whole by skipping it.
-            Err(e) if rows > 0 => {
-                return Err(anyhow::Error::new(e)
-                    .context(format!("{rows} rows of it were written; no output kept")))
+            if stats.skipped > 0 {
+                if let Some(first) = &stats.first_skip {
+                    warn(format!("{} frames skipped (first: {first})", stats.skipped));
+                }
             }
-            Err(e) => skipped(format!("{e}; file skipped")),
+            if stats.state.units_evicted > 0 {
+                warn(format!(
+                    "{}: {} units ended early because {} were live at once (--max-units)",
+                    src.path.display(),
+                    stats.state.units_evicted,
+                    settings.max_units
+                ));
+            }
+            if stats.state.dropped_windows > 0 {
+                warn(format!(
+                    "{}: {} partial windows ({} packets) given up because the window \
+                     buffers were full (--max-held-packets {})",
+                    src.path.display(),
+                    stats.state.dropped_windows,
+                    stats.state.dropped_packets,
+                    settings.max_held_packets
+                ));
+            }
+            w.files += 1;
+            w.packets += stats.packets;
+            w.state.add(&stats.state);
         }
+        Err(e) if settings.strict => return Err(e.into()),
+        // Rows of it are out already: the output cannot be made whole by skipping it.
+        Err(e) if rows > 0 => {
+            return Err(anyhow::Error::new(e)
+                .context(format!("{rows} rows of it were written; no output kept")))
+        }
+        Err(e) => skipped(format!("{e}; file skipped")),
     }
-    Ok(w)
+    Ok(())
 }
 
 /// One worker's file: its rows formatted as CSV, or as JSON lines with the feature `keys`
@@ -256,7 +211,7 @@ fn format_source(
     extractor: &Extractor,
     keys: Option<&[String]>,
     workers: usize,
-    tx: &std::sync::mpsc::SyncSender<Msg>,
+    chunks: &crate::ordered::Chunks<'_, Result<ReadStats, DatasetError>>,
 ) -> Result<ReadStats, DatasetError> {
     let label = src.labels.join("+");
     let file = src.path.display().to_string();
@@ -286,10 +241,10 @@ fn format_source(
         workers,
         &format,
         &mut |chunk, n| {
-            Ok(if tx.send(Msg::Rows(chunk, n)).is_err() {
-                Visit::Stop
-            } else {
+            Ok(if chunks.send(chunk, n) {
                 Visit::Continue
+            } else {
+                Visit::Stop
             })
         },
     )
