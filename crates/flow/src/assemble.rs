@@ -399,7 +399,7 @@ impl Assembler {
     }
 
     /// The table is full: end the units idle past the timeout, and if that frees nothing, the
-    /// least recently seen sixteenth of the table at once (the flow table's rule), so that a
+    /// least recently seen sixteenth of the table at once, so that a
     /// flood of new units costs one pass over the table per many insertions, not one per packet
     /// (a scan per new unit made 200,000 one-packet flows take minutes).
     fn make_room(&mut self, now: Timestamp) {

@@ -41,7 +41,7 @@ pub enum TableError {
 /// | `keepalive_idle_timeout` | 180 s | UDP 4500 (NAT-T keep-alives every 20 s, RFC 3948 §4) and 51820 (WireGuard; a session is dead after Reject-After-Time = 180 s, whitepaper §6.1): a quiet tunnel stays one record |
 /// | `active_timeout` | 1800 s | a long flow is cut into records this long, so reports are not held back for hours (Cisco's default active timeout is 30 min) |
 /// | `fin_linger` | 2 s | after both FINs or an RST, the last ACK and retransmissions still join the flow |
-/// | `max_flows` | 1,048,576 | memory bound: about 150 bytes a flow; the oldest idle flows are evicted beyond it |
+/// | `max_flows` | 1,048,576 | memory bound: about 200 bytes a flow; beyond it each new flow ends the least recently seen one |
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlowTableConfig {
     pub idle_timeout: i64,
@@ -178,7 +178,10 @@ fn idx(s: Side) -> usize {
 pub struct FlowTable {
     cfg: FlowTableConfig,
     client: ClientRule,
-    flows: FastMap<FlowKey, Open>,
+    /// Each open flow's slot.
+    flows: FastMap<FlowKey, u32>,
+    /// Open flows, linked in the order of their last packet (see [`Lru`]).
+    lru: Lru,
     frag_ports: FastMap<(IpAddr, IpAddr, u8), (u16, u16)>,
     /// Ended records with their ids, in the order they ended.
     ended: Vec<(u64, FlowRecord)>,
@@ -187,8 +190,96 @@ pub struct FlowTable {
     /// Capture time of the next sweep for timed-out flows.
     next_sweep: Option<i64>,
     sweep_every: i64,
-    /// When each flow was last seen, gathered by [`FlowTable::make_room`]; kept to reuse.
-    lasts: Vec<Timestamp>,
+}
+
+const NIL: u32 = u32::MAX;
+
+/// The open flows in slots, doubly linked from the least recently seen (`head`) to the most
+/// recently seen (`tail`): a packet moves its flow to the tail, and a full table ends the flow
+/// at the head, each in constant time whatever the number of flows.
+#[derive(Default)]
+struct Lru {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    head: u32,
+    tail: u32,
+}
+
+struct Slot {
+    key: FlowKey,
+    f: Open,
+    prev: u32,
+    next: u32,
+}
+
+impl Lru {
+    fn new() -> Lru {
+        Lru {
+            slots: Vec::new(),
+            free: Vec::new(),
+            head: NIL,
+            tail: NIL,
+        }
+    }
+
+    /// Adds a flow at the tail; returns its slot.
+    fn push_back(&mut self, key: FlowKey, f: Open) -> u32 {
+        let slot = Slot {
+            key,
+            f,
+            prev: self.tail,
+            next: NIL,
+        };
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = slot;
+                i
+            }
+            None => {
+                self.slots.push(slot);
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 open flows")
+            }
+        };
+        self.link_tail(i);
+        i
+    }
+
+    fn link_tail(&mut self, i: u32) {
+        self.slots[i as usize].prev = self.tail;
+        self.slots[i as usize].next = NIL;
+        match self.tail {
+            NIL => self.head = i,
+            t => self.slots[t as usize].next = i,
+        }
+        self.tail = i;
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let (prev, next) = (self.slots[i as usize].prev, self.slots[i as usize].next);
+        match prev {
+            NIL => self.head = next,
+            p => self.slots[p as usize].next = next,
+        }
+        match next {
+            NIL => self.tail = prev,
+            n => self.slots[n as usize].prev = prev,
+        }
+    }
+
+    /// Moves slot `i` to the tail (its flow has just been seen).
+    #[inline]
+    fn touch(&mut self, i: u32) {
+        if self.tail != i {
+            self.unlink(i);
+            self.link_tail(i);
+        }
+    }
+
+    /// Unlinks slot `i` and frees it for reuse.
+    fn remove(&mut self, i: u32) {
+        self.unlink(i);
+        self.free.push(i);
+    }
 }
 
 impl FlowTable {
@@ -201,13 +292,13 @@ impl FlowTable {
             cfg,
             client: ClientRule::Auto,
             flows: FastMap::default(),
+            lru: Lru::new(),
             frag_ports: FastMap::default(),
             ended: Vec::new(),
             next_id: 0,
             stats: FlowTableStats::default(),
             next_sweep: None,
             sweep_every,
-            lasts: Vec::new(),
         })
     }
 
@@ -261,7 +352,9 @@ impl FlowTable {
                 port: dp,
             },
         );
-        if let Some(f) = self.flows.get_mut(&key) {
+        if let Some(&i) = self.flows.get(&key) {
+            self.lru.touch(i);
+            let f = &mut self.lru.slots[i as usize].f;
             let mut new = false;
             if let Some(reason) = ends_before(&self.cfg, &key, f, ts) {
                 let rec = record(&key, f, reason);
@@ -293,7 +386,8 @@ impl FlowTable {
             client: f.client,
             side,
         };
-        self.flows.insert(key, f);
+        let i = self.lru.push_back(key, f);
+        self.flows.insert(key, i);
         self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len());
         placed
     }
@@ -322,65 +416,46 @@ impl FlowTable {
         }
     }
 
-    /// End every flow that timed out or finished its linger by `now`.
+    /// End every flow that timed out or finished its linger by `now`, least recently seen
+    /// first. One pass over the open flows, a few times per idle timeout of capture time.
     pub fn sweep(&mut self, now: Timestamp) {
-        let cfg = &self.cfg;
-        let ended = &mut self.ended;
+        let mut i = self.lru.head;
         let mut n = 0u64;
-        self.flows.retain(|k, f| match ends_before(cfg, k, f, now) {
-            Some(reason) => {
-                ended.push((f.id, record(k, f, reason)));
+        while i != NIL {
+            let slot = &self.lru.slots[i as usize];
+            let next = slot.next;
+            if let Some(reason) = ends_before(&self.cfg, &slot.key, &slot.f, now) {
+                self.ended
+                    .push((slot.f.id, record(&slot.key, &slot.f, reason)));
+                self.flows.remove(&slot.key);
+                self.lru.remove(i);
                 n += 1;
-                false
             }
-            None => true,
-        });
+            i = next;
+        }
         self.stats.records += n;
     }
 
-    /// The table is full: end the timed-out flows, and if that frees nothing, evict the flows idle
-    /// the longest — a sixteenth of the table at once, so a flood of new flows costs one pass per
-    /// many insertions instead of one per packet. The timed-out flows are ended in the pass that
-    /// notes when the others were last seen, so a full table costs two passes, not three.
+    /// The table is full: the least recently seen flow ends — timed out if it has, evicted
+    /// otherwise. Constant time: a flood of new flows costs one removal per flow, whatever the
+    /// size of the table.
     fn make_room(&mut self, now: Timestamp) {
-        let cfg = &self.cfg;
-        let ended = &mut self.ended;
-        let lasts = &mut self.lasts;
-        lasts.clear();
-        let mut n = 0u64;
-        self.flows.retain(|k, f| match ends_before(cfg, k, f, now) {
-            Some(reason) => {
-                ended.push((f.id, record(k, f, reason)));
-                n += 1;
-                false
-            }
-            None => {
-                lasts.push(f.last);
-                true
-            }
-        });
-        self.stats.records += n;
-        if self.flows.len() < self.cfg.max_flows {
+        let i = self.lru.head;
+        if i == NIL {
             return;
         }
-        let k = (lasts.len() / 16).max(1) - 1;
-        let (_, cut, _) = lasts.select_nth_unstable(k);
-        let cut = *cut;
-        let mut budget = k + 1;
-        let ended = &mut self.ended;
-        let mut n = 0u64;
-        self.flows.retain(|key, f| {
-            if budget > 0 && f.last <= cut {
-                budget -= 1;
-                ended.push((f.id, record(key, f, EndReason::Evicted)));
-                n += 1;
-                false
-            } else {
-                true
-            }
-        });
-        self.stats.records += n;
-        self.stats.evicted += n;
+        let slot = &self.lru.slots[i as usize];
+        let reason = ends_before(&self.cfg, &slot.key, &slot.f, now);
+        self.ended.push((
+            slot.f.id,
+            record(&slot.key, &slot.f, reason.unwrap_or(EndReason::Evicted)),
+        ));
+        self.flows.remove(&slot.key);
+        self.lru.remove(i);
+        self.stats.records += 1;
+        if reason.is_none() {
+            self.stats.evicted += 1;
+        }
     }
 
     /// Records ended so far, in the order they ended; the table keeps none of them.
@@ -398,12 +473,14 @@ impl FlowTable {
     /// [`EndReason::EndOfCapture`], or FIN/RST for flows already closing) ordered by start.
     pub fn finish(mut self) -> Vec<FlowRecord> {
         let mut out: Vec<FlowRecord> = self.ended.drain(..).map(|(_, r)| r).collect();
+        let lru = &self.lru;
         let mut open: Vec<FlowRecord> = self
             .flows
-            .iter()
-            .map(|(k, f)| {
-                let reason = f.closing.map_or(EndReason::EndOfCapture, |c| c.1);
-                record(k, f, reason)
+            .values()
+            .map(|&i| {
+                let slot = &lru.slots[i as usize];
+                let reason = slot.f.closing.map_or(EndReason::EndOfCapture, |c| c.1);
+                record(&slot.key, &slot.f, reason)
             })
             .collect();
         open.sort_by(|a, b| {
