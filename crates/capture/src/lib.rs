@@ -72,7 +72,7 @@ pub use error::{
 pub use ip::{decode, Fragment, IpInfo};
 pub use linktype::LinkType;
 #[cfg(feature = "live")]
-pub use live::{LiveCapture, LiveError, LiveOptions, LiveStats, SharedStats};
+pub use live::{LiveCapture, LiveError, LiveNext, LiveOptions, LiveStats, SharedStats};
 pub use packet::{Direction, TracePacket};
 pub use pcap_write::PcapWriter;
 pub use reader::{CaptureFormat, CaptureReader, RawPacket, MAX_CAPLEN};

@@ -262,8 +262,22 @@ impl LiveCapture {
     }
 }
 
-impl PacketSource for LiveCapture {
-    fn next_packet(&mut self) -> Option<Result<RawPacket<'_>, CaptureError>> {
+/// What [`LiveCapture::next_or_idle`] hands over.
+pub enum LiveNext<'a> {
+    Packet(RawPacket<'a>),
+    /// A read timeout passed with no packet: time went on, for a reader that ends flows on
+    /// their idle timeout without waiting for the next packet.
+    Idle,
+}
+
+impl LiveCapture {
+    /// [`PacketSource::next_packet`] that also returns, with [`LiveNext::Idle`], after each
+    /// read timeout (`timeout_ms`) in which no packet came. `None` as for `next_packet`.
+    pub fn next_or_idle(&mut self) -> Option<LiveNext<'_>> {
+        self.next(true)
+    }
+
+    fn next(&mut self, idle: bool) -> Option<LiveNext<'_>> {
         if self.done {
             return None;
         }
@@ -274,6 +288,7 @@ impl PacketSource for LiveCapture {
             return None;
         }
         loop {
+            let mut timed_out = false;
             match self.cap.next_packet() {
                 Ok(p) => {
                     // Copied (a snapshot, 256 bytes by default) so that no borrow of the
@@ -292,7 +307,7 @@ impl PacketSource for LiveCapture {
                 // an idle interface, whatever its timeout, with libpcap's block mode.)
                 Err(pcap::Error::TimeoutExpired) => {
                     let mut fds = [PollFd::new(self.cap.as_fd(), PollFlags::POLLIN)];
-                    let _ = poll(&mut fds, PollTimeout::from(self.timeout_ms));
+                    timed_out = matches!(poll(&mut fds, PollTimeout::from(self.timeout_ms)), Ok(0));
                 }
                 Err(e) => {
                     self.error = Some(LiveError {
@@ -308,16 +323,29 @@ impl PacketSource for LiveCapture {
                 self.done = true;
                 return None;
             }
+            if idle && timed_out {
+                return Some(LiveNext::Idle);
+            }
         }
         self.read += 1;
         let (sec, usec, len) = self.header;
-        Some(Ok(RawPacket {
+        Some(LiveNext::Packet(RawPacket {
             ts: Timestamp::from_parts(sec, u64::try_from(usec).unwrap_or(0), 1_000_000),
             link_type: self.link_type,
             orig_len: len,
             data: &self.buf,
             interface: 0,
         }))
+    }
+}
+
+impl PacketSource for LiveCapture {
+    fn next_packet(&mut self) -> Option<Result<RawPacket<'_>, CaptureError>> {
+        match self.next(false)? {
+            LiveNext::Packet(p) => Some(Ok(p)),
+            // Not asked for: `next` waits on through timeouts.
+            LiveNext::Idle => None,
+        }
     }
 
     fn position(&self) -> Position {

@@ -483,6 +483,44 @@ pub fn stream_file(
     extractor: &Extractor,
     f: &mut dyn FnMut(RowRef<'_>) -> Result<Visit, DatasetError>,
 ) -> Result<ReadStats, DatasetError> {
+    stream_rows(
+        path,
+        settings,
+        extractor,
+        |v| visit_windows(path, settings, v),
+        f,
+    )
+}
+
+/// [`stream_file`] over any [`PacketSource`] (a live interface), read as [`visit_source`]
+/// reads it: each row is handed to `f` as soon as its window is complete.
+pub fn stream_source<S: PacketSource + ?Sized>(
+    name: &Path,
+    source: &mut S,
+    host: Option<IpAddr>,
+    settings: &ExtractSettings,
+    extractor: &Extractor,
+    f: &mut dyn FnMut(RowRef<'_>) -> Result<Visit, DatasetError>,
+) -> Result<ReadStats, DatasetError> {
+    stream_rows(
+        name,
+        settings,
+        extractor,
+        |v| visit_source(name, source, host, settings, v),
+        f,
+    )
+}
+
+/// The rows of [`stream_file`] from the events that `visit` hands over.
+fn stream_rows(
+    path: &Path,
+    settings: &ExtractSettings,
+    extractor: &Extractor,
+    visit: impl FnOnce(
+        &mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
+    ) -> Result<ReadStats, DatasetError>,
+    f: &mut dyn FnMut(RowRef<'_>) -> Result<Visit, DatasetError>,
+) -> Result<ReadStats, DatasetError> {
     let dim = extractor.dim(settings.space);
     let min = settings.min_packets;
     // Rows of a unit still short of `min_packets`, with its description.
@@ -516,7 +554,7 @@ pub fn stream_file(
         }
         Ok(next)
     };
-    visit_windows(path, settings, &mut |ev| {
+    visit(&mut |ev| {
         let mut next = Visit::Continue;
         match ev {
             Event::Window(w) => {

@@ -26,9 +26,10 @@ mod source;
 
 pub use error::DatasetError;
 pub use extract::{
-    extract_all, extract_file, stream_file, visit_packets, visit_source, visit_windows,
-    Augmentation, Event, ExtractSettings, FileWindows, ReadStats, RowRef, SourceResult, StateStats,
-    Visit, WindowRef, WindowRow, DEFAULT_MAX_HELD_PACKETS, DEFAULT_MAX_UNITS, DEFAULT_MAX_WINDOWS,
+    extract_all, extract_file, stream_file, stream_source, visit_packets, visit_source,
+    visit_windows, Augmentation, Event, ExtractSettings, FileWindows, ReadStats, RowRef,
+    SourceResult, StateStats, Visit, WindowRef, WindowRow, DEFAULT_MAX_HELD_PACKETS,
+    DEFAULT_MAX_UNITS, DEFAULT_MAX_WINDOWS,
 };
 pub use parallel::{stream_file_formatted, FormatRow};
 pub use source::{discover, expand_inputs, read_manifest, split_labels, Columns, Source};
