@@ -288,8 +288,7 @@ impl LiveCapture {
             return None;
         }
         loop {
-            let mut timed_out = false;
-            match self.cap.next_packet() {
+            let timed_out = match self.cap.next_packet() {
                 Ok(p) => {
                     // Copied (a snapshot, 256 bytes by default) so that no borrow of the
                     // capture outlives this loop, which reads again after a timeout.
@@ -307,7 +306,8 @@ impl LiveCapture {
                 // an idle interface, whatever its timeout, with libpcap's block mode.)
                 Err(pcap::Error::TimeoutExpired) => {
                     let mut fds = [PollFd::new(self.cap.as_fd(), PollFlags::POLLIN)];
-                    timed_out = matches!(poll(&mut fds, PollTimeout::from(self.timeout_ms)), Ok(0));
+                    // Ok(0): the timeout passed with nothing ready.
+                    matches!(poll(&mut fds, PollTimeout::from(self.timeout_ms)), Ok(0))
                 }
                 Err(e) => {
                     self.error = Some(LiveError {
@@ -318,7 +318,7 @@ impl LiveCapture {
                     self.done = true;
                     return None;
                 }
-            }
+            };
             if self.should_stop() {
                 self.done = true;
                 return None;
