@@ -158,7 +158,7 @@ pub struct InspectArgs {
 pub struct ExtractArgs {
     /// Dataset folders, manifest CSVs, or capture/trace files (plain, gzip or zstd; `-` for
     /// standard input).
-    #[arg(required = true, value_name = "DATASET")]
+    #[arg(required_unless_present = "live", value_name = "DATASET")]
     pub inputs: Vec<PathBuf>,
     /// Output file (default: stdout).
     #[arg(short, long, value_name = "FILE")]
@@ -178,6 +178,13 @@ pub struct ExtractArgs {
     /// Write every trace (unit) as a `.trace` file into this folder, one subfolder per label.
     #[arg(long, value_name = "DIR")]
     pub traces: Option<PathBuf>,
+    /// Windows of this network interface's traffic, a row as each completes, instead of files
+    /// (a build with `--features live`; needs root or CAP_NET_RAW). Ctrl-C ends with a
+    /// summary.
+    #[arg(long, value_name = "IFACE", conflicts_with_all = ["inputs", "plots", "traces"])]
+    pub live: Option<String>,
+    #[command(flatten)]
+    pub capture: LiveArgs,
     #[command(flatten)]
     pub traffic: TrafficArgs,
     #[command(flatten)]
@@ -352,8 +359,8 @@ pub struct LiveArgs {
     /// `--user root` keeps root).
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
-    /// A `stats` line (packets, kernel drops) at most this often, between decisions; 0: only
-    /// the final summary [default: 10].
+    /// A `stats` line (packets, kernel drops) at most this often, 0: only the final summary;
+    /// classify writes it between decisions, flows and extract on stderr [default: 10].
     #[arg(long, value_name = "SECS")]
     pub stats_every: Option<f64>,
 }

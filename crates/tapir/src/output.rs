@@ -45,7 +45,6 @@ impl Output {
 
     /// A file written in place from its first line (created, or emptied), for a stream that
     /// others read as it grows, such as a live capture's decisions.
-    #[cfg_attr(not(feature = "live"), allow(dead_code))]
     pub fn in_place(dest: &Path) -> anyhow::Result<Output> {
         let f = fs::OpenOptions::new()
             .write(true)

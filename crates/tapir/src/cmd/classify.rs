@@ -303,19 +303,10 @@ pub(crate) fn prepare(a: &ClassifyArgs) -> anyhow::Result<Prepared> {
 }
 
 pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
-    if let (None, Some(flag)) = (&a.live, a.capture.first_given()) {
-        return Err(usage(format!(
-            "{flag} is a flag of live capture: give --live IFACE"
-        )));
-    }
-    if let Some(iface) = a.live.clone() {
-        #[cfg(feature = "live")]
-        return crate::cmd::classify_live::run(&a, &iface);
-        #[cfg(not(feature = "live"))]
-        anyhow::bail!(
-            "--live {iface}: this tapir was built without live capture; build it with \
-             `cargo build --release --features live` (needs libpcap, e.g. Debian's libpcap-dev)"
-        );
+    super::check_live(a.live.as_deref(), &a.capture)?;
+    #[cfg(feature = "live")]
+    if let Some(iface) = &a.live {
+        return crate::cmd::classify_live::run(&a, iface);
     }
     let p = prepare(&a)?;
     let settings = &p.settings;

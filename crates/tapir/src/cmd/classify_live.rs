@@ -5,17 +5,17 @@
 //! `live` summary line. Ctrl-C (or `--count`, `--duration`) ends the capture.
 
 use super::classify::{label_of, prepare, probabilities, Line, SummaryLine, UnitTally};
+use super::live::{self, round3};
 use crate::cli::ClassifyArgs;
 use crate::interrupt;
 use crate::output::Output;
-use crate::settings::usage;
 use anyhow::Context;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tapir_capture::{LiveCapture, LiveOptions, LiveStats};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tapir_capture::LiveStats;
 use tapir_dataset::{visit_source, DatasetError, Event, Visit};
 use tapir_flow::{ClientRule, Unit};
 
@@ -101,10 +101,6 @@ impl LatencyHistogram {
     }
 }
 
-fn round3(x: f64) -> f64 {
-    (x * 1e3).round() / 1e3
-}
-
 fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -113,58 +109,12 @@ fn now_ns() -> i64 {
 
 pub fn run(a: &ClassifyArgs, iface: &str) -> anyhow::Result<()> {
     let c = &a.capture;
-    let duration = match c.duration {
-        Some(d) if !(d > 0.0 && d.is_finite()) => {
-            return Err(usage(format!(
-                "--duration {d}: a number of seconds above 0"
-            )))
-        }
-        Some(d) => Some(Duration::from_secs_f64(d)),
-        None => None,
-    };
-    let stats_every = c.stats_every.unwrap_or(10.0);
-    if !(stats_every >= 0.0 && stats_every.is_finite()) {
-        return Err(usage(format!(
-            "--stats-every {stats_every}: a number of seconds, 0 for none"
-        )));
-    }
-    let buffer_mib = c.buffer_size.unwrap_or(64);
-    let buffer_bytes = buffer_mib
-        .checked_mul(1 << 20)
-        .filter(|&b| b > 0 && b <= i32::MAX as u32)
-        .ok_or_else(|| usage(format!("--buffer-size {buffer_mib}: 1 to 2047 MiB")))?;
-    let snaplen = c.snaplen.unwrap_or(256);
-    if !(64..=262_144).contains(&snaplen) {
-        return Err(usage(format!(
-            "--snaplen {snaplen}: 64 to 262144 bytes (headers need about 100)"
-        )));
-    }
+    let cfg = live::config(c)?;
     let p = prepare(a)?;
     let settings = &p.settings;
-    let opts = LiveOptions {
-        snaplen,
-        buffer_bytes,
-        immediate: c.immediate,
-        promiscuous: !c.no_promisc,
-        filter: c.filter.clone(),
-        ..LiveOptions::default()
-    };
-    let mut cap = LiveCapture::open(iface, &opts)?;
-    let link = cap.link_type();
-    if !link.is_supported() {
-        anyhow::bail!(
-            "interface {iface}: link type {link} is not one tapir decodes (Ethernet, raw IP, \
-             Linux cooked, loopback)"
-        );
-    }
-    // The whole interface as one unit: its own address is the client (there is no first pass
-    // over a live capture to find the busiest one). IPv4 first, as most tunnels use it.
+    let mut cap = live::open(iface, &cfg)?;
     let host = (settings.unit == Unit::Capture && settings.client == ClientRule::Auto)
-        .then(|| {
-            let mut addrs = LiveCapture::addresses(iface);
-            addrs.sort_by_key(|a| a.is_ipv6());
-            addrs.first().copied()
-        })
+        .then(|| live::own_address(iface))
         .flatten();
     // Opened before privileges go, so that the path is the one root was asked to write; a
     // live output is written in place, line by line, for readers that follow it.
@@ -172,13 +122,10 @@ pub fn run(a: &ClassifyArgs, iface: &str) -> anyhow::Result<()> {
         Some(path) => Output::in_place(path)?,
         None => Output::create(None)?,
     };
-    let who = crate::privileges::drop_to(c.user.as_deref())?;
+    let who = crate::privileges::drop_to(cfg.user.as_deref())?;
     eprintln!(
-        "tapir: capturing on {iface} ({link}, snaplen {}, buffer {} MiB{}), by {}, client {}; \
-         {who}; Ctrl-C ends with a summary",
-        snaplen,
-        buffer_mib,
-        if c.immediate { ", immediate" } else { "" },
+        "tapir: {}, by {}, client {}; {who}; Ctrl-C ends with a summary",
+        live::describe(&cap, &cfg),
         a.traffic.by,
         match (&host, &settings.client) {
             (Some(h), _) => h.to_string(),
@@ -190,12 +137,7 @@ pub fn run(a: &ClassifyArgs, iface: &str) -> anyhow::Result<()> {
     );
 
     let _cooperate = interrupt::cooperate();
-    let started = Instant::now();
-    let deadline = duration.map(|d| started + d);
-    cap.set_limit(c.count);
-    cap.stop_when(move || {
-        interrupt::requested().is_some() || deadline.is_some_and(|d| Instant::now() >= d)
-    });
+    let started = live::arm(&mut cap, &cfg);
     let shared = cap.shared_stats();
 
     let model = &p.mf.model;
@@ -206,8 +148,7 @@ pub fn run(a: &ClassifyArgs, iface: &str) -> anyhow::Result<()> {
     let mut labels = vec![0u64; classes.len() + 1];
     let mut latency = LatencyHistogram::default();
     let (mut windows, mut units) = (0u64, 0u64);
-    let stats_every = Duration::from_secs_f64(stats_every);
-    let mut last_stats = Instant::now();
+    let mut ticker = live::StatsTicker::new(cfg.stats_every);
     let windows_out = !a.summary;
     let io = |e: std::io::Error| DatasetError::Io {
         path: iface.into(),
@@ -253,8 +194,7 @@ pub fn run(a: &ClassifyArgs, iface: &str) -> anyhow::Result<()> {
                         },
                     )?;
                 }
-                if !stats_every.is_zero() && last_stats.elapsed() >= stats_every {
-                    last_stats = Instant::now();
+                if ticker.due() {
                     let s = shared.load();
                     json(
                         &mut out,
@@ -302,16 +242,9 @@ pub fn run(a: &ClassifyArgs, iface: &str) -> anyhow::Result<()> {
     });
     let seconds = started.elapsed().as_secs_f64();
     let read = read.with_context(|| format!("live capture on {iface}"))?;
-    let failure = cap.take_error();
     let s: LiveStats = cap.stats().unwrap_or_else(|_| shared.load());
-    let signal = interrupt::requested();
-    let stopped_by = match signal {
-        Some(_) => Some("signal"),
-        None if failure.is_some() => Some("error"),
-        None if c.count.is_some_and(|n| s.read >= n) => Some("count"),
-        None if duration.is_some() => Some("duration"),
-        None => None,
-    };
+    let failed = cap.take_error();
+    let stopped_by = live::stopped_by(&cfg, &s, failed.is_some());
     let fin = FinalLine {
         summary: "live",
         interface: iface,
@@ -343,18 +276,10 @@ pub fn run(a: &ClassifyArgs, iface: &str) -> anyhow::Result<()> {
          the kernel, {} by the interface",
         s.read, s.dropped, s.if_dropped
     );
-    if let Some(e) = failure {
+    if let Some(e) = failed {
         return Err(anyhow::Error::new(e).context(said));
     }
-    if let Some(signal) = signal {
-        return Err(interrupt::Interrupted {
-            signal,
-            summary: said,
-        }
-        .into());
-    }
-    eprintln!("tapir: {said}");
-    Ok(())
+    live::conclude(&mut cap, said)
 }
 
 /// JSON lines of several shapes through one writer closure.

@@ -24,6 +24,11 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
         other => return Err(usage(format!("--format {other:?}: use csv or jsonl"))),
     };
     let settings = extract_settings(&a.traffic, &a.window, space)?;
+    super::check_live(a.live.as_deref(), &a.capture)?;
+    #[cfg(feature = "live")]
+    if let Some(iface) = &a.live {
+        return super::extract_live::run(&a, &settings, jsonl, iface);
+    }
     if let Some(dir) = &a.plots {
         let sources = discover(&a.inputs)?;
         let staged = crate::output::StagedDir::new(dir)?;
@@ -58,22 +63,8 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
         }
     }
     let sources = discover(&a.inputs)?;
-    let names = tapir_features::feature_names(space, &settings.features)?;
     let mut out = Output::create(a.output.as_deref())?;
-    if !jsonl {
-        write!(out, "file,label,group,unit,window,start,end")?;
-        for n in &names {
-            write!(out, ",{n}")?;
-        }
-        writeln!(out)?;
-    }
-    // JSON lines carry the CSV's columns as keys, in the same order: one flat object per row.
-    let keys: Option<Vec<String>> = jsonl.then(|| {
-        names
-            .iter()
-            .map(|n| serde_json::to_string(n).expect("a string serialises"))
-            .collect()
-    });
+    let keys = header(&mut out, &settings, jsonl)?;
     let done = write_rows(&sources, &settings, keys.as_deref(), &mut out)?;
     out.finish()?;
     let mut summary = format!(
@@ -101,6 +92,30 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
     }
     eprintln!("{summary}");
     Ok(())
+}
+
+/// Writes the CSV header (nothing for JSON lines); returns, for JSON lines, the keys of the
+/// feature columns (the feature names, JSON-quoted).
+pub(super) fn header(
+    out: &mut Output,
+    settings: &ExtractSettings,
+    jsonl: bool,
+) -> anyhow::Result<Option<Vec<String>>> {
+    let names = tapir_features::feature_names(settings.space, &settings.features)?;
+    if !jsonl {
+        write!(out, "file,label,group,unit,window,start,end")?;
+        for n in &names {
+            write!(out, ",{n}")?;
+        }
+        writeln!(out)?;
+    }
+    // JSON lines carry the CSV's columns as keys, in the same order: one flat object per row.
+    Ok(jsonl.then(|| {
+        names
+            .iter()
+            .map(|n| serde_json::to_string(n).expect("a string serialises"))
+            .collect()
+    }))
 }
 
 /// What [`write_rows`] wrote.
@@ -213,26 +228,12 @@ fn format_source(
     workers: usize,
     chunks: &crate::ordered::Chunks<'_, Result<ReadStats, DatasetError>>,
 ) -> Result<ReadStats, DatasetError> {
-    let label = src.labels.join("+");
-    let file = src.path.display().to_string();
-    // The fields every row of the file starts with, quoted once.
-    let lead = match keys {
-        None => format!(
-            "{},{},{},",
-            csv_field(&file),
-            csv_field(&label),
-            csv_field(&src.group)
-        ),
-        Some(_) => {
-            let q = |v: &str| serde_json::to_string(v).expect("a string serialises");
-            format!(
-                "{{\"file\":{},\"label\":{},\"group\":{},",
-                q(&file),
-                q(&label),
-                q(&src.group)
-            )
-        }
-    };
+    let lead = lead(
+        &src.path.display().to_string(),
+        &src.labels,
+        &src.group,
+        keys,
+    );
     let format = |buf: &mut Vec<u8>, r: &RowRef<'_>| format_row(buf, keys, &lead, r);
     tapir_dataset::stream_file_formatted(
         &src.path,
@@ -250,10 +251,33 @@ fn format_source(
     )
 }
 
+/// The fields every row of a file starts with (file, label, group), quoted once: CSV, or the
+/// start of a JSON object when there are `keys`.
+pub(super) fn lead(file: &str, labels: &[String], group: &str, keys: Option<&[String]>) -> String {
+    let label = labels.join("+");
+    match keys {
+        None => format!(
+            "{},{},{},",
+            csv_field(file),
+            csv_field(&label),
+            csv_field(group)
+        ),
+        Some(_) => {
+            let q = |v: &str| serde_json::to_string(v).expect("a string serialises");
+            format!(
+                "{{\"file\":{},\"label\":{},\"group\":{},",
+                q(file),
+                q(&label),
+                q(group)
+            )
+        }
+    }
+}
+
 /// One row after its file's `lead` fields: CSV, or a flat JSON object whose keys are the CSV's
 /// columns (`keys`: the feature names, JSON-quoted) with the same values, times included
 /// (features at full precision where CSV rounds them to four decimals).
-fn format_row(
+pub(super) fn format_row(
     buf: &mut Vec<u8>,
     keys: Option<&[String]>,
     lead: &str,

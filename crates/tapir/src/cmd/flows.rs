@@ -34,6 +34,11 @@ pub struct FlowsArgs {
     /// With --listen: stop after this many records.
     #[arg(long, value_name = "N")]
     pub max_records: Option<u64>,
+    /// Flow records of this network interface's traffic as its flows end, instead of files
+    /// (a build with `--features live`; needs root or CAP_NET_RAW). Ctrl-C ends with the
+    /// flows still open and a summary.
+    #[arg(long, value_name = "IFACE", conflicts_with_all = ["files", "listen"])]
+    pub live: Option<String>,
     /// Output format: table, csv, jsonl, or parquet (a hive-partitioned folder, needs -o and a
     /// build with the `parquet` feature).
     #[arg(long, value_name = "FORMAT", default_value = "table")]
@@ -72,10 +77,12 @@ pub struct FlowsArgs {
     /// Totals on stderr: IP packets and bytes read and summed over records, evictions.
     #[arg(long)]
     pub stats: bool,
+    #[command(flatten)]
+    pub capture: crate::cli::LiveArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
+pub(super) enum Format {
     Table,
     Csv,
     Jsonl,
@@ -83,14 +90,14 @@ enum Format {
 }
 
 /// Validated flags.
-struct Settings {
-    format: Format,
-    table: FlowTableConfig,
-    netflow_ports: Vec<u16>,
+pub(super) struct Settings {
+    pub format: Format,
+    pub table: FlowTableConfig,
+    pub netflow_ports: Vec<u16>,
     listen: Option<SocketAddr>,
     anon: Option<Anonymizer>,
-    max_templates: usize,
-    max_templates_per_exporter: usize,
+    pub max_templates: usize,
+    pub max_templates_per_exporter: usize,
 }
 
 fn secs_ns(flag: &str, s: f64) -> anyhow::Result<i64> {
@@ -116,6 +123,14 @@ fn settings(a: &FlowsArgs) -> anyhow::Result<Settings> {
             )))
         }
     };
+    if format == Format::Parquet && a.live.is_some() {
+        // Parquet is written whole at the end: hours of records held in memory, then written
+        // by a process that has given up root. JSON lines or CSV stream them instead.
+        return Err(usage(
+            "--format parquet is written at the end, not as flows end: with --live give \
+             --format jsonl or csv",
+        ));
+    }
     if format == Format::Parquet && a.output.is_none() {
         return Err(usage("--format parquet writes a folder: give it with -o"));
     }
@@ -146,8 +161,10 @@ fn settings(a: &FlowsArgs) -> anyhow::Result<Settings> {
         ),
         None => None,
     };
-    if listen.is_none() && a.files.is_empty() {
-        return Err(usage("give capture files, or --listen ADDR:PORT"));
+    if listen.is_none() && a.files.is_empty() && a.live.is_none() {
+        return Err(usage(
+            "give capture files, --listen ADDR:PORT or --live IFACE",
+        ));
     }
     if listen.is_some() && !a.files.is_empty() {
         return Err(usage(
@@ -173,12 +190,17 @@ fn settings(a: &FlowsArgs) -> anyhow::Result<Settings> {
 }
 
 pub fn run(a: FlowsArgs) -> anyhow::Result<()> {
+    super::check_live(a.live.as_deref(), &a.capture)?;
     let s = settings(&a)?;
+    #[cfg(feature = "live")]
+    if let Some(iface) = &a.live {
+        return super::flows_live::run(&a, &s, iface);
+    }
     // A folder stands for the captures below it.
     let files = tapir_dataset::expand_inputs(&a.files)?;
     // Ctrl-C ends reading; the records so far (active flows included) are still written.
     let _coop = crate::interrupt::cooperate();
-    let mut sink = Sink::new(&s, a.output.as_deref())?;
+    let mut sink = Sink::new(&s, a.output.as_deref(), false)?;
     let mut failed = 0usize;
     let mut read = 0usize;
     if let Some(addr) = s.listen {
@@ -318,7 +340,7 @@ fn read_capture(path: &Path, s: &Settings, sink: &mut Sink) -> anyhow::Result<To
 
 /// A warning with the count when template limits pushed templates out (their data sets are then
 /// skipped until the exporter sends the template again).
-fn warn_templates(st: &tapir_netflow::DecoderStats, s: &Settings) {
+pub(super) fn warn_templates(st: &tapir_netflow::DecoderStats, s: &Settings) {
     if st.templates_dropped > 0 {
         warn(format!(
             "{} NetFlow/IPFIX templates dropped at the limits (--max-templates {}, \
@@ -373,7 +395,7 @@ fn collect(a: &FlowsArgs, s: &Settings, addr: SocketAddr, sink: &mut Sink) -> an
 }
 
 /// Where records go, in the chosen format; streams except for the table (which needs widths).
-struct Sink {
+pub(super) struct Sink {
     format: Format,
     out: Option<Output>,
     rows: Vec<FlowRecord>,
@@ -381,19 +403,22 @@ struct Sink {
     pseudonyms: HashMap<IpAddr, IpAddr>,
     #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     dir: Option<PathBuf>,
-    capture_records: u64,
-    capture_packets: u64,
-    capture_bytes: u64,
+    pub capture_records: u64,
+    pub capture_packets: u64,
+    pub capture_bytes: u64,
     /// Records pushed, for the summary of an interrupted run.
-    written: u64,
+    pub written: u64,
 }
 
 pub const CSV_HEADER: &str = "src,dst,src_port,dst_port,proto,start,end,packets_fwd,bytes_fwd,packets_rev,bytes_rev,tos,dscp,tcp_flags,tunnel,end_reason,source,exporter,domain";
 
 impl Sink {
-    fn new(s: &Settings, dest: Option<&Path>) -> anyhow::Result<Sink> {
-        let out = match s.format {
-            Format::Parquet => None,
+    /// `in_place`: a file written from its first record on, for readers that follow it (a
+    /// live capture's), instead of whole at the end.
+    pub fn new(s: &Settings, dest: Option<&Path>, in_place: bool) -> anyhow::Result<Sink> {
+        let out = match (s.format, dest) {
+            (Format::Parquet, _) => None,
+            (_, Some(dest)) if in_place => Some(Output::in_place(dest)?),
             _ => Some(Output::create(dest)?),
         };
         let mut sink = Sink {
@@ -433,7 +458,7 @@ impl Sink {
         }
     }
 
-    fn push(&mut self, mut r: FlowRecord) -> anyhow::Result<()> {
+    pub fn push(&mut self, mut r: FlowRecord) -> anyhow::Result<()> {
         self.written += 1;
         if r.source == tapir_flow::RecordSource::Capture {
             self.capture_records += 1;
@@ -455,14 +480,14 @@ impl Sink {
         Ok(())
     }
 
-    fn flush(&mut self) -> anyhow::Result<()> {
+    pub fn flush(&mut self) -> anyhow::Result<()> {
         if let Some(o) = self.out.as_mut() {
             o.flush()?;
         }
         Ok(())
     }
 
-    fn finish(mut self) -> anyhow::Result<()> {
+    pub fn finish(mut self) -> anyhow::Result<()> {
         match self.format {
             Format::Table => {
                 let mut o = self.out.take().context("table output")?;
