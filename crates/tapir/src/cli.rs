@@ -24,7 +24,7 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Windows of features, one row per window, with label and group.
     #[command(
-        after_help = "Examples:\n  tapir extract data/sample/plain -o features.csv\n  tapir extract data/sample/plain/voip --plots plots/ --limit 1 -o voip.csv"
+        after_help = "Examples:\n  tapir extract data/sample/plain -o features.csv\n  tapir extract data/sample/plain/voip --plots plots/ --limit 1 -o voip.csv\n  tapir extract --live eth0 --by flow --format jsonl   # a build with --features live"
     )]
     Extract(ExtractArgs),
     /// Train a model on a labelled dataset and write it to one file.
@@ -58,7 +58,7 @@ pub enum Command {
     /// Bidirectional flow records (NetFlow fields, both directions, tunnel kind) from captures,
     /// NetFlow/IPFIX exports inside them, or a UDP collector.
     #[command(
-        after_help = "Examples:\n  tapir flows data/sample/plain/multi/video_voip_web-0eb2055e.pcap.zst\n  tapir flows data/sample/plain/multi/*.pcap.zst --format csv -o flows.csv\n  tapir flows --listen 127.0.0.1:2055 --json\n  tapir flows data/sample/plain/multi/*.pcap.zst --format parquet -o flows/   # --features parquet"
+        after_help = "Examples:\n  tapir flows data/sample/plain/multi/video_voip_web-0eb2055e.pcap.zst\n  tapir flows data/sample/plain/multi/*.pcap.zst --format csv -o flows.csv\n  tapir flows --listen 127.0.0.1:2055 --json\n  tapir flows data/sample/plain/multi/*.pcap.zst --format parquet -o flows/   # --features parquet\n  tapir flows --live eth0 --json | jq 'select(.tunnel != null)'   # --features live"
     )]
     Flows(crate::cmd::flows::FlowsArgs),
     /// Source/destination analysis: watchlist hits, new peers of sensitive hosts, who talks to whom.

@@ -22,7 +22,7 @@ use tapir_netflow::{is_export, udp_payload, Collector, Decoder};
 #[derive(Args, Debug)]
 pub struct FlowsArgs {
     /// Captures (pcap, pcapng; plain, gzip or zstd; `-` for standard input). Not needed with
-    /// --listen.
+    /// --listen or --live.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Collect NetFlow v5/v9/IPFIX export packets on this UDP address instead of reading files.
@@ -46,7 +46,8 @@ pub struct FlowsArgs {
     /// Same as --format jsonl.
     #[arg(long)]
     pub json: bool,
-    /// Write to this file (folder for parquet) instead of stdout; written whole or not at all.
+    /// Write to this file (folder for parquet) instead of stdout; written whole or not at all
+    /// (with --live: from the first record on, as records come).
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// A flow quiet this long ends.
