@@ -78,7 +78,7 @@ pub use pcap_write::PcapWriter;
 pub use reader::{CaptureFormat, CaptureReader, RawPacket, MAX_CAPLEN};
 pub use rng::SplitMix64;
 pub use sniff::{kind_from_name, sniff, sniff_bytes, FileKind};
-pub use source::{PacketSource, Position};
+pub use source::{PacketSource, Position, SourceItem};
 pub use stream::{open, Decoder, Opened, Stream, ZSTD_MAX_WINDOW};
 pub use time::{civil_from_days, days_from_civil, Timestamp, UtcDateTime};
 pub use trace::{TraceReader, TraceWriter, MAX_LINE_LEN};

@@ -4,7 +4,7 @@
 //! Opening an interface needs root or `CAP_NET_RAW`; once it is open the process can give
 //! those up (the `tapir` command switches to an unprivileged user) and go on reading.
 
-use crate::{CaptureError, LinkType, PacketSource, Position, RawPacket, Timestamp};
+use crate::{CaptureError, LinkType, PacketSource, Position, RawPacket, SourceItem, Timestamp};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::fmt;
 use std::net::IpAddr;
@@ -136,6 +136,8 @@ pub struct LiveCapture {
     /// The frame being handed out: its bytes, and (seconds, microseconds, length on the wire).
     buf: Vec<u8>,
     header: (i64, i64, u32),
+    /// When the last frame was read, for the capture's clock while none comes.
+    last_read: Option<Instant>,
     shared: Arc<SharedStats>,
     refreshed: Instant,
 }
@@ -187,6 +189,7 @@ impl LiveCapture {
             totals: LiveStats::default(),
             buf: Vec::with_capacity(opts.snaplen as usize),
             header: (0, 0, 0),
+            last_read: None,
             shared: Arc::default(),
             refreshed: Instant::now(),
         })
@@ -299,6 +302,7 @@ impl LiveCapture {
                     #[allow(clippy::useless_conversion)]
                     let (sec, usec) = (i64::from(ts.tv_sec), i64::from(ts.tv_usec));
                     self.header = (sec, usec, p.header.len);
+                    self.last_read = Some(Instant::now());
                     break;
                 }
                 // Nothing to read yet: wait for the kernel to hand over a block, at most one
@@ -328,14 +332,19 @@ impl LiveCapture {
             }
         }
         self.read += 1;
+        Some(LiveNext::Packet(self.current()))
+    }
+
+    /// The frame read last.
+    fn current(&self) -> RawPacket<'_> {
         let (sec, usec, len) = self.header;
-        Some(LiveNext::Packet(RawPacket {
+        RawPacket {
             ts: Timestamp::from_parts(sec, u64::try_from(usec).unwrap_or(0), 1_000_000),
             link_type: self.link_type,
             orig_len: len,
             data: &self.buf,
             interface: 0,
-        }))
+        }
     }
 }
 
@@ -350,5 +359,28 @@ impl PacketSource for LiveCapture {
 
     fn position(&self) -> Position {
         Position::Packet(self.read)
+    }
+
+    /// The capture's clock while no packet comes: the last packet's timestamp plus the time
+    /// since it was read. Packets reach tapir after the kernel stamped them (in blocks, up to
+    /// a read timeout late), so this runs behind the capture's clock, never ahead: a unit
+    /// ended on it ends a little late, never early. Before the first packet there is no clock
+    /// and timeouts are waited through.
+    fn next_item(&mut self) -> Option<Result<SourceItem<'_>, CaptureError>> {
+        loop {
+            let idle = matches!(self.next(true)?, LiveNext::Idle);
+            if !idle {
+                break;
+            }
+            if let Some(read) = self.last_read {
+                let last = self.current().ts;
+                let passed = i64::try_from(read.elapsed().as_nanos()).unwrap_or(i64::MAX);
+                return Some(Ok(SourceItem::Idle(Timestamp(
+                    last.0.saturating_add(passed),
+                ))));
+            }
+        }
+        // The frame `next` read is the one in the buffer.
+        Some(Ok(SourceItem::Packet(self.current())))
     }
 }

@@ -1,7 +1,7 @@
 //! [`PacketSource`]: where packets come from, a capture file or a live interface, so that one
 //! pipeline (units, windows, features) reads both.
 
-use crate::{CaptureError, CaptureReader, RawPacket};
+use crate::{CaptureError, CaptureReader, RawPacket, Timestamp};
 use std::fmt;
 use std::io::Read;
 
@@ -14,6 +14,21 @@ pub trait PacketSource {
 
     /// Where the next frame is, for messages about it. Called before every frame, so cheap.
     fn position(&self) -> Position;
+
+    /// [`PacketSource::next_packet`], or [`SourceItem::Idle`] when a source that waits for
+    /// packets (a live interface) has waited a while with none: time went on, and units idle
+    /// past their timeout can end now rather than at the next packet. A file is never idle.
+    fn next_item(&mut self) -> Option<Result<SourceItem<'_>, CaptureError>> {
+        self.next_packet().map(|r| r.map(SourceItem::Packet))
+    }
+}
+
+/// What [`PacketSource::next_item`] hands over.
+pub enum SourceItem<'a> {
+    Packet(RawPacket<'a>),
+    /// No packet for a while; the capture's clock reads this now (never ahead of the time the
+    /// next packet will carry).
+    Idle(Timestamp),
 }
 
 /// Where a frame is in its source.

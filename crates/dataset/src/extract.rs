@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tapir_capture::{
-    CaptureErrorKind, DecodeError, FileKind, PacketSource, Stream, Timestamp, TraceErrorKind,
-    TracePacket, TraceReader,
+    CaptureErrorKind, DecodeError, FileKind, PacketSource, SourceItem, Stream, Timestamp,
+    TraceErrorKind, TracePacket, TraceReader,
 };
 use tapir_features::{
     window_seed, AugmentSpec, Extractor, FeatureConfig, FeatureSpace, WindowSpec, Windower,
@@ -796,11 +796,13 @@ fn read_frames<S: PacketSource + ?Sized>(
             held.reserve(HOST_LOOKAHEAD.min(4096));
             while held.len() < HOST_LOOKAHEAD {
                 match next_ip(path, r, v)? {
-                    Some((ts, ip)) => {
+                    Next::Packet(ts, ip) => {
                         hc.add(ip.src, ip.dst);
                         held.push((ts, ip));
                     }
-                    None => {
+                    // Nothing is placed yet, so nothing can time out.
+                    Next::Idle(_) => {}
+                    Next::End => {
                         ended = true;
                         break;
                     }
@@ -857,26 +859,56 @@ fn read_units<S: PacketSource + ?Sized>(
 ) -> Result<(), DatasetError> {
     while !v.stopped {
         match next_ip(path, r, v)? {
-            Some((ts, ip)) => place(ts, &ip, units, v)?,
-            None => break,
+            Next::Packet(ts, ip) => place(ts, &ip, units, v)?,
+            Next::Idle(now) => expire(now, units, v)?,
+            Next::End => break,
         }
     }
     Ok(())
 }
 
-/// The next IP packet of `r`, or `None` at its end. Frames that are not IP are counted, ones
-/// that do not decode are skipped with a warning (see [`Visitor::skip`]); a read error ends
-/// the input with a warning, or fails the file under `strict`.
+/// What [`next_ip`] read.
+enum Next {
+    Packet(Timestamp, tapir_capture::IpInfo),
+    /// A live source waited with no packet; its clock reads this.
+    Idle(Timestamp),
+    End,
+}
+
+/// Time went on with no packet (a live source): the units idle past their timeout by `now`
+/// end now, with their events, instead of at the next packet.
+fn expire(now: Timestamp, units: &mut Units, v: &mut Visitor<'_, '_>) -> Result<(), DatasetError> {
+    match units {
+        Units::Flows(table) => {
+            table.sweep(now);
+            for (id, _) in table.drain_ended() {
+                v.end_unit(id)?;
+            }
+        }
+        Units::Assembled(asm) => {
+            asm.expire(now);
+            for ended in asm.take_ended() {
+                v.end_unit(ended.id)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The next IP packet of `r`, a pause of a live source, or the end. Frames that are not IP
+/// are counted, ones that do not decode are skipped with a warning (see [`Visitor::skip`]); a
+/// read error ends the input with a warning, or fails the file under `strict`.
 fn next_ip<S: PacketSource + ?Sized>(
     path: &Path,
     r: &mut S,
     v: &mut Visitor<'_, '_>,
-) -> Result<Option<(Timestamp, tapir_capture::IpInfo)>, DatasetError> {
+) -> Result<Next, DatasetError> {
     loop {
         let offset = r.position();
-        let raw = match r.next_packet() {
-            None => return Ok(None),
-            Some(Ok(raw)) => raw,
+        let raw = match r.next_item() {
+            None => return Ok(Next::End),
+            Some(Ok(SourceItem::Idle(now))) => return Ok(Next::Idle(now)),
+            Some(Ok(SourceItem::Packet(raw))) => raw,
             Some(Err(e)) => {
                 if v.settings.strict {
                     return Err(DatasetError::capture(path, e));
@@ -885,11 +917,11 @@ fn next_ip<S: PacketSource + ?Sized>(
                     "{}: {e}; stopped reading this file, kept what came before",
                     path.display()
                 ));
-                return Ok(None);
+                return Ok(Next::End);
             }
         };
         match raw.decode() {
-            Ok(ip) => return Ok(Some((raw.ts, ip))),
+            Ok(ip) => return Ok(Next::Packet(raw.ts, ip)),
             Err(DecodeError::NotIp) => v.stats.skipped += 1,
             Err(e) => v.skip(|| format!("{}: {offset}: {e}", path.display())),
         }

@@ -353,6 +353,12 @@ impl Assembler {
         placed
     }
 
+    /// Ends the units idle past the timeout by `now` (a live source's clock while no packet
+    /// comes); they are in [`Assembler::take_ended`] next. A whole capture never idles out.
+    pub fn expire(&mut self, now: Timestamp) {
+        self.sweep(now);
+    }
+
     /// Units that ended (idle timeout or table full) since the last call. Their ids never come
     /// back; a caller holding per-unit state can drop it.
     pub fn take_ended(&mut self) -> Vec<UnitInfo> {
