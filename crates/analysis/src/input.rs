@@ -320,9 +320,12 @@ pub fn read_mail(
 }
 
 /// Reads one input: a capture (by its magic number), JSON lines (a first character of `{` or
-/// `#`), or else mail (mbox, Maildir or a folder, `.eml`). Captures and JSON lines may be gzip
-/// or zstd compressed, and come from standard input (`-`) or a pipe. What is skipped inside an
-/// input (broken messages) goes to `on_skip`.
+/// `#`), or else mail (mbox, `.eml`). Captures and JSON lines may be gzip or zstd compressed,
+/// and come from standard input (`-`) or a pipe. A Maildir (a folder with `cur/` or `new/`) is
+/// mail; any other folder is read file by file, each by its own kind (a folder of captures, of
+/// JSON lines, of `.eml` files, or a mix), its subfolders too, in name order. What is skipped
+/// inside an input (broken messages, unreadable files of a folder) goes to `on_skip`; a folder
+/// with nothing readable in it is an error.
 pub fn read_file(
     path: &Path,
     on_skip: &mut dyn FnMut(String),
@@ -332,7 +335,7 @@ pub fn read_file(
         source,
     };
     if path.is_dir() {
-        return read_mail(path, on_skip);
+        return read_folder(path, on_skip);
     }
     let cerr = |source| AnalysisError::Capture {
         path: path.to_path_buf(),
@@ -369,6 +372,53 @@ pub fn read_file(
             read_mail(path, on_skip)
         }
     }
+}
+
+/// [`read_file`] on a folder.
+fn read_folder(dir: &Path, on_skip: &mut dyn FnMut(String)) -> Result<Vec<Event>, AnalysisError> {
+    let io = |source| AnalysisError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut entries = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(io)? {
+        let p = e.map_err(io)?.path();
+        // Hidden files (editor and tool leftovers) are not inputs.
+        if !p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'))
+        {
+            entries.push(p);
+        }
+    }
+    entries.sort();
+    if entries.iter().any(|p| {
+        p.is_dir() && matches!(p.file_name().and_then(|n| n.to_str()), Some("cur" | "new"))
+    }) {
+        return read_mail(dir, on_skip);
+    }
+    let (mut events, mut read) = (Vec::new(), 0usize);
+    for p in &entries {
+        match read_file(p, on_skip) {
+            Ok(ev) => {
+                events.extend(ev);
+                read += 1;
+            }
+            Err(e) => on_skip(format!("{e}; file skipped")),
+        }
+    }
+    if read == 0 {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            if entries.is_empty() {
+                "an empty folder"
+            } else {
+                "a folder with no capture, flow records, mail events or mail that could be read"
+            },
+        )));
+    }
+    Ok(events)
 }
 
 #[cfg(test)]

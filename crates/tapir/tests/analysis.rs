@@ -565,3 +565,29 @@ fn mbox_input_is_read_and_its_broken_message_reported() {
         "the broken message is reported"
     );
 }
+
+#[test]
+fn a_folder_is_read_file_by_file_and_an_empty_one_is_an_error() {
+    // A folder of compressed captures: every capture's hosts, none of it read as mail.
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample/ipsec/web");
+    let o = tapir(&["watch", p(&sample), "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("header field"), "read as mail: {stderr}");
+    let lines = json_lines(&String::from_utf8_lossy(&o.stdout));
+    let talkers: Vec<&Value> = lines.iter().filter(|l| l["host"].is_string()).collect();
+    let captures = fs::read_dir(&sample).unwrap().count();
+    // Each capture is its own client/server pair of the lab (10.77.k.1, 10.78.k.2).
+    assert!(
+        talkers.len() >= 4 && talkers.len() <= 2 * captures,
+        "{} talkers from {captures} captures: {lines:?}",
+        talkers.len()
+    );
+    // A mail folder (.eml files) is still mail; an empty folder is an error, exit 1.
+    let eml = Path::new(env!("CARGO_MANIFEST_DIR")).join("../mail/tests/data/eml");
+    assert!(!json_lines(&ok(&["watch", p(&eml), "--json"])).is_empty());
+    let empty = temp_dir("empty-folder");
+    let o = tapir(&["watch", p(&empty)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("an empty folder"));
+}
