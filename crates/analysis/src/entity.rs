@@ -303,7 +303,7 @@ impl Grouping {
     /// Parses `host`, `domain`, `prefix/24` (IPv6 /64), `prefix/24/48` (IPv6 /48) or `site`
     /// (which needs `sites`).
     pub fn parse(s: &str, sites: Option<PatternSet>) -> Result<Grouping, AnalysisError> {
-        let bad = |why: String| AnalysisError::invalid("--by", why);
+        let bad = |why: String| AnalysisError::invalid("grouping", why);
         match s {
             "host" => Ok(Grouping::Host),
             "domain" => Ok(Grouping::Domain),

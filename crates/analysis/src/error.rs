@@ -13,7 +13,9 @@ pub enum AnalysisError {
         line: usize,
         why: String,
     },
-    /// A value of a setting that makes no sense (`--interval 0s`, `--fanout 0`).
+    /// A value of a setting that makes no sense (an interval of 0, a fan-out of 0): `what`
+    /// names the setting as the library's configuration does (`interval_ns`, `min_fanout`);
+    /// a command line maps it to its own flag.
     #[error("{what}: {why}")]
     Invalid { what: &'static str, why: String },
     /// A file that cannot be read.

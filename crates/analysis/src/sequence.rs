@@ -45,16 +45,19 @@ impl Default for SequenceConfig {
 impl SequenceConfig {
     pub fn validate(&self) -> Result<(), AnalysisError> {
         if self.window_ns <= 0 {
-            return Err(AnalysisError::invalid("--within", "must be positive"));
+            return Err(AnalysisError::invalid("window_ns", "must be positive"));
         }
         if self.min_fanout == 0 {
-            return Err(AnalysisError::invalid("--fanout", "must be at least 1"));
+            return Err(AnalysisError::invalid("min_fanout", "must be at least 1"));
         }
         if !(self.epsilon.is_finite() && (0.0..1.0).contains(&self.epsilon)) {
-            return Err(AnalysisError::invalid("--epsilon", "must be in [0, 1)"));
+            return Err(AnalysisError::invalid("epsilon", "must be in [0, 1)"));
         }
         if !(self.merge_similarity > 0.0 && self.merge_similarity <= 1.0) {
-            return Err(AnalysisError::invalid("--similarity", "must be in (0, 1]"));
+            return Err(AnalysisError::invalid(
+                "merge_similarity",
+                "must be in (0, 1]",
+            ));
         }
         Ok(())
     }

@@ -71,7 +71,7 @@ pub struct Timeline {
 
 impl Timeline {
     pub fn new(entity: &str) -> Result<Self, AnalysisError> {
-        let filter = Pattern::parse(entity).map_err(|why| AnalysisError::invalid("ENTITY", why))?;
+        let filter = Pattern::parse(entity).map_err(|why| AnalysisError::invalid("entity", why))?;
         Ok(Timeline {
             raw: entity.trim().to_string(),
             filter,

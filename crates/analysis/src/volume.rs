@@ -40,7 +40,7 @@ impl FromStr for Metric {
             "flows" => Ok(Metric::Flows),
             "messages" => Ok(Metric::Messages),
             _ => Err(AnalysisError::invalid(
-                "--metric",
+                "metric",
                 format!("{s:?}: use packets, bytes, flows or messages"),
             )),
         }
@@ -138,11 +138,11 @@ impl VolumeConfig {
 
     pub fn validate(&self) -> Result<(), AnalysisError> {
         if self.interval_ns <= 0 {
-            return Err(AnalysisError::invalid("--interval", "must be positive"));
+            return Err(AnalysisError::invalid("interval_ns", "must be positive"));
         }
         if self.window < 2 || self.min_history < 1 || self.min_history > self.window {
             return Err(AnalysisError::invalid(
-                "--window",
+                "window, min_history",
                 format!(
                     "window {} and history {} must satisfy 1 ≤ history ≤ window, window ≥ 2",
                     self.window, self.min_history
@@ -151,7 +151,7 @@ impl VolumeConfig {
         }
         if !(self.k.is_finite() && self.k >= 0.0 && self.ratio.is_finite() && self.ratio >= 1.0) {
             return Err(AnalysisError::invalid(
-                "--k/--ratio",
+                "k, ratio",
                 "k must be ≥ 0 and ratio ≥ 1",
             ));
         }
@@ -163,14 +163,14 @@ impl VolumeConfig {
         }
         if self.silence == 0 || self.season_depth < 2 {
             return Err(AnalysisError::invalid(
-                "--silence",
+                "silence, season_depth",
                 "needs at least 1 interval (and a season depth of at least 2)",
             ));
         }
         if let Season::Fixed(s) = self.season {
             if s % self.interval_ns != 0 || s / self.interval_ns < 2 {
                 return Err(AnalysisError::invalid(
-                    "--season",
+                    "season",
                     "must be a multiple of the interval, at least two intervals long",
                 ));
             }

@@ -242,7 +242,7 @@ pub fn top_talkers<'a>(
 pub fn parse_sensitive(values: &[String]) -> Result<Vec<Pattern>, crate::AnalysisError> {
     values
         .iter()
-        .map(|v| Pattern::parse(v).map_err(|why| crate::AnalysisError::invalid("--sensitive", why)))
+        .map(|v| Pattern::parse(v).map_err(|why| crate::AnalysisError::invalid("sensitive", why)))
         .collect()
 }
 

@@ -23,6 +23,22 @@ pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Usage(msg.into()))
 }
 
+/// An invalid setting found by tapir-analysis as a usage error that names the flag the user
+/// typed: `flags` maps the library's setting names (`min_fanout`) to the command's flags
+/// (`--fanout`); other errors keep their text.
+pub fn analysis_usage(e: tapir_analysis::AnalysisError, flags: &[(&str, &str)]) -> anyhow::Error {
+    match e {
+        tapir_analysis::AnalysisError::Invalid { what, why } => {
+            let flag = flags
+                .iter()
+                .find(|(name, _)| *name == what)
+                .map_or(what, |(_, flag)| flag);
+            usage(format!("{flag}: {why}"))
+        }
+        other => usage(other.to_string()),
+    }
+}
+
 pub fn parse_space(s: &str) -> anyhow::Result<FeatureSpace> {
     s.parse().map_err(|_| {
         usage(format!(

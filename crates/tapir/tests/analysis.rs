@@ -591,3 +591,25 @@ fn a_folder_is_read_file_by_file_and_an_empty_one_is_an_error() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("an empty folder"));
 }
+
+#[test]
+fn a_bad_setting_names_the_flag_that_was_typed() {
+    let mail = Path::new(env!("CARGO_MANIFEST_DIR")).join("../mail/tests/data");
+    for (args, flag) in [
+        (vec!["sequence", "--fanout", "0"], "--fanout:"),
+        (
+            vec!["sequence", "--within", "5s", "--similarity", "2"],
+            "--similarity:",
+        ),
+        (vec!["volume", "--window", "1"], "--window/--min-history:"),
+        (vec!["volume", "--by", "nonsense"], "--by:"),
+        (vec!["watch", "--sensitive", "a b"], "--sensitive:"),
+    ] {
+        let mut all = args.clone();
+        all.push(p(&mail));
+        let o = tapir(&all);
+        assert_eq!(o.status.code(), Some(2), "{all:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(flag), "{all:?}: {err}");
+    }
+}

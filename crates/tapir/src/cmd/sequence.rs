@@ -3,7 +3,7 @@
 
 use super::watch::{write_rows, EventArgs, Format};
 use crate::output::Output;
-use crate::settings::usage;
+use crate::settings::{analysis_usage, usage};
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
@@ -53,7 +53,17 @@ impl SequenceFlags {
             merge_similarity: self.similarity,
             min_support: self.min_support,
         };
-        cfg.validate().map_err(|e| usage(e.to_string()))?;
+        cfg.validate().map_err(|e| {
+            analysis_usage(
+                e,
+                &[
+                    ("window_ns", "--within"),
+                    ("min_fanout", "--fanout"),
+                    ("epsilon", "--epsilon"),
+                    ("merge_similarity", "--similarity"),
+                ],
+            )
+        })?;
         Ok(cfg)
     }
 

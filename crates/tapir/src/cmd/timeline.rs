@@ -5,7 +5,7 @@ use super::sequence::SequenceFlags;
 use super::volume::VolumeFlags;
 use super::watch::{anon_pattern, anon_set, read_patterns, write_rows, EventArgs};
 use crate::output::Output;
-use crate::settings::usage;
+use crate::settings::{analysis_usage, usage};
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
@@ -46,10 +46,11 @@ pub fn run(a: TimelineArgs) -> anyhow::Result<()> {
         (Some(_), Ok(p)) => anon_pattern(an.as_ref(), p).to_string(),
         _ => a.entity.clone(),
     };
-    let mut timeline = Timeline::new(&entity).map_err(|e| usage(e.to_string()))?;
+    let mut timeline =
+        Timeline::new(&entity).map_err(|e| analysis_usage(e, &[("entity", "ENTITY")]))?;
     let baseline_ns = parse_duration(&a.baseline).map_err(|e| usage(format!("--baseline: {e}")))?;
     let sensitive = parse_sensitive(&a.sensitive)
-        .map_err(|e| usage(e.to_string()))?
+        .map_err(|e| analysis_usage(e, &[("sensitive", "--sensitive")]))?
         .into_iter()
         .map(|p| anon_pattern(an.as_ref(), p))
         .collect();

@@ -3,7 +3,7 @@
 
 use super::watch::{anon_set, read_patterns, write_rows, EventArgs, Format};
 use crate::output::{write_atomic, Output};
-use crate::settings::usage;
+use crate::settings::{analysis_usage, usage};
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
@@ -67,6 +67,17 @@ pub struct VolumeFlags {
     pub season: String,
 }
 
+/// The volume settings' names in tapir-analysis → this command's flags.
+const FLAGS: &[(&str, &str)] = &[
+    ("grouping", "--by"),
+    ("metric", "--metric"),
+    ("interval_ns", "--interval"),
+    ("window, min_history", "--window/--min-history"),
+    ("k, ratio", "--k/--ratio"),
+    ("silence, season_depth", "--silence"),
+    ("season", "--season"),
+];
+
 impl VolumeFlags {
     pub fn config(
         &self,
@@ -77,9 +88,9 @@ impl VolumeFlags {
             Some(p) => Some(anon_set(an, read_patterns(p)?)),
             None => None,
         };
-        let grouping = Grouping::parse(&self.by, sites).map_err(|e| usage(e.to_string()))?;
+        let grouping = Grouping::parse(&self.by, sites).map_err(|e| analysis_usage(e, FLAGS))?;
         let metric = match &self.metric {
-            Some(m) => m.parse::<Metric>().map_err(|e| usage(e.to_string()))?,
+            Some(m) => m.parse::<Metric>().map_err(|e| analysis_usage(e, FLAGS))?,
             None if !events.is_empty() && events.iter().all(|e| e.kind == EventKind::Mail) => {
                 Metric::Messages
             }
@@ -98,7 +109,7 @@ impl VolumeFlags {
         cfg.ratio = self.ratio;
         cfg.silence = self.silence;
         cfg.season = season;
-        cfg.validate().map_err(|e| usage(e.to_string()))?;
+        cfg.validate().map_err(|e| analysis_usage(e, FLAGS))?;
         Ok(cfg)
     }
 

@@ -4,7 +4,7 @@
 
 use crate::load::warn;
 use crate::output::{write_atomic, Output};
-use crate::settings::usage;
+use crate::settings::{analysis_usage, usage};
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
@@ -284,7 +284,7 @@ pub fn run(a: WatchArgs) -> anyhow::Result<()> {
     let baseline_ns = parse_duration(&a.baseline).map_err(|e| usage(format!("--baseline: {e}")))?;
     let an = a.input.anonymizer()?;
     let sensitive: Vec<Pattern> = parse_sensitive(&a.sensitive)
-        .map_err(|e| usage(e.to_string()))?
+        .map_err(|e| analysis_usage(e, &[("sensitive", "--sensitive")]))?
         .into_iter()
         .map(|p| anon_pattern(an.as_ref(), p))
         .collect();
