@@ -18,13 +18,14 @@ pub(crate) struct Node {
     pub right: u32,
 }
 
-/// How many trees [`Flat::add_leaves`] walks in step.
+/// How many trees [`Flat::add_leaves`] walks at once.
 pub(crate) const LOCKSTEP: usize = 8;
 
-/// A forest's trees laid out for prediction: every node of every tree in flat arrays, leaves
-/// made to point at themselves, so that a walk is a fixed number of steps (the tree's depth)
-/// with no branch on the data, and eight trees are walked in step so that their memory
-/// accesses overlap. Built from trees that passed [`Tree::check`].
+/// A forest's trees laid out for prediction: every node of every tree in flat arrays, a leaf
+/// known by pointing at itself, the child taken chosen with no branch on the data, and eight
+/// trees walked at once (a lane that reaches its leaf takes the next tree) so that their
+/// memory accesses overlap. Built from trees that passed [`Tree::check`], whose children come
+/// after their parents, so every walk ends.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Flat {
     feature: Vec<u32>,
@@ -35,8 +36,6 @@ pub(crate) struct Flat {
     leaf: Vec<u32>,
     values: Vec<f32>,
     roots: Vec<u32>,
-    /// Steps from the root to the deepest leaf, per tree.
-    depth: Vec<u32>,
     n_classes: usize,
 }
 
@@ -50,15 +49,12 @@ impl Flat {
             leaf: Vec::new(),
             values: Vec::new(),
             roots: Vec::with_capacity(trees.len()),
-            depth: Vec::with_capacity(trees.len()),
             n_classes,
         };
         for t in trees {
             t.check(n_classes).ok()?;
             let base = u32::try_from(f.feature.len()).ok()?;
             let vbase = u32::try_from(f.values.len()).ok()?;
-            let mut depth = vec![0u32; t.nodes.len()];
-            let mut deepest = 0;
             for (i, n) in t.nodes.iter().enumerate() {
                 let me = base.checked_add(u32::try_from(i).ok()?)?;
                 if n.feature == LEAF {
@@ -66,11 +62,7 @@ impl Flat {
                     f.threshold.push(f32::INFINITY);
                     f.kids.push([me, me]);
                     f.leaf.push(vbase.checked_add(n.left)?);
-                    deepest = deepest.max(depth[i]);
                 } else {
-                    // check: children come after their parent, inside the tree.
-                    depth[n.left as usize] = depth[i] + 1;
-                    depth[n.right as usize] = depth[i] + 1;
                     f.feature.push(n.feature);
                     f.threshold.push(n.threshold);
                     f.kids
@@ -80,7 +72,6 @@ impl Flat {
             }
             f.values.extend_from_slice(&t.values);
             f.roots.push(base);
-            f.depth.push(deepest);
         }
         u32::try_from(f.values.len()).ok()?;
         Some(f)
@@ -90,30 +81,55 @@ impl Flat {
     /// sums are made in, so results do not depend on the walk). Missing features count as 0.
     pub(crate) fn add_leaves(&self, row: &[f32], out: &mut [f64]) {
         let k = self.n_classes.min(out.len());
-        for (roots, depths) in self.roots.chunks(LOCKSTEP).zip(self.depth.chunks(LOCKSTEP)) {
-            let m = roots.len();
-            let mut at = [0u32; LOCKSTEP];
-            at[..m].copy_from_slice(roots);
-            let steps = depths.iter().copied().max().unwrap_or(0);
-            let mut done = 0;
-            while done < steps {
-                // Four steps between looks at whether every walk has reached its leaf: most
-                // leaves are far shallower than the deepest one.
-                for _ in 0..4 {
-                    for a in at.iter_mut().take(m) {
-                        let i = *a as usize;
-                        let x = row.get(self.feature[i] as usize).copied().unwrap_or(0.0);
-                        // Left when x <= threshold, right otherwise (NaN included), as in Tree::leaf.
-                        let left = x <= self.threshold[i];
-                        *a = self.kids[i][usize::from(!left)];
-                    }
-                }
-                done += 4;
-                if at[..m].iter().all(|&a| self.kids[a as usize][0] == a) {
-                    break;
+        const GROUP: usize = 64;
+        const NONE: usize = usize::MAX;
+        let n = self.roots.len();
+        let mut base = 0;
+        while base < n {
+            let end = (base + GROUP).min(n);
+            // Each lane walks one tree; a lane whose tree reached its leaf takes the next tree
+            // of the group, so the lanes stay busy until the group's last tree. Leaves are
+            // noted per tree and added in tree order afterwards.
+            let mut leaf_of = [0u32; GROUP];
+            let mut tree = [NONE; LOCKSTEP];
+            let mut node = [0u32; LOCKSTEP];
+            let mut next = base;
+            let mut busy = 0;
+            for (t, a) in tree.iter_mut().zip(node.iter_mut()) {
+                if next < end {
+                    *t = next;
+                    *a = self.roots[next];
+                    next += 1;
+                    busy += 1;
                 }
             }
-            for &a in &at[..m] {
+            while busy > 0 {
+                for l in 0..LOCKSTEP {
+                    let t = tree[l];
+                    if t == NONE {
+                        continue;
+                    }
+                    let i = node[l] as usize;
+                    let kids = self.kids[i];
+                    if kids[0] == node[l] {
+                        leaf_of[t - base] = node[l];
+                        if next < end {
+                            tree[l] = next;
+                            node[l] = self.roots[next];
+                            next += 1;
+                        } else {
+                            tree[l] = NONE;
+                            busy -= 1;
+                        }
+                        continue;
+                    }
+                    let x = row.get(self.feature[i] as usize).copied().unwrap_or(0.0);
+                    // Left when x <= threshold, right otherwise (NaN included), as in Tree::leaf.
+                    let left = x <= self.threshold[i];
+                    node[l] = kids[usize::from(!left)];
+                }
+            }
+            for &a in &leaf_of[..end - base] {
                 let start = self.leaf[a as usize] as usize;
                 for (o, &v) in out[..k]
                     .iter_mut()
@@ -122,6 +138,7 @@ impl Flat {
                     *o += f64::from(v);
                 }
             }
+            base = end;
         }
     }
 }
@@ -135,7 +152,7 @@ pub(crate) struct Tree {
 
 impl Tree {
     /// The class distribution of the leaf `row` falls in; empty if the tree is malformed.
-    /// (Prediction walks trees in step with [`Flat`]; this one-tree walk is what it is
+    /// (Prediction walks eight trees at once with [`Flat`]; this one-tree walk is what it is
     /// checked against, and what a forest that fails its checks falls back to.)
     pub(crate) fn leaf(&self, row: &[f32], n_classes: usize) -> &[f32] {
         let mut i = 0usize;
