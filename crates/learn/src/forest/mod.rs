@@ -379,7 +379,7 @@ mod tests {
     }
 
     #[test]
-    fn trees_walked_in_step_give_the_one_tree_walks_sums() {
+    fn trees_walked_eight_at_once_give_the_one_tree_walks_sums() {
         // 21 trees: two full chunks of eight and a short one; rows from the training
         // distribution and beyond it (and one with features missing).
         let ds = noisy(200, 12, 3);
