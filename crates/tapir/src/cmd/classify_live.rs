@@ -17,7 +17,6 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tapir_capture::LiveStats;
 use tapir_dataset::{visit_source, DatasetError, Event, Visit};
-use tapir_flow::{ClientRule, Unit};
 
 #[derive(Serialize)]
 struct StatsLine<'a> {
@@ -112,29 +111,8 @@ pub fn run(a: &ClassifyArgs, iface: &str) -> anyhow::Result<()> {
     let cfg = live::config(c)?;
     let p = prepare(a)?;
     let settings = &p.settings;
-    let mut cap = live::open(iface, &cfg)?;
-    let host = (settings.unit == Unit::Capture && settings.client == ClientRule::Auto)
-        .then(|| live::own_address(iface))
-        .flatten();
-    // Opened before privileges go, so that the path is the one root was asked to write; a
-    // live output is written in place, line by line, for readers that follow it.
-    let mut out = match &a.output {
-        Some(path) => Output::in_place(path)?,
-        None => Output::create(None)?,
-    };
-    let who = crate::privileges::drop_to(cfg.user.as_deref())?;
-    eprintln!(
-        "tapir: {}, by {}, client {}; {who}; Ctrl-C ends with a summary",
-        live::describe(&cap, &cfg),
-        a.traffic.by,
-        match (&host, &settings.client) {
-            (Some(h), _) => h.to_string(),
-            (None, ClientRule::Prefixes(_)) => "--client".to_string(),
-            (None, ClientRule::Auto) if settings.unit == Unit::Capture =>
-                "the source of the first packet".to_string(),
-            (None, ClientRule::Auto) => "each unit's initiator".to_string(),
-        }
-    );
+    let (mut cap, host, mut out) =
+        live::start_units(iface, &cfg, settings, &a.traffic.by, a.output.as_deref())?;
 
     let _cooperate = interrupt::cooperate();
     let started = live::arm(&mut cap, &cfg);

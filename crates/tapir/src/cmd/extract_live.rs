@@ -7,14 +7,12 @@ use super::extract::{format_row, header, lead};
 use super::live::{self, StatsTicker};
 use crate::cli::ExtractArgs;
 use crate::load::warn;
-use crate::output::Output;
 use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
 use tapir_capture::LiveStats;
 use tapir_dataset::{stream_source, DatasetError, ExtractSettings, Visit};
 use tapir_features::Extractor;
-use tapir_flow::{ClientRule, Unit};
 
 pub(super) fn run(
     a: &ExtractArgs,
@@ -25,29 +23,8 @@ pub(super) fn run(
     let cfg = live::config(&a.capture)?;
     settings.features.validate()?;
     let extractor = Extractor::new(&settings.features)?;
-    let mut cap = live::open(iface, &cfg)?;
-    let host = (settings.unit == Unit::Capture && settings.client == ClientRule::Auto)
-        .then(|| live::own_address(iface))
-        .flatten();
-    // Opened before privileges go, so that the path is the one root was asked to write; a
-    // live output is written in place, row by row, for readers that follow it.
-    let mut out = match &a.output {
-        Some(path) => Output::in_place(path)?,
-        None => Output::create(None)?,
-    };
-    let who = crate::privileges::drop_to(cfg.user.as_deref())?;
-    eprintln!(
-        "tapir: {}, by {}, client {}; {who}; Ctrl-C ends with a summary",
-        live::describe(&cap, &cfg),
-        a.traffic.by,
-        match (&host, &settings.client) {
-            (Some(h), _) => h.to_string(),
-            (None, ClientRule::Prefixes(_)) => "--client".to_string(),
-            (None, ClientRule::Auto) if settings.unit == Unit::Capture =>
-                "the source of the first packet".to_string(),
-            (None, ClientRule::Auto) => "each unit's initiator".to_string(),
-        }
-    );
+    let (mut cap, host, mut out) =
+        live::start_units(iface, &cfg, settings, &a.traffic.by, a.output.as_deref())?;
     let keys = header(&mut out, settings, jsonl)?;
     out.flush()?;
     let lead = lead(iface, &[], iface, keys.as_deref());

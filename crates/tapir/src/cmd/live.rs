@@ -202,6 +202,42 @@ pub(crate) fn round3(x: f64) -> f64 {
     (x * 1e3).round() / 1e3
 }
 
+/// The start of a run that reads units from the interface (`classify`, `extract`): the
+/// interface opened, the capture's own host when the whole interface is one unit, the output
+/// opened (in place, line by line, for readers that follow it; before privileges go, so that
+/// the path is the one root was asked to write), privileges dropped, and the opening line on
+/// stderr.
+pub(crate) fn start_units(
+    iface: &str,
+    cfg: &LiveConfig,
+    settings: &tapir_dataset::ExtractSettings,
+    by: &str,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<(LiveCapture, Option<IpAddr>, crate::output::Output)> {
+    use tapir_flow::{ClientRule, Unit};
+    let cap = open(iface, cfg)?;
+    let host = (settings.unit == Unit::Capture && settings.client == ClientRule::Auto)
+        .then(|| own_address(iface))
+        .flatten();
+    let out = match output {
+        Some(path) => crate::output::Output::in_place(path)?,
+        None => crate::output::Output::create(None)?,
+    };
+    let who = crate::privileges::drop_to(cfg.user.as_deref())?;
+    eprintln!(
+        "tapir: {}, by {by}, client {}; {who}; Ctrl-C ends with a summary",
+        describe(&cap, cfg),
+        match (&host, &settings.client) {
+            (Some(h), _) => h.to_string(),
+            (None, ClientRule::Prefixes(_)) => "--client".to_string(),
+            (None, ClientRule::Auto) if settings.unit == Unit::Capture =>
+                "the source of the first packet".to_string(),
+            (None, ClientRule::Auto) => "each unit's initiator".to_string(),
+        }
+    );
+    Ok((cap, host, out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
