@@ -312,7 +312,9 @@ fn second_sigint_stops_at_once_and_removes_the_temporary_file() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The temporary output exists once the command runs.
+    // The temporary output exists once the command runs; the read of standard input starts
+    // right after. A first Ctrl-C that came between the two would be acted on (no input yet:
+    // the output is finished, as it should be), so give the read time to start and block.
     let deadline = Instant::now() + Duration::from_secs(30);
     while leftovers(&dir).is_empty() {
         if Instant::now() > deadline {
@@ -320,6 +322,7 @@ fn second_sigint_stops_at_once_and_removes_the_temporary_file() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    std::thread::sleep(Duration::from_millis(500));
     signal(&child, "-INT");
     std::thread::sleep(Duration::from_millis(500));
     assert!(
