@@ -68,7 +68,7 @@ pub enum Command {
     Watch(crate::cmd::watch::WatchArgs),
     /// Volume analysis: counts per entity per interval, robust baseline, surges and silences.
     #[command(
-        after_help = "Example:\n  tapir volume data/sample/plain/multi/*.pcap.zst --by prefix/24 --metric flows --interval 5m \\\n      --plot volume.svg"
+        after_help = "Example:\n  tapir volume data/sample/plain/multi/*.pcap.zst --group prefix/24 --metric flows --interval 5m \\\n      --plot volume.svg"
     )]
     Volume(crate::cmd::volume::VolumeArgs),
     /// Sequence analysis: one message in, k similar copies out within Δt → inferred groups.

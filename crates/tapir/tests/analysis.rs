@@ -122,7 +122,7 @@ fn volume_finds_the_planted_surge_and_silence() {
     let out = ok(&[
         "volume",
         p(&flows),
-        "--by",
+        "--group",
         "host",
         "--metric",
         "flows",
@@ -150,7 +150,7 @@ fn volume_finds_the_planted_surge_and_silence() {
     let out = ok(&[
         "volume",
         p(&flows),
-        "--by",
+        "--group",
         "prefix/24",
         "--metric",
         "flows",
@@ -456,7 +456,7 @@ fn flag_mistakes_are_usage_errors_and_broken_files_are_skipped() {
     let cap = capture_data("lo-http.pcap");
     for args in [
         vec!["volume", cap.as_str(), "--metric", "bits"],
-        vec!["volume", cap.as_str(), "--by", "prefix/40"],
+        vec!["volume", cap.as_str(), "--group", "prefix/40"],
         vec!["volume", cap.as_str(), "--interval", "0s"],
         vec!["sequence", cap.as_str(), "--epsilon", "3"],
         vec!["watch", cap.as_str(), "--baseline", "soon"],
@@ -602,7 +602,7 @@ fn a_bad_setting_names_the_flag_that_was_typed() {
             "--similarity:",
         ),
         (vec!["volume", "--window", "1"], "--window/--min-history:"),
-        (vec!["volume", "--by", "nonsense"], "--by:"),
+        (vec!["volume", "--group", "nonsense"], "--group:"),
         (vec!["watch", "--sensitive", "a b"], "--sensitive:"),
     ] {
         let mut all = args.clone();
@@ -612,4 +612,13 @@ fn a_bad_setting_names_the_flag_that_was_typed() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(flag), "{all:?}: {err}");
     }
+}
+
+#[test]
+fn by_is_the_unit_of_classify_and_extract_only() {
+    // volume's entity is --group; --by there is refused (exit 2), not taken for a unit.
+    let mail = Path::new(env!("CARGO_MANIFEST_DIR")).join("../mail/tests/data");
+    let o = tapir(&["volume", "--by", "domain", p(&mail)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!json_lines(&ok(&["volume", "--group", "domain", p(&mail), "--json"])).is_empty());
 }

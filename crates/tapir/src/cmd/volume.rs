@@ -34,11 +34,11 @@ pub struct VolumeArgs {
 /// The settings of the volume analysis (shared with `tapir timeline`).
 #[derive(Args, Debug, Clone)]
 pub struct VolumeFlags {
-    /// Entity: host, prefix/NN (IPv6 /64), prefix/NN/MM (IPv6 /MM), domain (mail) or site
-    /// (needs --sites).
-    #[arg(long = "by", value_name = "ENTITY", default_value = "host")]
-    pub by: String,
-    /// Site map for --by site: prefix, address or @domain and a site name per line.
+    /// What an entity is: host, prefix/NN (IPv6 /64), prefix/NN/MM (IPv6 /MM), domain (mail)
+    /// or site (needs --sites). (`--by` is the machine-learning unit of classify and extract.)
+    #[arg(long = "group", value_name = "ENTITY", default_value = "host")]
+    pub group: String,
+    /// Site map for --group site: prefix, address or @domain and a site name per line.
     #[arg(long, value_name = "FILE")]
     pub sites: Option<PathBuf>,
     /// packets, bytes, flows or messages (default: messages for mail-only input, else flows).
@@ -69,7 +69,7 @@ pub struct VolumeFlags {
 
 /// The volume settings' names in tapir-analysis → this command's flags.
 const FLAGS: &[(&str, &str)] = &[
-    ("grouping", "--by"),
+    ("grouping", "--group"),
     ("metric", "--metric"),
     ("interval_ns", "--interval"),
     ("window, min_history", "--window/--min-history"),
@@ -88,7 +88,7 @@ impl VolumeFlags {
             Some(p) => Some(anon_set(an, read_patterns(p)?)),
             None => None,
         };
-        let grouping = Grouping::parse(&self.by, sites).map_err(|e| analysis_usage(e, FLAGS))?;
+        let grouping = Grouping::parse(&self.group, sites).map_err(|e| analysis_usage(e, FLAGS))?;
         let metric = match &self.metric {
             Some(m) => m.parse::<Metric>().map_err(|e| analysis_usage(e, FLAGS))?,
             None if !events.is_empty() && events.iter().all(|e| e.kind == EventKind::Mail) => {
