@@ -1,5 +1,5 @@
 //! Who an event is about: patterns (prefix, mail address, mail domain), lists of named
-//! patterns (watchlists, site maps), longest-prefix lookup and the grouping of `volume --by`.
+//! patterns (watchlists, site maps), longest-prefix lookup and the grouping of `volume --group`.
 
 use crate::AnalysisError;
 use serde::{Deserialize, Serialize};
