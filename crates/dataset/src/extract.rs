@@ -190,7 +190,7 @@ pub enum Visit {
 }
 
 /// Events of [`visit_windows`].
-pub enum Event<'a> {
+pub enum UnitEvent<'a> {
     /// Every packet, in file order; only from [`visit_packets`].
     Packet {
         unit: u64,
@@ -219,7 +219,7 @@ struct Visitor<'a, 'f> {
     settings: &'a ExtractSettings,
     units: FastMap<u64, UnitState>,
     stats: ReadStats,
-    f: &'f mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
+    f: &'f mut dyn FnMut(UnitEvent<'_>) -> Result<Visit, DatasetError>,
     stopped: bool,
     packets: bool,
     /// Room of all window buffers, in packets.
@@ -297,7 +297,7 @@ impl Visitor<'_, '_> {
         st.packets += 1;
         st.last_ts = Some(p.ts.0);
         if self.packets {
-            let ev = Event::Packet {
+            let ev = UnitEvent::Packet {
                 unit,
                 unit_desc: st.desc.get_or_insert_with(|| desc().into()),
                 packet: p,
@@ -310,7 +310,7 @@ impl Visitor<'_, '_> {
         if let Some(w) = st.windower.push(p) {
             let index = st.next_index;
             st.next_index += 1;
-            let ev = Event::Window(WindowRef {
+            let ev = UnitEvent::Window(WindowRef {
                 unit,
                 unit_desc: st.desc.get_or_insert_with(|| desc().into()),
                 index,
@@ -369,7 +369,7 @@ impl Visitor<'_, '_> {
     fn end_unit(&mut self, unit: u64) -> Result<(), DatasetError> {
         if let Some(st) = self.units.remove(&unit) {
             self.held -= st.windower.capacity();
-            (self.f)(Event::UnitEnd {
+            (self.f)(UnitEvent::UnitEnd {
                 unit,
                 packets: st.packets,
             })?;
@@ -403,17 +403,17 @@ impl Visitor<'_, '_> {
 pub fn visit_windows(
     path: &Path,
     settings: &ExtractSettings,
-    f: &mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
+    f: &mut dyn FnMut(UnitEvent<'_>) -> Result<Visit, DatasetError>,
 ) -> Result<ReadStats, DatasetError> {
     visit(path, settings, false, f)
 }
 
-/// [`visit_windows`], with an [`Event::Packet`] for every packet as well (before the window it
+/// [`visit_windows`], with an [`UnitEvent::Packet`] for every packet as well (before the window it
 /// completes, if any): to write traces out, or to look at packets as units see them.
 pub fn visit_packets(
     path: &Path,
     settings: &ExtractSettings,
-    f: &mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
+    f: &mut dyn FnMut(UnitEvent<'_>) -> Result<Visit, DatasetError>,
 ) -> Result<ReadStats, DatasetError> {
     visit(path, settings, true, f)
 }
@@ -422,7 +422,7 @@ fn visit(
     path: &Path,
     settings: &ExtractSettings,
     packets: bool,
-    f: &mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
+    f: &mut dyn FnMut(UnitEvent<'_>) -> Result<Visit, DatasetError>,
 ) -> Result<ReadStats, DatasetError> {
     let cerr = |e| DatasetError::capture(path, e);
     // One open, one look at the first bytes: standard input and pipes are read once.
@@ -517,7 +517,7 @@ fn stream_rows(
     settings: &ExtractSettings,
     extractor: &Extractor,
     visit: impl FnOnce(
-        &mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
+        &mut dyn FnMut(UnitEvent<'_>) -> Result<Visit, DatasetError>,
     ) -> Result<ReadStats, DatasetError>,
     f: &mut dyn FnMut(RowRef<'_>) -> Result<Visit, DatasetError>,
 ) -> Result<ReadStats, DatasetError> {
@@ -557,7 +557,7 @@ fn stream_rows(
     visit(&mut |ev| {
         let mut next = Visit::Continue;
         match ev {
-            Event::Window(w) => {
+            UnitEvent::Window(w) => {
                 let ready = w.unit_packets >= min;
                 if ready {
                     if let Some((desc, rows)) = pending.remove(&w.unit) {
@@ -608,8 +608,8 @@ fn stream_rows(
                     }
                 }
             }
-            Event::Packet { .. } => {}
-            Event::UnitEnd { unit, packets } => {
+            UnitEvent::Packet { .. } => {}
+            UnitEvent::UnitEnd { unit, packets } => {
                 if let Some((desc, rows)) = pending.remove(&unit) {
                     if packets >= min {
                         next = emit_pending(&mut *f, &desc, rows)?;
@@ -750,7 +750,7 @@ pub fn visit_source<S: PacketSource + ?Sized>(
     source: &mut S,
     host: Option<IpAddr>,
     settings: &ExtractSettings,
-    f: &mut dyn FnMut(Event<'_>) -> Result<Visit, DatasetError>,
+    f: &mut dyn FnMut(UnitEvent<'_>) -> Result<Visit, DatasetError>,
 ) -> Result<ReadStats, DatasetError> {
     let mut v = Visitor {
         settings,

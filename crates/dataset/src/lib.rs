@@ -27,8 +27,8 @@ mod source;
 pub use error::DatasetError;
 pub use extract::{
     extract_all, extract_file, stream_file, stream_source, visit_packets, visit_source,
-    visit_windows, Augmentation, Event, ExtractSettings, FileWindows, ReadStats, RowRef,
-    SourceResult, StateStats, Visit, WindowRef, WindowRow, DEFAULT_MAX_HELD_PACKETS,
+    visit_windows, Augmentation, ExtractSettings, FileWindows, ReadStats, RowRef, SourceResult,
+    StateStats, UnitEvent, Visit, WindowRef, WindowRow, DEFAULT_MAX_HELD_PACKETS,
     DEFAULT_MAX_UNITS, DEFAULT_MAX_WINDOWS,
 };
 pub use parallel::{stream_file_formatted, FormatRow};

@@ -9,7 +9,7 @@
 //! worker, never the file's rows.
 
 use crate::extract::{
-    stream_file, visit_windows, Event, ExtractSettings, ReadStats, RowRef, Visit,
+    stream_file, visit_windows, ExtractSettings, ReadStats, RowRef, UnitEvent, Visit,
 };
 use crate::DatasetError;
 use std::ops::Range;
@@ -137,7 +137,7 @@ fn read(
         ok
     };
     let stats = visit_windows(path, settings, &mut |ev| {
-        if let Event::Window(w) = ev {
+        if let UnitEvent::Window(w) = ev {
             let d = batch.descs.len();
             // A unit's windows usually follow each other: its description is kept once.
             let desc = match batch.windows.last() {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use tapir_capture::TracePacket;
-use tapir_dataset::{extract_file, visit_packets, Augmentation, Event, ExtractSettings, Visit};
+use tapir_dataset::{extract_file, visit_packets, Augmentation, ExtractSettings, UnitEvent, Visit};
 use tapir_features::{Coalesced, Extractor, FeatureConfig, WindowSpec};
 
 /// `name.trace` in a folder of this test process: the file name, which seeds augmented copies,
@@ -19,7 +19,7 @@ fn trace(name: &str, text: &str) -> PathBuf {
 fn packets(path: &Path, settings: &ExtractSettings) -> Vec<TracePacket> {
     let mut v = Vec::new();
     visit_packets(path, settings, &mut |ev| {
-        if let Event::Packet { packet, .. } = ev {
+        if let UnitEvent::Packet { packet, .. } = ev {
             v.push(packet);
         }
         Ok(Visit::Continue)

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use tapir_capture::{
     CaptureError, LinkType, PacketSource, Position, RawPacket, SourceItem, Timestamp,
 };
-use tapir_dataset::{visit_source, Event, ExtractSettings, Visit};
+use tapir_dataset::{visit_source, ExtractSettings, UnitEvent, Visit};
 use tapir_features::WindowSpec;
 use tapir_flow::Unit;
 
@@ -94,7 +94,7 @@ fn run(unit: Unit) -> Vec<String> {
     };
     let sink = log.clone();
     visit_source(Path::new("test0"), &mut src, None, &settings, &mut |ev| {
-        if let Event::UnitEnd { packets, .. } = ev {
+        if let UnitEvent::UnitEnd { packets, .. } = ev {
             sink.borrow_mut().push(format!("end {packets}"));
         }
         Ok(Visit::Continue)

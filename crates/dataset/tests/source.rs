@@ -4,7 +4,8 @@
 use std::path::Path;
 use tapir_capture::{CaptureReader, TracePacket};
 use tapir_dataset::{
-    stream_file, stream_source, visit_source, visit_windows, Event, ExtractSettings, RowRef, Visit,
+    stream_file, stream_source, visit_source, visit_windows, ExtractSettings, RowRef, UnitEvent,
+    Visit,
 };
 use tapir_features::{Extractor, WindowSpec};
 use tapir_flow::{ClientRule, Unit};
@@ -14,16 +15,16 @@ type Windows = Vec<(String, u32, Vec<TracePacket>)>;
 
 /// Every window, and every unit end (unit, packets).
 fn collect(
-    run: impl FnOnce(&mut dyn FnMut(Event<'_>) -> Result<Visit, tapir_dataset::DatasetError>),
+    run: impl FnOnce(&mut dyn FnMut(UnitEvent<'_>) -> Result<Visit, tapir_dataset::DatasetError>),
 ) -> (Windows, Vec<(u64, u64)>) {
     let (mut windows, mut ends) = (Vec::new(), Vec::new());
     run(&mut |ev| {
         match ev {
-            Event::Window(w) => {
+            UnitEvent::Window(w) => {
                 windows.push((w.unit_desc.to_string(), w.index, w.packets.to_vec()))
             }
-            Event::UnitEnd { unit, packets } => ends.push((unit, packets)),
-            Event::Packet { .. } => {}
+            UnitEvent::UnitEnd { unit, packets } => ends.push((unit, packets)),
+            UnitEvent::Packet { .. } => {}
         }
         Ok(Visit::Continue)
     });

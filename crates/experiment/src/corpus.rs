@@ -6,7 +6,9 @@ use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use tapir_capture::TracePacket;
-use tapir_dataset::{discover, split_labels, visit_packets, Event, ExtractSettings, Source, Visit};
+use tapir_dataset::{
+    discover, split_labels, visit_packets, ExtractSettings, Source, UnitEvent, Visit,
+};
 
 /// The four conditions of the lab, in the order the report shows them (the paper's order,
 /// WireGuard added).
@@ -263,7 +265,7 @@ pub fn load_corpus(root: &Path, progress: &(dyn Fn() + Sync)) -> Result<Corpus> 
         .map(|(s, condition, role)| {
             let mut packets = Vec::new();
             let r = visit_packets(&s.path, &settings, &mut |ev| {
-                if let Event::Packet { packet, .. } = ev {
+                if let UnitEvent::Packet { packet, .. } = ev {
                     packets.push(packet);
                 }
                 Ok(Visit::Continue)

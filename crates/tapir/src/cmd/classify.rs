@@ -17,7 +17,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use tapir_capture::TracePacket;
-use tapir_dataset::{discover, visit_windows, Event, ExtractSettings, Source, Visit};
+use tapir_dataset::{discover, visit_windows, ExtractSettings, Source, UnitEvent, Visit};
 use tapir_features::{parse_fingerprint, Extractor, TrainedFeatures};
 use tapir_flow::Unit;
 use tapir_learn::{from_bytes, read_model_file_limited, Classifier, Model, ModelFile};
@@ -338,7 +338,7 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
             let mut lines = 0u64;
             let stats = visit_windows(&src.path, settings, &mut |ev| {
                 match ev {
-                    Event::Window(w) => {
+                    UnitEvent::Window(w) => {
                         if w.unit_packets < settings.min_packets {
                             return Ok(Visit::Continue);
                         }
@@ -370,7 +370,7 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
                             lines += 1;
                         }
                     }
-                    Event::UnitEnd { unit, .. } => {
+                    UnitEvent::UnitEnd { unit, .. } => {
                         if let Some(t) = units.remove(&unit) {
                             let (label, share, mean_probability) = t.summary();
                             let (qos_name, dscp) = qos.map(|q| q.of(label)).unzip();
@@ -392,7 +392,7 @@ pub fn run(a: ClassifyArgs) -> anyhow::Result<()> {
                             lines += 1;
                         }
                     }
-                    Event::Packet { .. } => {}
+                    UnitEvent::Packet { .. } => {}
                 }
                 if buf.len() >= CHUNK {
                     let chunk = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK + 4096));

@@ -16,7 +16,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tapir_capture::LiveStats;
-use tapir_dataset::{visit_source, DatasetError, Event, Visit};
+use tapir_dataset::{visit_source, DatasetError, UnitEvent, Visit};
 
 #[derive(Serialize)]
 struct StatsLine<'a> {
@@ -138,7 +138,7 @@ pub fn run(a: &ClassifyArgs, iface: &str) -> anyhow::Result<()> {
     };
     let read = visit_source(Path::new(iface), &mut cap, host, settings, &mut |ev| {
         match ev {
-            Event::Window(w) => {
+            UnitEvent::Window(w) => {
                 if w.unit_packets < settings.min_packets {
                     return Ok(Visit::Continue);
                 }
@@ -189,7 +189,7 @@ pub fn run(a: &ClassifyArgs, iface: &str) -> anyhow::Result<()> {
                     )?;
                 }
             }
-            Event::UnitEnd { unit, .. } => {
+            UnitEvent::UnitEnd { unit, .. } => {
                 // A unit that ended (idle, or the capture stopped) is summed up and forgotten:
                 // memory follows the live units, not the hours of capture.
                 if let Some(t) = tallies.remove(&unit) {
@@ -214,7 +214,7 @@ pub fn run(a: &ClassifyArgs, iface: &str) -> anyhow::Result<()> {
                     )?;
                 }
             }
-            Event::Packet { .. } => {}
+            UnitEvent::Packet { .. } => {}
         }
         Ok(Visit::Continue)
     });

@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::Path;
 use tapir_capture::{PcapWriter, TracePacket, TraceWriter};
-use tapir_dataset::{visit_packets, Event, ExtractSettings, Visit};
+use tapir_dataset::{visit_packets, ExtractSettings, UnitEvent, Visit};
 use tapir_defense::{
     aggregate, parse_chain, Costs, Defense, Meter, Pkt, MESSAGE_SPEC_HELP, SPEC_HELP,
 };
@@ -117,7 +117,7 @@ pub fn run(a: DefendArgs) -> anyhow::Result<()> {
         // One input streams straight through: memory is what the defence holds.
         let mut err = None;
         visit_packets(&a.inputs[0], &settings, &mut |e| {
-            if let Event::Packet { packet, .. } = e {
+            if let UnitEvent::Packet { packet, .. } = e {
                 if let Err(x) = feed(packet, &mut chain, &mut sink, &mut buf) {
                     err = Some(x);
                     return Ok(Visit::Stop);
@@ -135,7 +135,7 @@ pub fn run(a: DefendArgs) -> anyhow::Result<()> {
         for path in &a.inputs {
             let mut t = Vec::new();
             visit_packets(path, &settings, &mut |e| {
-                if let Event::Packet { packet, .. } = e {
+                if let UnitEvent::Packet { packet, .. } = e {
                     t.push(packet);
                 }
                 Ok(Visit::Continue)

@@ -9,8 +9,8 @@ use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
 use tapir_dataset::{
-    discover, visit_windows, DatasetError, Event, ExtractSettings, ReadStats, RowRef, Source,
-    StateStats, Visit,
+    discover, visit_windows, DatasetError, ExtractSettings, ReadStats, RowRef, Source, StateStats,
+    UnitEvent, Visit,
 };
 use tapir_features::{Extractor, FeatureSpace};
 use tapir_flow::Unit;
@@ -378,9 +378,9 @@ fn write_traces(src: &Source, settings: &ExtractSettings, dir: &Path) -> anyhow:
     let mut open: HashMap<u64, TraceWriter<Output>> = HashMap::new();
     let mut written = 0usize;
     let mut err: Option<anyhow::Error> = None;
-    let mut step = |ev: Event<'_>| -> anyhow::Result<()> {
+    let mut step = |ev: UnitEvent<'_>| -> anyhow::Result<()> {
         match ev {
-            Event::Packet {
+            UnitEvent::Packet {
                 unit,
                 unit_desc,
                 packet,
@@ -409,13 +409,13 @@ fn write_traces(src: &Source, settings: &ExtractSettings, dir: &Path) -> anyhow:
                     .expect("inserted above")
                     .write(&packet)?;
             }
-            Event::UnitEnd { unit, .. } => {
+            UnitEvent::UnitEnd { unit, .. } => {
                 if let Some(w) = open.remove(&unit) {
                     w.into_inner().finish()?;
                     written += 1;
                 }
             }
-            Event::Window(_) => {}
+            UnitEvent::Window(_) => {}
         }
         Ok(())
     };
@@ -459,7 +459,7 @@ fn plot_source(
     let mut written = 0usize;
     let mut err = None;
     visit_windows(&src.path, settings, &mut |ev| {
-        let Event::Window(w) = ev else {
+        let UnitEvent::Window(w) = ev else {
             return Ok(Visit::Continue);
         };
         for h in ex.histograms(settings.space, w.packets) {
