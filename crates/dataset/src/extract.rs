@@ -467,6 +467,64 @@ pub struct RowRef<'a> {
     pub features: &'a [f32],
 }
 
+/// One file's windows → the features of each and of its augmented copies, with the buffers
+/// reused from window to window. Used by every path that turns windows into rows, so that a
+/// window's rows are the same whichever made them.
+pub(crate) struct CopyFeatures<'a> {
+    settings: &'a ExtractSettings,
+    extractor: &'a Extractor,
+    /// The file's name, not its position in a list, seeds its augmented copies.
+    name: String,
+    augmented: Vec<TracePacket>,
+    features: Vec<f32>,
+}
+
+impl<'a> CopyFeatures<'a> {
+    pub(crate) fn new(
+        path: &Path,
+        settings: &'a ExtractSettings,
+        extractor: &'a Extractor,
+    ) -> Self {
+        CopyFeatures {
+            settings,
+            extractor,
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            augmented: Vec::new(),
+            features: vec![0.0; extractor.dim(settings.space)],
+        }
+    }
+
+    /// Calls `f(copy, features)` for the window of `unit` numbered `index` (copy 0) and then
+    /// for each of its augmented copies, in order.
+    pub(crate) fn each(
+        &mut self,
+        unit: u64,
+        index: u32,
+        window: &[TracePacket],
+        mut f: impl FnMut(u32, &[f32]) -> Result<(), DatasetError>,
+    ) -> Result<(), DatasetError> {
+        let copies = self.settings.augment.as_ref().map_or(0, |a| a.copies);
+        for copy in 0..=copies {
+            let packets = match &self.settings.augment {
+                Some(a) if copy > 0 => {
+                    let seed = window_seed(a.seed, self.name.as_bytes(), unit, index, copy);
+                    a.spec.apply(window, seed, &mut self.augmented);
+                    &self.augmented[..]
+                }
+                _ => window,
+            };
+            self.extractor
+                .extract_into(self.settings.space, packets, &mut self.features)
+                .map_err(DatasetError::Features)?;
+            f(copy, &self.features)?;
+        }
+        Ok(())
+    }
+}
+
 /// Reads one capture or trace file into rows of features and hands each to `f` as soon as it
 /// is made; memory does not grow with the rows (see [`visit_windows`] for what it holds).
 ///
@@ -521,18 +579,10 @@ fn stream_rows(
     ) -> Result<ReadStats, DatasetError>,
     f: &mut dyn FnMut(RowRef<'_>) -> Result<Visit, DatasetError>,
 ) -> Result<ReadStats, DatasetError> {
-    let dim = extractor.dim(settings.space);
     let min = settings.min_packets;
     // Rows of a unit still short of `min_packets`, with its description.
     let mut pending: HashMap<u64, (Box<str>, Vec<WindowRow>)> = HashMap::new();
-    // The file's name, not its position in a list, seeds its augmented copies.
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let copies = settings.augment.as_ref().map_or(0, |a| a.copies);
-    let mut augmented = Vec::new();
-    let mut features = vec![0.0f32; dim];
+    let mut copies = CopyFeatures::new(path, settings, extractor);
     let emit_pending = |f: &mut dyn FnMut(RowRef<'_>) -> Result<Visit, DatasetError>,
                         desc: &str,
                         rows: Vec<WindowRow>|
@@ -564,20 +614,9 @@ fn stream_rows(
                         next = emit_pending(&mut *f, &desc, rows)?;
                     }
                 }
-                for copy in 0..=copies {
-                    let packets = match &settings.augment {
-                        Some(a) if copy > 0 => {
-                            let seed = window_seed(a.seed, name.as_bytes(), w.unit, w.index, copy);
-                            a.spec.apply(w.packets, seed, &mut augmented);
-                            &augmented[..]
-                        }
-                        _ => w.packets,
-                    };
-                    extractor
-                        .extract_into(settings.space, packets, &mut features)
-                        .map_err(DatasetError::Features)?;
-                    let start = w.packets[0].ts;
-                    let end = w.packets[w.packets.len() - 1].ts;
+                let start = w.packets[0].ts;
+                let end = w.packets[w.packets.len() - 1].ts;
+                copies.each(w.unit, w.index, w.packets, |copy, features| {
                     if ready {
                         let row = RowRef {
                             unit: w.unit,
@@ -586,7 +625,7 @@ fn stream_rows(
                             copy,
                             start,
                             end,
-                            features: &features,
+                            features,
                         };
                         if f(row)? == Visit::Stop {
                             next = Visit::Stop;
@@ -603,10 +642,11 @@ fn stream_rows(
                                 start,
                                 end,
                                 copy,
-                                features: features.clone(),
+                                features: features.to_vec(),
                             });
                     }
-                }
+                    Ok(())
+                })?;
             }
             UnitEvent::Packet { .. } => {}
             UnitEvent::UnitEnd { unit, packets } => {

@@ -9,14 +9,14 @@
 //! worker, never the file's rows.
 
 use crate::extract::{
-    stream_file, visit_windows, ExtractSettings, ReadStats, RowRef, UnitEvent, Visit,
+    stream_file, visit_windows, CopyFeatures, ExtractSettings, ReadStats, RowRef, UnitEvent, Visit,
 };
 use crate::DatasetError;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use tapir_capture::TracePacket;
-use tapir_features::{window_seed, Extractor};
+use tapir_features::Extractor;
 
 /// Windows per batch handed to a worker: 32 windows of 1,024 packets are 512 KiB of packets
 /// in, and a few hundred KiB of formatted rows out.
@@ -179,31 +179,14 @@ fn work(
     rx: Receiver<Batch>,
     tx: SyncSender<Result<(Vec<u8>, u64), DatasetError>>,
 ) {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let copies = settings.augment.as_ref().map_or(0, |a| a.copies);
-    let mut features = vec![0.0f32; extractor.dim(settings.space)];
-    let mut augmented = Vec::new();
+    let mut copies = CopyFeatures::new(path, settings, extractor);
     let mut size_hint = 0;
     for batch in rx {
         let mut out = Vec::with_capacity(size_hint);
         let mut rows = 0u64;
         let mut one = |m: &Meta| -> Result<(), DatasetError> {
             let window = &batch.packets[m.packets.clone()];
-            for copy in 0..=copies {
-                let packets = match &settings.augment {
-                    Some(a) if copy > 0 => {
-                        let seed = window_seed(a.seed, name.as_bytes(), m.unit, m.index, copy);
-                        a.spec.apply(window, seed, &mut augmented);
-                        &augmented[..]
-                    }
-                    _ => window,
-                };
-                extractor
-                    .extract_into(settings.space, packets, &mut features)
-                    .map_err(DatasetError::Features)?;
+            copies.each(m.unit, m.index, window, |copy, features| {
                 let row = RowRef {
                     unit: m.unit,
                     unit_desc: &batch.descs[m.desc.clone()],
@@ -211,15 +194,15 @@ fn work(
                     copy,
                     start: window[0].ts,
                     end: window[window.len() - 1].ts,
-                    features: &features,
+                    features,
                 };
                 format(&mut out, &row).map_err(|source| DatasetError::Io {
                     path: path.to_path_buf(),
                     source,
                 })?;
                 rows += 1;
-            }
-            Ok(())
+                Ok(())
+            })
         };
         let r = batch.windows.iter().try_for_each(&mut one);
         size_hint = size_hint.max(out.len());
