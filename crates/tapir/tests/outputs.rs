@@ -147,25 +147,14 @@ fn write_outputs(dir: &Path) -> Vec<Output> {
         &p("inspect.jsonl"),
     );
     outs.push(jsonl_only("inspect"));
-    tapir(&[
-        "classify",
-        &capture,
-        "--by",
-        "flow",
-        "-o",
-        &s(&p("classify.jsonl")),
-    ]);
-    outs.push(jsonl_only("classify"));
-    tapir(&[
-        "classify",
-        &capture,
-        "--by",
-        "flow",
-        "--summary",
-        "-o",
-        &s(&p("classify-summary.jsonl")),
-    ]);
-    outs.push(jsonl_only("classify-summary"));
+    // Window lines, then summary lines only.
+    for (name, extra) in [("classify", None), ("classify-summary", Some("--summary"))] {
+        let out = s(&p(&format!("{name}.jsonl")));
+        let mut args = vec!["classify", &capture, "--by", "flow", "-o", &out];
+        args.extend(extra);
+        tapir(&args);
+        outs.push(jsonl_only(name));
+    }
     tapir(&[
         "mail",
         &mbox,
