@@ -112,15 +112,29 @@ pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
         None => 0,
         _ => return None,
     };
-    let secs =
-        tapir_capture::days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + sec
-            - offset;
+    let days = tapir_capture::days_from_civil(y, mo as u32, d as u32);
+    // A day the month does not have (02-30, or 02-29 outside a leap year) is refused, not
+    // carried into the next month.
+    if tapir_capture::civil_from_days(days) != (y, mo as u32, d as u32) {
+        return None;
+    }
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset;
     Some(Timestamp(secs.checked_mul(SECOND)?.checked_add(frac_ns)?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_a_month_does_not_have_are_refused() {
+        assert!(parse_rfc3339("2024-02-29T00:00:00Z").is_some());
+        assert!(parse_rfc3339("1678-02-29T00:00:00Z").is_none());
+        assert!(parse_rfc3339("1900-02-29T00:00:00Z").is_none());
+        assert!(parse_rfc3339("2000-02-29T00:00:00Z").is_some());
+        assert!(parse_rfc3339("2026-04-31T00:00:00Z").is_none());
+        assert!(parse_rfc3339("2026-12-31T23:59:59Z").is_some());
+    }
 
     #[test]
     fn durations() {
