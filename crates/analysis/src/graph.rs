@@ -8,6 +8,33 @@ use std::fmt::Write;
 use tapir_capture::Timestamp;
 use tapir_report::xml_escape as xml;
 
+/// How a [`Graph`] is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFormat {
+    /// Graphviz DOT.
+    Dot,
+    /// GraphML (Gephi, yEd, NetworkX, igraph).
+    Graphml,
+    /// `{"nodes": [...], "edges": [...]}`.
+    Json,
+}
+
+impl GraphFormat {
+    pub const NAMES: &'static str = "dot, graphml or json";
+}
+
+impl std::str::FromStr for GraphFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "dot" => Ok(Self::Dot),
+            "graphml" => Ok(Self::Graphml),
+            "json" => Ok(Self::Json),
+            _ => Err(format!("unknown graph format {s:?}: use {}", Self::NAMES)),
+        }
+    }
+}
+
 /// A node: an address or a mail address.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Node {
@@ -98,6 +125,15 @@ impl Graph {
         let mut v: Vec<&Edge> = self.edges.values().collect();
         v.sort_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
         v
+    }
+
+    /// The graph written in `format`.
+    pub fn render(&self, format: GraphFormat) -> String {
+        match format {
+            GraphFormat::Dot => self.to_dot(),
+            GraphFormat::Graphml => self.to_graphml(),
+            GraphFormat::Json => self.to_json(),
+        }
     }
 
     /// Graphviz DOT; pen width grows with the log of the bytes so that one bulk transfer does

@@ -50,7 +50,7 @@ pub use entity::{
 };
 pub use error::AnalysisError;
 pub use event::{sort_events, Event, EventKind};
-pub use graph::{Edge, Graph, Node};
+pub use graph::{Edge, Graph, GraphFormat, Node};
 pub use input::{
     event_from_mail, event_from_record, read_capture, read_event_lines, read_file, read_jsonl,
     read_mail, EventLine, LineShape,

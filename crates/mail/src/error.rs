@@ -16,9 +16,6 @@ pub enum MailError {
         #[source]
         source: std::io::Error,
     },
-    /// A graph or summary could not be serialised.
-    #[error("cannot encode as JSON: {0}")]
-    Json(#[from] serde_json::Error),
 }
 
 /// Why one message was skipped.

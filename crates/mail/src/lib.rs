@@ -4,9 +4,9 @@
 //! TLS still sees of a message whose body is PGP- or S/MIME-encrypted: Return-Path, Received
 //! chain, From, To, Cc, Date, Subject, Message-ID, every other header, the size, the time it
 //! was received and the apparent encryption. This crate reads mail (mbox, Maildir, `.eml`) into
-//! exactly that record, [`MailMeta`], summarises what it gives away ([`Summary`]), draws the
-//! correspondence [`Graph`], turns messages into [`MailEvent`]s for volume and sequence
-//! analysis, pseudonymises addresses with a key ([`anonymize_meta`]), and writes mail back
+//! exactly that record, [`MailMeta`], summarises what it gives away ([`Summary`]), turns messages into
+//! [`MailEvent`]s for volume and sequence analysis and the correspondence graph (drawn by
+//! tapir-analysis), pseudonymises addresses with a key ([`anonymize_meta`]), and writes mail back
 //! ([`MboxWriter`], [`redeliver`] for a message delayed or copied by a countermeasure).
 //!
 //! Entry points: [`Messages`] to walk inputs (broken messages come out as [`Item::Broken`]
@@ -35,7 +35,6 @@ mod crypto;
 mod date;
 mod error;
 mod events;
-mod graph;
 mod input;
 mod meta;
 mod summary;
@@ -46,13 +45,12 @@ pub use crypto::Encryption;
 pub use date::format_utc;
 pub use error::{Broken, BrokenKind, MailError};
 pub use events::{events, MailEvent};
-pub use graph::{Edge, Graph, GraphDoc, Node};
 pub use input::{to_item, to_item_with, Item, Mbox, Messages, RawMessage, ReadOptions};
 pub use meta::{
     header_end, header_end_limited, parse_message, parse_message_with, Envelope, Hop, MailMeta,
     Mailbox, Origin, DEFAULT_MAX_HEADERS,
 };
-pub use summary::{Count, Summary, SummaryReport};
+pub use summary::{Count, Pair, Summary, SummaryReport};
 /// The key scheme shared with flow records (re-exported for callers of this crate).
 pub use tapir_anon::Anonymizer;
 pub use write::{format_asctime, format_rfc5322, redeliver, MboxWriter};

@@ -3,7 +3,6 @@
 
 use crate::crypto::Encryption;
 use crate::date::format_utc;
-use crate::graph::{Edge, Graph};
 use crate::meta::MailMeta;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -31,7 +30,22 @@ pub struct Summary {
     recipients: HashMap<String, u64>,
     mtas: HashMap<String, u64>,
     clients: HashMap<String, u64>,
-    graph: Graph,
+    /// Messages and bytes per sender → recipient pair; ordered so that ties rank the same
+    /// from run to run.
+    pairs: BTreeMap<(String, String), Pair>,
+}
+
+/// Messages and bytes from one sender to one recipient (a message to three recipients counts
+/// once for each). The correspondence graph itself is `tapir_analysis::Graph`, built from
+/// [`crate::events`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pair {
+    pub from: String,
+    pub to: String,
+    pub messages: u64,
+    pub bytes: u64,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
 }
 
 /// A name and how many messages it appears in.
@@ -69,7 +83,7 @@ pub struct SummaryReport {
     pub all_hops_tls: u64,
     pub top_senders: Vec<Count>,
     pub top_recipients: Vec<Count>,
-    pub top_pairs: Vec<Edge>,
+    pub top_pairs: Vec<Pair>,
     /// Receiving MTAs (`by` of each hop) and mail clients (`User-Agent`, `X-Mailer`).
     pub mtas: Vec<Count>,
     pub clients: Vec<Count>,
@@ -137,7 +151,25 @@ impl Summary {
         if let Some(ua) = &m.user_agent {
             *self.clients.entry(ua.clone()).or_default() += 1;
         }
-        self.graph.add(m);
+        if let Some(from) = m.sender() {
+            let t = m.time();
+            for r in m.recipients() {
+                let p = self
+                    .pairs
+                    .entry((from.to_owned(), r.address.clone()))
+                    .or_insert_with(|| Pair {
+                        from: from.to_owned(),
+                        to: r.address.clone(),
+                        ..Pair::default()
+                    });
+                p.messages += 1;
+                p.bytes += m.size;
+                if let Some(t) = t {
+                    p.first = Some(p.first.map_or(t, |f| f.min(t)));
+                    p.last = Some(p.last.map_or(t, |l| l.max(t)));
+                }
+            }
+        }
     }
 
     /// Counts a message that was reported and skipped.
@@ -145,13 +177,9 @@ impl Summary {
         self.broken += 1;
     }
 
-    pub fn graph(&self) -> &Graph {
-        &self.graph
-    }
-
     /// The figures, with the `n` largest of each ranking.
     pub fn report(&self, n: usize) -> SummaryReport {
-        let mut pairs: Vec<Edge> = self.graph.edges().cloned().collect();
+        let mut pairs: Vec<Pair> = self.pairs.values().cloned().collect();
         pairs.sort_by(|a, b| {
             b.messages
                 .cmp(&a.messages)
@@ -181,7 +209,7 @@ impl Summary {
             encrypted_subject_exposed: self.encrypted_subject_exposed,
             senders: self.senders.len(),
             recipients: self.recipients.len(),
-            pairs: self.graph.pairs(),
+            pairs: self.pairs.len(),
             hops: self.hops,
             tls_hops: self.tls_hops,
             tls_hop_share: if self.hops == 0 {

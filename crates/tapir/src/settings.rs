@@ -133,3 +133,21 @@ pub fn feature_config(path: Option<&std::path::Path>) -> anyhow::Result<FeatureC
         .map_err(|e| usage(format!("--feature-config {}: {e}", path.display())))?;
     Ok(cfg)
 }
+
+/// `--graph FORMAT FILE` of `watch` and `mail`: the format and where to write the graph.
+pub fn graph_flag(
+    values: &[String],
+) -> anyhow::Result<Option<(tapir_analysis::GraphFormat, std::path::PathBuf)>> {
+    match values {
+        [] => Ok(None),
+        [f, path] => {
+            let format = f
+                .parse()
+                .map_err(|e: String| usage(format!("--graph: {e}")))?;
+            Ok(Some((format, std::path::PathBuf::from(path))))
+        }
+        _ => Err(usage(
+            "--graph takes a format and a file: --graph dot talk.dot",
+        )),
+    }
+}

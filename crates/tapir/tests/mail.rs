@@ -105,7 +105,8 @@ fn events_graph_and_summary_files_anonymised() {
     assert!(e["from"].as_str().unwrap().ends_with(".anon"));
     assert!(e["time"].as_i64().unwrap() > 1_700_000_000_000_000_000);
     let g = fs::read_to_string(&dot).unwrap();
-    assert!(g.starts_with("digraph mail {"));
+    // The same graph type and drawing as `tapir watch --graph`.
+    assert!(g.starts_with("digraph tapir {"), "{g}");
     assert_eq!(g.matches(" -> ").count(), 4, "{g}");
     let s: serde_json::Value = serde_json::from_str(&fs::read_to_string(&sum).unwrap()).unwrap();
     assert_eq!(s["messages"], 4);
@@ -125,6 +126,22 @@ fn events_graph_and_summary_files_anonymised() {
     let gj: serde_json::Value = serde_json::from_str(&fs::read_to_string(&js).unwrap()).unwrap();
     let first_node = gj["nodes"][0]["id"].as_str().unwrap().to_owned();
     assert!(g.contains(&first_node));
+    assert_eq!(gj["nodes"][0]["kind"], "mail");
+    assert_eq!(gj["edges"].as_array().unwrap().len(), 4);
+    // GraphML too, as `watch` writes it.
+    let gml = d.join("talk.graphml");
+    let o = tapir(&[
+        "mail",
+        &data("list.mbox"),
+        "--summary-only",
+        "--graph",
+        "graphml",
+        gml.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let gml = fs::read_to_string(&gml).unwrap();
+    assert_eq!(gml.matches("<edge ").count(), 4, "{gml}");
+    assert!(gml.contains("alice@example.org"));
     let _ = fs::remove_dir_all(&d);
 }
 

@@ -37,7 +37,8 @@ pub struct MailArgs {
     /// How many senders, recipients, pairs, MTAs and clients the summary lists.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub top: usize,
-    /// Write the correspondence graph: `--graph dot talk.dot` or `--graph json talk.json`.
+    /// Write the correspondence graph (sender → recipient, messages with a time and a sender)
+    /// as dot, graphml or json: `--graph dot talk.dot`.
     #[arg(long, num_args = 2, value_names = ["FORMAT", "FILE"])]
     pub graph: Vec<String>,
     /// Write one JSON line per message and recipient (time, from, to, size, message_id): the
@@ -63,12 +64,6 @@ pub struct MailArgs {
 enum Format {
     Table,
     Jsonl,
-}
-
-#[derive(Clone, Copy)]
-enum GraphFormat {
-    Dot,
-    Json,
 }
 
 fn cell(s: &str, max: usize) -> String {
@@ -125,26 +120,10 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
             )))
         }
     };
-    let graph = match a.graph.as_slice() {
-        [] => None,
-        [f, path] => Some((
-            match f.as_str() {
-                "dot" => GraphFormat::Dot,
-                "json" => GraphFormat::Json,
-                _ => {
-                    return Err(usage(format!(
-                        "--graph: unknown format {f:?}; use dot or json"
-                    )))
-                }
-            },
-            PathBuf::from(path),
-        )),
-        _ => {
-            return Err(usage(
-                "--graph takes a format and a file: --graph dot talk.dot",
-            ))
-        }
-    };
+    let graph_to = crate::settings::graph_flag(&a.graph)?;
+    // Built from the messages' events, as `tapir watch` builds it from mail events: one graph
+    // type and one drawing for both.
+    let mut graph = tapir_analysis::Graph::new();
     if a.max_size == 0 {
         return Err(usage("--max-size must be at least 1 byte"));
     }
@@ -197,9 +176,14 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
         }
         summary.add(&m);
         read += 1;
-        if let Some(w) = &mut ev_out {
+        if ev_out.is_some() || graph_to.is_some() {
             for e in events(&m) {
-                write_line(w, &e)?;
+                if let Some(w) = &mut ev_out {
+                    write_line(w, &e)?;
+                }
+                if graph_to.is_some() {
+                    graph.add(&tapir_analysis::event_from_mail(&e));
+                }
             }
         }
         match format {
@@ -245,14 +229,9 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
         w.write_all(b"\n")?;
         w.finish()?;
     }
-    if let Some((f, p)) = graph {
-        let g = summary.graph();
-        let text = match f {
-            GraphFormat::Dot => g.to_dot(),
-            GraphFormat::Json => g.to_json()?,
-        };
+    if let Some((format, p)) = graph_to {
         let mut w = Output::create(Some(&p))?;
-        w.write_all(text.as_bytes())
+        w.write_all(graph.render(format).as_bytes())
             .with_context(|| format!("cannot write {}", p.display()))?;
         w.finish()?;
     }

@@ -293,11 +293,7 @@ pub fn run(a: WatchArgs) -> anyhow::Result<()> {
         "events" | "flows" | "messages" => Rank::Events,
         r => return Err(usage(format!("--rank {r:?}: use bytes or events"))),
     };
-    let graph_fmt = match a.graph.first().map(String::as_str) {
-        None => None,
-        Some(f @ ("dot" | "graphml" | "json")) => Some(f.to_string()),
-        Some(f) => return Err(usage(format!("--graph {f:?}: use dot, graphml or json"))),
-    };
+    let graph_to = crate::settings::graph_flag(&a.graph)?;
     let mut entries = Vec::new();
     for w in &a.watchlist {
         entries.extend(read_patterns(w)?.entries().iter().cloned());
@@ -313,7 +309,7 @@ pub fn run(a: WatchArgs) -> anyhow::Result<()> {
     let mut graph = Graph::new();
     for e in &events {
         watcher.push(e);
-        if graph_fmt.is_some() {
+        if graph_to.is_some() {
             graph.add(e);
         }
     }
@@ -321,17 +317,12 @@ pub fn run(a: WatchArgs) -> anyhow::Result<()> {
     let (hits, new_peers) = watcher.finish();
     let talkers = top_talkers(&events, a.top, rank);
 
-    if let (Some(f), Some(path)) = (graph_fmt, a.graph.get(1)) {
+    if let Some((format, path)) = &graph_to {
         graph.mark(|n| {
             let ip = n.id.parse().ok();
             watchlist.lookup(&n.id, ip).is_some() || sensitive.iter().any(|p| p.matches(&n.id, ip))
         });
-        let text = match f.as_str() {
-            "dot" => graph.to_dot(),
-            "graphml" => graph.to_graphml(),
-            _ => graph.to_json(),
-        };
-        write_atomic(Path::new(path), text.as_bytes())?;
+        write_atomic(path, graph.render(*format).as_bytes())?;
     }
 
     let mut out = Output::create(a.input.output.as_deref())?;
