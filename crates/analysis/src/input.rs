@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use tapir_capture::{CaptureReader, Compression, FileKind, Stream, Timestamp};
-use tapir_flow::{capture_records, FlowRecord, FlowTable, FlowTableConfig};
+use tapir_flow::{FlowRecord, FlowTable, FlowTableConfig};
 
 /// The event of one flow record: initiator → responder, forward and reverse bytes, the tunnel
 /// kind as label.
@@ -242,8 +242,9 @@ fn mail_events(m: MailLine) -> Result<Vec<Event>, String> {
         .collect())
 }
 
-/// Flow events of a pcap or pcapng capture, built by [`tapir_flow::capture_records`] with the
-/// default [`FlowTableConfig`]: the same records `tapir flows` writes. Packets that are not IP are
+/// Flow events of a pcap or pcapng capture, built by [`tapir_netflow::capture_records`] with
+/// the default [`FlowTableConfig`] and export ports: the same records `tapir flows` writes,
+/// the NetFlow/IPFIX exports the capture carries included. Packets that are not IP are
 /// skipped; a capture cut part-way keeps the events before the cut and reports the cut to
 /// `on_skip`, as `tapir flows` does. Memory stays bounded by the table's cap.
 pub fn read_capture(
@@ -265,10 +266,16 @@ fn capture_events<R: Read>(
     let table = FlowTable::new(FlowTableConfig::default())
         .map_err(|e| AnalysisError::invalid("flow table", e.to_string()))?;
     let mut out = Vec::new();
-    let got = capture_records::<_, Infallible>(&mut reader, table, &mut |_, _| Ok(()), &mut |r| {
-        out.push(event_from_record(&r));
-        Ok(())
-    });
+    let got = tapir_netflow::capture_records::<_, Infallible>(
+        &mut reader,
+        table,
+        &mut tapir_netflow::CapturedExports::default(),
+        &|| false,
+        &mut |r| {
+            out.push(event_from_record(&r));
+            Ok(())
+        },
+    );
     let Ok(got) = got;
     if let Some(e) = got.cut {
         on_skip(format!(
@@ -425,6 +432,60 @@ fn read_folder(dir: &Path, on_skip: &mut dyn FnMut(String)) -> Result<Vec<Event>
 mod tests {
     use super::*;
     use crate::EventKind;
+
+    /// softflowd's NetFlow v9 capture with its export packets moved from port 20555 to 2055, a
+    /// default export port (classic pcap: 24-byte file header, 16-byte record headers).
+    fn exports_on_2055() -> Vec<u8> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../netflow/tests/data/softflowd-v9-lo-http.pcap"
+        );
+        let mut b = std::fs::read(path).unwrap();
+        let link =
+            tapir_capture::LinkType(u32::from_le_bytes(b[20..24].try_into().unwrap()) as u16);
+        let mut at = 24;
+        while at + 16 <= b.len() {
+            let cap = u32::from_le_bytes(b[at + 8..at + 12].try_into().unwrap()) as usize;
+            let orig = u32::from_le_bytes(b[at + 12..at + 16].try_into().unwrap());
+            let data = at + 16;
+            if let Ok(ip) = tapir_capture::decode(link, &b[data..data + cap], orig) {
+                if ip.is_udp() && ip.dst_port == 20555 {
+                    let port = data + ip.payload_offset as usize - 6;
+                    b[port..port + 2].copy_from_slice(&2055u16.to_be_bytes());
+                }
+            }
+            at = data + cap;
+        }
+        b
+    }
+
+    #[test]
+    fn captures_give_their_flows_and_the_exports_they_carry() {
+        let bytes = exports_on_2055();
+        let reader = CaptureReader::new(&bytes[..]).unwrap();
+        let mut skipped = Vec::new();
+        let ev = capture_events(Path::new("v9.pcap"), reader, &mut |s| skipped.push(s)).unwrap();
+        assert!(skipped.is_empty(), "{skipped:?}");
+        // The capture's own flows (it holds only the export packets: one UDP flow) …
+        let mut own = 0;
+        let mut reader = CaptureReader::new(&bytes[..]).unwrap();
+        let table = FlowTable::new(FlowTableConfig::default()).unwrap();
+        let got = tapir_flow::capture_records::<_, Infallible>(
+            &mut reader,
+            table,
+            &mut |_, _| Ok(()),
+            &mut |_| {
+                own += 1;
+                Ok(())
+            },
+        );
+        assert!(got.is_ok() && own > 0);
+        // … and the six records softflowd exported (three HTTP connections, one record per
+        // direction), as `tapir flows` gives them.
+        assert_eq!(ev.len(), own + 6, "{ev:?}");
+        let http = |e: &&Event| e.src_port == 18080 || e.dst_port == 18080;
+        assert_eq!(ev.iter().filter(http).count(), 6, "{ev:#?}");
+    }
 
     #[test]
     fn json_lines_of_every_shape() {

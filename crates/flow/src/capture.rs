@@ -1,5 +1,7 @@
-//! A capture to flow records: the one loop every command that turns packets into NetFlow-style
-//! records runs (`tapir flows`, and `tapir watch`/`volume`/`sequence`/`timeline` on captures).
+//! A capture to flow records: the one loop that turns packets into NetFlow-style records.
+//! `tapir_netflow::capture_records` wraps it with the decoding of export packets, and every
+//! command that reads captures as records (`tapir flows`, and `tapir watch`/`volume`/
+//! `sequence`/`timeline` on captures) runs that.
 
 use crate::record::FlowRecord;
 use crate::table::{FlowTable, FlowTableStats};

@@ -5,6 +5,8 @@
 //! exporter address, observation domain and template id, bounded); [`Decoder::decode`] one
 //! packet's UDP payload at a time. [`Collector`] binds a UDP socket and decodes what arrives.
 //! A packet that cannot be read is an error for that packet only; the decoder stays usable.
+//! [`capture_records`] reads a capture into records: its flows, and the records of the export
+//! packets it carries.
 //!
 //! ```
 //! use tapir_netflow::Decoder;
@@ -29,11 +31,13 @@
 #![deny(unsafe_code)]
 
 mod bytes;
+mod capture;
 mod collector;
 mod error;
 mod template;
 mod v5;
 
+pub use capture::{capture_records, CapturedExports, DEFAULT_MAX_TEMPLATES};
 pub use collector::Collector;
 pub use error::NetflowError;
 pub use template::{SetStats, TemplateCache, DEFAULT_TEMPLATES_PER_EXPORTER};

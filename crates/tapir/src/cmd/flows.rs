@@ -14,10 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tapir_anon::Anonymizer;
 use tapir_capture::{CaptureReader, Timestamp};
-use tapir_flow::{
-    capture_records_until, proto, FlowRecord, FlowTable, FlowTableConfig, RecordSource,
-};
-use tapir_netflow::{is_export, udp_payload, Collector, Decoder};
+use tapir_flow::{proto, FlowRecord, FlowTable, FlowTableConfig, RecordSource};
+use tapir_netflow::{capture_records, CapturedExports, Collector, Decoder};
 
 #[derive(Args, Debug)]
 pub struct FlowsArgs {
@@ -99,6 +97,16 @@ pub(super) struct Settings {
     anon: Option<Anonymizer>,
     pub max_templates: usize,
     pub max_templates_per_exporter: usize,
+}
+
+impl Settings {
+    /// The export packets to decode inside captures, with the template limits of the flags.
+    pub(super) fn exports(&self) -> CapturedExports {
+        CapturedExports::new(
+            self.netflow_ports.clone(),
+            Decoder::with_limits(self.max_templates, self.max_templates_per_exporter),
+        )
+    }
 }
 
 fn secs_ns(flag: &str, s: f64) -> anyhow::Result<i64> {
@@ -285,31 +293,17 @@ struct Totals {
 fn read_capture(path: &Path, s: &Settings, sink: &mut Sink) -> anyhow::Result<Totals> {
     let mut r = CaptureReader::open(path).with_context(|| "cannot read the capture")?;
     let table = FlowTable::new(s.table.clone())?;
-    let mut decoder = Decoder::with_limits(s.max_templates, s.max_templates_per_exporter);
+    let mut exports = s.exports();
     let mut t = Totals::default();
-    // Both callbacks write to the sink, one at a time.
-    let shared = std::cell::RefCell::new(&mut *sink);
     // Ctrl-C stops the reading; the flows still open are written as at the end of the file.
-    let got = capture_records_until(
+    let got = capture_records(
         &mut r,
         table,
+        &mut exports,
         &|| crate::interrupt::requested().is_some(),
-        &mut |raw, ip| {
-            if !s.netflow_ports.is_empty() && is_export(ip, &s.netflow_ports) {
-                if let Some(payload) = udp_payload(raw.data, ip) {
-                    // A packet on a NetFlow port that is not an export (or is cut) stays a packet.
-                    if let Ok(recs) = decoder.decode(ip.src, payload) {
-                        t.exported += recs.len() as u64;
-                        for rec in recs {
-                            shared.borrow_mut().push(rec)?;
-                        }
-                    }
-                }
-            }
-            Ok::<(), anyhow::Error>(())
-        },
-        &mut |rec| shared.borrow_mut().push(rec),
+        &mut |rec| sink.push(rec),
     )?;
+    t.exported = exports.decoded();
     t.ip_packets = got.stats.packets;
     t.ip_bytes = got.stats.bytes;
     t.evicted = got.stats.evicted;
@@ -322,7 +316,7 @@ fn read_capture(path: &Path, s: &Settings, sink: &mut Sink) -> anyhow::Result<To
             s.table.max_flows
         ));
     }
-    warn_templates(&decoder.stats(), s);
+    warn_templates(&exports.decoder().stats(), s);
     let cut = got.cut;
     t.records = sink.capture_records;
     t.rec_packets = sink.capture_packets;

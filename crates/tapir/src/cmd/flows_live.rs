@@ -11,7 +11,6 @@ use anyhow::Context;
 use std::time::Instant;
 use tapir_capture::{LiveNext, LiveStats};
 use tapir_flow::FlowTable;
-use tapir_netflow::{is_export, udp_payload, Decoder};
 
 pub(super) fn run(a: &FlowsArgs, s: &Settings, iface: &str) -> anyhow::Result<()> {
     let cfg = live::config(&a.capture)?;
@@ -34,10 +33,10 @@ pub(super) fn run(a: &FlowsArgs, s: &Settings, iface: &str) -> anyhow::Result<()
     let _cooperate = crate::interrupt::cooperate();
     let started = live::arm(&mut cap, &cfg);
     let shared = cap.shared_stats();
-    let mut decoder = Decoder::with_limits(s.max_templates, s.max_templates_per_exporter);
+    let mut exports = s.exports();
     let mut clock = CaptureClock::default();
     let mut ticker = StatsTicker::new(cfg.stats_every);
-    let (mut ip_packets, mut skipped, mut exported) = (0u64, 0u64, 0u64);
+    let (mut ip_packets, mut skipped) = (0u64, 0u64);
     while let Some(next) = cap.next_or_idle() {
         let mut out = 0usize;
         match next {
@@ -49,17 +48,9 @@ pub(super) fn run(a: &FlowsArgs, s: &Settings, iface: &str) -> anyhow::Result<()
                     continue;
                 };
                 ip_packets += 1;
-                if !s.netflow_ports.is_empty() && is_export(&ip, &s.netflow_ports) {
-                    if let Some(payload) = udp_payload(raw.data, &ip) {
-                        // A packet on a NetFlow port that is not an export stays a packet.
-                        if let Ok(recs) = decoder.decode(ip.src, payload) {
-                            exported += recs.len() as u64;
-                            out += recs.len();
-                            for rec in recs {
-                                sink.push(rec)?;
-                            }
-                        }
-                    }
+                for rec in exports.records(raw.data, &ip) {
+                    sink.push(rec)?;
+                    out += 1;
                 }
                 table.push(raw.ts, &ip);
             }
@@ -113,13 +104,18 @@ pub(super) fn run(a: &FlowsArgs, s: &Settings, iface: &str) -> anyhow::Result<()
             stats.evicted, s.table.max_flows
         ));
     }
-    warn_templates(&decoder.stats(), s);
+    warn_templates(&exports.decoder().stats(), s);
     if a.stats {
         eprintln!(
             "{iface}: {} IP packets, {} IP bytes, {skipped} other frames; records from the \
-             capture: {} ({} packets, {} bytes), {} evicted; {exported} exported records \
-             decoded",
-            stats.packets, stats.bytes, records, rec_packets, rec_bytes, stats.evicted
+             capture: {} ({} packets, {} bytes), {} evicted; {} exported records decoded",
+            stats.packets,
+            stats.bytes,
+            records,
+            rec_packets,
+            rec_bytes,
+            stats.evicted,
+            exports.decoded()
         );
     }
     let to = match &a.output {
