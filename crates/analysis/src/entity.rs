@@ -22,6 +22,23 @@ pub enum Pattern {
 }
 
 impl Pattern {
+    /// The pattern that matches the pseudonyms (under `an`) of what `self` matches. Crypto-PAn
+    /// keeps prefixes, so a prefix maps to the pseudonym of its network address with the same
+    /// length; a domain maps to its hashed domain (its subdomains hash apart and no longer
+    /// match).
+    pub fn anonymized(self, an: &tapir_anon::Anonymizer) -> Pattern {
+        match self {
+            Pattern::Prefix(c) => Cidr::new(an.anonymize_ip(c.addr()), c.len())
+                .map(Pattern::Prefix)
+                .unwrap_or(Pattern::Prefix(c)),
+            Pattern::Mail(m) => Pattern::Mail(an.anonymize_email(&m)),
+            Pattern::Domain(d) => {
+                let hashed = an.anonymize_email(&format!("x@{d}"));
+                Pattern::Domain(mail_domain(&hashed).unwrap_or(&d).to_string())
+            }
+        }
+    }
+
     /// Parses `10.0.0.0/8`, `10.0.0.1`, `alice@example.org`, `@example.org` or `example.org`.
     pub fn parse(s: &str) -> Result<Pattern, String> {
         let s = s.trim();
@@ -257,6 +274,19 @@ impl PatternSet {
         &self.entries
     }
 
+    /// The set whose patterns match the pseudonyms under `an` ([`Pattern::anonymized`]).
+    pub fn anonymized(self, an: &tapir_anon::Anonymizer) -> PatternSet {
+        PatternSet::new(
+            self.entries
+                .into_iter()
+                .map(|mut e| {
+                    e.pattern = e.pattern.anonymized(an);
+                    e
+                })
+                .collect(),
+        )
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -364,6 +394,51 @@ impl Grouping {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn anonymized_patterns_match_the_pseudonyms_of_what_they_matched() {
+        let an = tapir_anon::Anonymizer::from_passphrase("k").unwrap();
+        let set = PatternSet::parse(
+            "10.77.0.0/16 lab\nboss@example.org boss\n@example.net co\n",
+            "list",
+        )
+        .unwrap()
+        .anonymized(&an);
+        let ip: IpAddr = "10.77.11.1".parse().unwrap();
+        let pip = an.anonymize_ip(ip);
+        assert_ne!(pip, ip);
+        assert_eq!(
+            set.lookup(&pip.to_string(), Some(pip))
+                .unwrap()
+                .name
+                .as_deref(),
+            Some("lab")
+        );
+        assert!(set.lookup("10.77.11.1", Some(ip)).is_none());
+        let boss = an.anonymize_email("boss@example.org");
+        assert_eq!(
+            set.lookup(&boss, None).unwrap().name.as_deref(),
+            Some("boss")
+        );
+        let other = an.anonymize_email("x@example.net");
+        assert_eq!(
+            set.lookup(&other, None).unwrap().name.as_deref(),
+            Some("co")
+        );
+        let mut e = crate::Event::mail(
+            tapir_capture::Timestamp(1),
+            "boss@example.org",
+            "x@example.net",
+            5,
+        );
+        e.label = Some("<id@example.org>".into());
+        e.anonymize(&an);
+        assert_eq!(
+            (e.src.as_str(), e.dst.as_str()),
+            (boss.as_str(), other.as_str())
+        );
+        assert!(!e.label.unwrap().contains("example"));
+    }
 
     #[test]
     fn patterns_parse_and_match() {

@@ -62,6 +62,21 @@ pub struct Event {
 }
 
 impl Event {
+    /// Replaces both ends by their pseudonyms under `an` (Crypto-PAn for addresses, keyed
+    /// hashes for mail addresses, as `tapir_flow` records and `tapir_mail` records get them)
+    /// and a mail event's label (its message id); a flow's label is its tunnel kind and stays.
+    pub fn anonymize(&mut self, an: &tapir_anon::Anonymizer) {
+        let name = |ip: Option<IpAddr>, name: &str| match ip {
+            Some(ip) => (Some(an.anonymize_ip(ip)), an.anonymize_ip(ip).to_string()),
+            None => (None, an.anonymize_email(name)),
+        };
+        (self.src_ip, self.src) = name(self.src_ip, &self.src);
+        (self.dst_ip, self.dst) = name(self.dst_ip, &self.dst);
+        if self.kind == EventKind::Mail {
+            self.label = self.label.as_deref().map(|l| an.anonymize_str(l));
+        }
+    }
+
     /// A flow event. `size`/`rev_size` are IP bytes initiator→responder and back.
     #[allow(clippy::too_many_arguments)]
     pub fn flow(

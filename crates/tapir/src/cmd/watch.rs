@@ -9,14 +9,12 @@ use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use tapir_analysis::{
-    format_utc, mail_domain, parse_duration, parse_sensitive, read_file, sort_events, top_talkers,
-    Event, EventKind, Graph, Pattern, PatternSet, Rank, WatchConfig, Watcher,
+    format_utc, parse_duration, parse_sensitive, read_file, sort_events, top_talkers, Event, Graph,
+    Pattern, PatternSet, Rank, WatchConfig, Watcher,
 };
 use tapir_anon::Anonymizer;
-use tapir_flow::Cidr;
 use tapir_report::text_table;
 
 /// Inputs and output format of the metadata analyses.
@@ -105,61 +103,27 @@ impl EventArgs {
             anyhow::bail!("no input could be read");
         }
         if let Some(an) = self.anonymizer()? {
-            all.iter_mut().for_each(|e| anon_event(&an, e));
+            all.iter_mut().for_each(|e| e.anonymize(&an));
         }
         sort_events(&mut all);
         Ok(all)
     }
 }
 
-/// Pseudonymises both ends of an event and a mail event's label (its message id); a flow's
-/// label is its tunnel kind and stays.
-fn anon_event(an: &Anonymizer, e: &mut Event) {
-    let name = |ip: Option<IpAddr>, name: &str| match ip {
-        Some(ip) => (Some(an.anonymize_ip(ip)), an.anonymize_ip(ip).to_string()),
-        None => (None, an.anonymize_email(name)),
-    };
-    (e.src_ip, e.src) = name(e.src_ip, &e.src);
-    (e.dst_ip, e.dst) = name(e.dst_ip, &e.dst);
-    if e.kind == EventKind::Mail {
-        e.label = e.label.as_deref().map(|l| an.anonymize_str(l));
-    }
-}
-
-/// The pattern that matches the pseudonyms of what `p` matches. Crypto-PAn keeps prefixes, so a
-/// prefix maps to the pseudonym of its network address with the same length; a domain maps to
-/// its hashed domain (its subdomains hash apart and no longer match).
+/// `p`, or what matches its pseudonyms under --anonymize.
 pub fn anon_pattern(an: Option<&Anonymizer>, p: Pattern) -> Pattern {
-    let Some(an) = an else {
-        return p;
-    };
-    match p {
-        Pattern::Prefix(c) => Cidr::new(an.anonymize_ip(c.addr()), c.len())
-            .map(Pattern::Prefix)
-            .unwrap_or(Pattern::Prefix(c)),
-        Pattern::Mail(m) => Pattern::Mail(an.anonymize_email(&m)),
-        Pattern::Domain(d) => {
-            let hashed = an.anonymize_email(&format!("x@{d}"));
-            Pattern::Domain(mail_domain(&hashed).unwrap_or(&d).to_string())
-        }
-        other => other,
+    match an {
+        Some(an) => p.anonymized(an),
+        None => p,
     }
 }
 
+/// `set`, or what matches its pseudonyms under --anonymize.
 pub fn anon_set(an: Option<&Anonymizer>, set: PatternSet) -> PatternSet {
-    if an.is_none() {
-        return set;
+    match an {
+        Some(an) => set.anonymized(an),
+        None => set,
     }
-    PatternSet::new(
-        set.entries()
-            .iter()
-            .cloned()
-            .map(|mut e| {
-                e.pattern = anon_pattern(an, e.pattern);
-                e
-            })
-            .collect(),
-    )
 }
 
 /// Writes rows as an aligned table, CSV or JSON lines (one object per row, from `json`).
