@@ -206,6 +206,8 @@ pub enum UnitEvent<'a> {
 }
 
 struct UnitState {
+    /// The unit's id (a slot holds one unit at a time: this says which).
+    id: u64,
     windower: Windower,
     /// Made when first needed (a window, or a packet event): most flows of a large capture
     /// never fill a window.
@@ -215,9 +217,165 @@ struct UnitState {
     last_ts: Option<i64>,
 }
 
+/// A unit as the visitor finds its state: by id, or — for a flow — by the flow table's slot.
+#[derive(Clone, Copy, Debug)]
+struct UnitRef {
+    id: u64,
+    /// [`NO_SLOT`]: the state is kept by id.
+    slot: u32,
+}
+
+const NO_SLOT: u32 = u32::MAX;
+
+impl UnitRef {
+    fn by_id(id: u64) -> Self {
+        UnitRef { id, slot: NO_SLOT }
+    }
+}
+
+/// The state of the live units. Flows keep theirs in a vector indexed by the flow table's slot
+/// ([`tapir_flow::FlowPlacement::slot`]): no hashing, and with a full table of 200,000 flows
+/// one array is touched per packet where a map keyed by id cost two more cache misses for
+/// each flow that starts and ends. A slot whose flow ended keeps a window buffer of at most
+/// [`SPARE_PACKETS`] for the next flow in it: a flood of short flows (scans, DNS) then neither
+/// allocates nor frees per flow. Whole captures, host pairs and traces are kept by id.
+#[derive(Default)]
+struct UnitStore {
+    by_id: FastMap<u64, UnitState>,
+    /// A slot's state, and whether its unit is live.
+    by_slot: Vec<Option<(bool, UnitState)>>,
+    in_slots: usize,
+}
+
+/// Packets of window buffer an empty slot keeps for its next flow: 64 bytes each, so at most
+/// 12.8 MB over 200,000 slots.
+const SPARE_PACKETS: usize = 4;
+
+/// What is left of a unit once it ended.
+struct EndedUnit {
+    packets: u64,
+    /// Packets its window buffer held room for (see [`Visitor::held`]).
+    capacity: usize,
+}
+
+impl UnitStore {
+    fn len(&self) -> usize {
+        self.by_id.len() + self.in_slots
+    }
+
+    fn get(&self, u: UnitRef) -> Option<&UnitState> {
+        if u.slot == NO_SLOT {
+            return self.by_id.get(&u.id);
+        }
+        match self.by_slot.get(u.slot as usize) {
+            Some(Some((true, st))) if st.id == u.id => Some(st),
+            _ => None,
+        }
+    }
+
+    fn get_mut(&mut self, u: UnitRef) -> Option<&mut UnitState> {
+        if u.slot == NO_SLOT {
+            return self.by_id.get_mut(&u.id);
+        }
+        match self.by_slot.get_mut(u.slot as usize) {
+            Some(Some((true, st))) if st.id == u.id => Some(st),
+            _ => None,
+        }
+    }
+
+    /// The unit's state, made by `make` if it has none (in a slot: the slot's old state,
+    /// emptied, its spare buffer kept); `true` when it was made.
+    fn get_or_insert(
+        &mut self,
+        u: UnitRef,
+        make: impl FnOnce() -> UnitState,
+    ) -> (&mut UnitState, bool) {
+        if u.slot == NO_SLOT {
+            return match self.by_id.entry(u.id) {
+                std::collections::hash_map::Entry::Occupied(e) => (e.into_mut(), false),
+                std::collections::hash_map::Entry::Vacant(e) => (e.insert(make()), true),
+            };
+        }
+        let i = u.slot as usize;
+        if i >= self.by_slot.len() {
+            self.by_slot.resize_with(i + 1, || None);
+        }
+        let cell = &mut self.by_slot[i];
+        // The table ends a slot's flow (and the caller its unit) before it gives the slot to
+        // the next flow.
+        debug_assert!(!matches!(cell, Some((true, st)) if st.id != u.id));
+        let made = match cell {
+            Some((true, st)) if st.id == u.id => false,
+            Some((live, st)) => {
+                *live = true;
+                st.id = u.id;
+                st.windower.reset();
+                st.desc = None;
+                st.packets = 0;
+                st.next_index = 0;
+                st.last_ts = None;
+                self.in_slots += 1;
+                true
+            }
+            None => {
+                *cell = Some((true, make()));
+                self.in_slots += 1;
+                true
+            }
+        };
+        let (_, st) = cell.as_mut().expect("filled above");
+        (st, made)
+    }
+
+    fn remove(&mut self, u: UnitRef) -> Option<EndedUnit> {
+        if u.slot == NO_SLOT {
+            return self.by_id.remove(&u.id).map(|st| EndedUnit {
+                packets: st.packets,
+                capacity: st.windower.capacity(),
+            });
+        }
+        match self.by_slot.get_mut(u.slot as usize) {
+            Some(Some((live, st))) if *live && st.id == u.id => {
+                *live = false;
+                self.in_slots -= 1;
+                let ended = EndedUnit {
+                    packets: st.packets,
+                    capacity: st.windower.capacity(),
+                };
+                st.desc = None;
+                if st.windower.capacity() > SPARE_PACKETS {
+                    st.windower.release();
+                }
+                Some(ended)
+            }
+            _ => None,
+        }
+    }
+
+    /// Every live unit, in no particular order.
+    fn iter(&self) -> impl Iterator<Item = (UnitRef, &UnitState)> {
+        let by_id = self.by_id.values().map(|st| (UnitRef::by_id(st.id), st));
+        let by_slot = self
+            .by_slot
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match c {
+                Some((true, st)) => Some((
+                    UnitRef {
+                        id: st.id,
+                        slot: i as u32,
+                    },
+                    st,
+                )),
+                _ => None,
+            });
+        by_id.chain(by_slot)
+    }
+}
+
 struct Visitor<'a, 'f> {
     settings: &'a ExtractSettings,
-    units: FastMap<u64, UnitState>,
+    units: UnitStore,
     stats: ReadStats,
     f: &'f mut dyn FnMut(UnitEvent<'_>) -> Result<Visit, DatasetError>,
     stopped: bool,
@@ -236,7 +394,7 @@ impl Visitor<'_, '_> {
     /// segment) goes in as MTU-sized pieces that end at its timestamp.
     fn push(
         &mut self,
-        unit: u64,
+        unit: UnitRef,
         desc: &dyn Fn() -> String,
         p: TracePacket,
     ) -> Result<(), DatasetError> {
@@ -250,7 +408,7 @@ impl Visitor<'_, '_> {
             return self.push_one(unit, desc, p);
         };
         let pieces = p.size.div_ceil(mtu);
-        let last = self.units.get(&unit).and_then(|u| u.last_ts);
+        let last = self.units.get(unit).and_then(|u| u.last_ts);
         let gap = last
             .map(|l| (p.ts.0.saturating_sub(l).max(0) / i64::from(pieces)).min(SPLIT_MAX_GAP_NS))
             .unwrap_or(0);
@@ -273,24 +431,25 @@ impl Visitor<'_, '_> {
     /// needs no buffering, so a live capture and a file give the same windows.
     fn push_one(
         &mut self,
-        unit: u64,
+        unit_ref: UnitRef,
         desc: &dyn Fn() -> String,
         mut p: TracePacket,
     ) -> Result<(), DatasetError> {
         let s = self.settings;
-        let st = match self.units.entry(unit) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                self.stats.state.units += 1;
-                e.insert(UnitState {
-                    windower: Windower::new(s.window),
-                    desc: None,
-                    packets: 0,
-                    next_index: 0,
-                    last_ts: None,
-                })
-            }
-        };
+        let unit = unit_ref.id;
+        let (st, made) = self.units.get_or_insert(unit_ref, || UnitState {
+            id: unit,
+            windower: Windower::new(s.window),
+            desc: None,
+            packets: 0,
+            next_index: 0,
+            last_ts: None,
+        });
+        if made {
+            self.stats.state.units += 1;
+            // A slot's spare buffer is counted again while a unit uses it.
+            self.held += st.windower.capacity();
+        }
         if let Some(last) = st.last_ts {
             p.ts = Timestamp(p.ts.0.max(last));
         }
@@ -341,19 +500,22 @@ impl Visitor<'_, '_> {
     /// the limit, so the cost per packet stays constant. Deterministic: the order depends on
     /// the file only.
     fn release_buffers(&mut self) {
-        let mut order: Vec<(bool, i64, u64)> = self
+        let mut order: Vec<(bool, i64, u64, u32)> = self
             .units
             .iter()
             .filter(|(_, u)| u.windower.capacity() > 0)
-            .map(|(&id, u)| (u.windower.held() > 0, u.last_ts.unwrap_or(i64::MIN), id))
+            .map(|(r, u)| {
+                let last = u.last_ts.unwrap_or(i64::MIN);
+                (u.windower.held() > 0, last, r.id, r.slot)
+            })
             .collect();
         order.sort_unstable();
         let target = self.held_limit / 2;
-        for (_, _, id) in order {
+        for (_, _, id, slot) in order {
             if self.held <= target {
                 break;
             }
-            let Some(u) = self.units.get_mut(&id) else {
+            let Some(u) = self.units.get_mut(UnitRef { id, slot }) else {
                 continue;
             };
             let held = u.windower.held() as u64;
@@ -366,22 +528,22 @@ impl Visitor<'_, '_> {
         }
     }
 
-    fn end_unit(&mut self, unit: u64) -> Result<(), DatasetError> {
-        if let Some(st) = self.units.remove(&unit) {
-            self.held -= st.windower.capacity();
+    fn end_unit(&mut self, unit: UnitRef) -> Result<(), DatasetError> {
+        if let Some(ended) = self.units.remove(unit) {
+            self.held -= ended.capacity;
             (self.f)(UnitEvent::UnitEnd {
-                unit,
-                packets: st.packets,
+                unit: unit.id,
+                packets: ended.packets,
             })?;
         }
         Ok(())
     }
 
     fn finish(mut self) -> Result<ReadStats, DatasetError> {
-        let mut ids: Vec<u64> = self.units.keys().copied().collect();
-        ids.sort_unstable();
-        for id in ids {
-            self.end_unit(id)?;
+        let mut live: Vec<UnitRef> = self.units.iter().map(|(r, _)| r).collect();
+        live.sort_unstable_by_key(|r| r.id);
+        for r in live {
+            self.end_unit(r)?;
         }
         Ok(self.stats)
     }
@@ -434,7 +596,7 @@ fn visit(
     let kind = stream.kind().map_err(cerr)?;
     let mut v = Visitor {
         settings,
-        units: FastMap::default(),
+        units: UnitStore::default(),
         stats: ReadStats::default(),
         f,
         stopped: false,
@@ -736,7 +898,7 @@ fn read_trace(
         match next {
             Ok(p) => {
                 v.stats.packets += 1;
-                v.push(0, &|| "trace".to_string(), p)?;
+                v.push(UnitRef::by_id(0), &|| "trace".to_string(), p)?;
             }
             Err(e) if v.settings.strict => return Err(DatasetError::trace(path, e)),
             // The input itself failed (a cut gzip, a read error): nothing more comes.
@@ -794,7 +956,7 @@ pub fn visit_source<S: PacketSource + ?Sized>(
 ) -> Result<ReadStats, DatasetError> {
     let mut v = Visitor {
         settings,
-        units: FastMap::default(),
+        units: UnitStore::default(),
         stats: ReadStats::default(),
         f,
         stopped: false,
@@ -921,14 +1083,14 @@ fn expire(now: Timestamp, units: &mut Units, v: &mut Visitor<'_, '_>) -> Result<
     match units {
         Units::Flows(table) => {
             table.sweep(now);
-            for (id, _) in table.drain_ended() {
-                v.end_unit(id)?;
+            for (id, slot) in table.drain_ended_slots() {
+                v.end_unit(UnitRef { id, slot })?;
             }
         }
         Units::Assembled(asm) => {
             asm.expire(now);
             for ended in asm.take_ended() {
-                v.end_unit(ended.id)?;
+                v.end_unit(UnitRef::by_id(ended.id))?;
             }
         }
     }
@@ -982,20 +1144,24 @@ fn place(
             let placed = table.push(ts, ip);
             // Units this packet ended (timeouts, eviction) go before it: live state never
             // holds more than the table does.
-            for (id, _) in table.drain_ended() {
-                v.end_unit(id)?;
+            for (id, slot) in table.drain_ended_slots() {
+                v.end_unit(UnitRef { id, slot })?;
             }
             let packet = TracePacket::new(ts, ip.ip_len, placed.direction());
-            v.push(placed.id, &|| placed.describe(), packet)
+            let unit = UnitRef {
+                id: placed.id,
+                slot: placed.slot,
+            };
+            v.push(unit, &|| placed.describe(), packet)
         }
         Units::Assembled(asm) => {
             let placed = asm.push(&PacketMeta::from_ip(ts, ip));
             for ended in asm.take_ended() {
-                v.end_unit(ended.id)?;
+                v.end_unit(UnitRef::by_id(ended.id))?;
             }
             let asm_ref = &*asm;
             v.push(
-                placed.unit,
+                UnitRef::by_id(placed.unit),
                 // Called during this push only, while the last unit is this packet's.
                 &|| {
                     asm_ref

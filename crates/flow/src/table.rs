@@ -132,6 +132,10 @@ pub struct FlowPlacement {
     pub client: Side,
     /// The side of `key` this packet came from.
     pub side: Side,
+    /// The table's slot of the flow while it is open: below `max_flows`, taken by another flow
+    /// once this one has ended. A caller can keep per-flow state in a vector indexed by it
+    /// instead of a map keyed by id (see [`FlowTable::drain_ended_slots`]).
+    pub slot: u32,
 }
 
 impl FlowPlacement {
@@ -183,8 +187,8 @@ pub struct FlowTable {
     /// Open flows, linked in the order of their last packet (see [`Lru`]).
     lru: Lru,
     frag_ports: FastMap<(IpAddr, IpAddr, u8), (u16, u16)>,
-    /// Ended records with their ids, in the order they ended.
-    ended: Vec<(u64, FlowRecord)>,
+    /// Ended records with their ids and slots, in the order they ended.
+    ended: Vec<(u64, u32, FlowRecord)>,
     next_id: u64,
     stats: FlowTableStats,
     /// Capture time of the next sweep for timed-out flows.
@@ -358,7 +362,7 @@ impl FlowTable {
             let mut new = false;
             if let Some(reason) = ends_before(&self.cfg, &key, f, ts) {
                 let rec = record(&key, f, reason);
-                self.ended.push((f.id, rec));
+                self.ended.push((f.id, i, rec));
                 self.stats.records += 1;
                 *f = open(&self.client, self.next_id, &key, side, ts, ip);
                 self.next_id += 1;
@@ -371,6 +375,7 @@ impl FlowTable {
                 key,
                 client: f.client,
                 side,
+                slot: i,
             };
         }
         if self.flows.len() >= self.cfg.max_flows {
@@ -379,17 +384,18 @@ impl FlowTable {
         let mut f = open(&self.client, self.next_id, &key, side, ts, ip);
         self.next_id += 1;
         update(&self.cfg, &mut f, side, ts, ip);
-        let placed = FlowPlacement {
-            id: f.id,
-            new: true,
-            key,
-            client: f.client,
-            side,
-        };
+        let (id, client) = (f.id, f.client);
         let i = self.lru.push_back(key, f);
         self.flows.insert(key, i);
         self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len());
-        placed
+        FlowPlacement {
+            id,
+            new: true,
+            key,
+            client,
+            side,
+            slot: i,
+        }
     }
 
     /// Ports for the key: none for protocols without ports and for ESP (whose SPI differs per
@@ -426,7 +432,7 @@ impl FlowTable {
             let next = slot.next;
             if let Some(reason) = ends_before(&self.cfg, &slot.key, &slot.f, now) {
                 self.ended
-                    .push((slot.f.id, record(&slot.key, &slot.f, reason)));
+                    .push((slot.f.id, i, record(&slot.key, &slot.f, reason)));
                 self.flows.remove(&slot.key);
                 self.lru.remove(i);
                 n += 1;
@@ -448,6 +454,7 @@ impl FlowTable {
         let reason = ends_before(&self.cfg, &slot.key, &slot.f, now);
         self.ended.push((
             slot.f.id,
+            i,
             record(&slot.key, &slot.f, reason.unwrap_or(EndReason::Evicted)),
         ));
         self.flows.remove(&slot.key);
@@ -460,19 +467,25 @@ impl FlowTable {
 
     /// Records ended so far, in the order they ended; the table keeps none of them.
     pub fn take_ended(&mut self) -> Vec<FlowRecord> {
-        self.ended.drain(..).map(|(_, r)| r).collect()
+        self.ended.drain(..).map(|(_, _, r)| r).collect()
     }
 
     /// [`FlowTable::take_ended`] with each record's id (the [`FlowPlacement::id`] its packets
     /// were given).
-    pub fn drain_ended(&mut self) -> std::vec::Drain<'_, (u64, FlowRecord)> {
-        self.ended.drain(..)
+    pub fn drain_ended(&mut self) -> impl Iterator<Item = (u64, FlowRecord)> + '_ {
+        self.ended.drain(..).map(|(id, _, r)| (id, r))
+    }
+
+    /// The ids and slots ([`FlowPlacement::slot`]) of the flows ended so far, in the order
+    /// they ended, for a caller that keeps per-flow state by slot; their records are dropped.
+    pub fn drain_ended_slots(&mut self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        self.ended.drain(..).map(|(id, slot, _)| (id, slot))
     }
 
     /// End every open flow: records not yet taken, then the open flows (reason
     /// [`EndReason::EndOfCapture`], or FIN/RST for flows already closing) ordered by start.
     pub fn finish(mut self) -> Vec<FlowRecord> {
-        let mut out: Vec<FlowRecord> = self.ended.drain(..).map(|(_, r)| r).collect();
+        let mut out: Vec<FlowRecord> = self.ended.drain(..).map(|(_, _, r)| r).collect();
         let lru = &self.lru;
         let mut open: Vec<FlowRecord> = self
             .flows
@@ -740,6 +753,34 @@ mod tests {
             );
         }
         assert_eq!(t.finish().len(), 1);
+    }
+
+    #[test]
+    fn slots_stay_below_the_cap_and_pass_on_as_flows_end() {
+        let cfg = FlowTableConfig {
+            max_flows: 3,
+            ..Default::default()
+        };
+        let mut t = FlowTable::new(cfg).unwrap();
+        let mut slot_of = std::collections::HashMap::new();
+        for i in 0..20u16 {
+            let p = t.push(
+                s(i as f64 * 0.01),
+                &pkt("10.0.0.1", 1000 + i % 7, "10.0.0.2", 53, 17, 0, 70),
+            );
+            assert!(p.slot < 3, "slot {} with at most 3 flows", p.slot);
+            let ended: Vec<(u64, u32)> = t.drain_ended_slots().collect();
+            for (id, slot) in &ended {
+                // An ended flow's slot is the one its packets were given.
+                assert_eq!(slot_of.remove(id), Some(*slot));
+            }
+            // A slot belongs to one open flow at a time.
+            if let Some(&s) = slot_of.get(&p.id) {
+                assert_eq!(s, p.slot);
+            }
+            assert!(slot_of.iter().all(|(id, s)| *id == p.id || *s != p.slot));
+            slot_of.insert(p.id, p.slot);
+        }
     }
 
     #[test]
