@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# How many packets per second `tapir classify --live` keeps up with, without kernel drops.
+# How many packets per second `tapir classify --live` (or `flows --live`, `extract --live`:
+# CMD=flows|extract) keeps up with, without kernel drops.
 #
 # In a network namespace of its own (tapir-live-bench-PID, deleted at the end), tcpreplay
 # sends a sample capture (16,500 frames of one ESP-in-UDP P2P tunnel, looped) on the
@@ -19,6 +20,7 @@
 # the time from SIGCONT to its exit gives the rate at which it empties the backlog, that is
 # the highest rate it could keep up with on this machine.
 #   PACKETS=4000000 BY=capture EXTRA=--immediate scripts/live-bench.sh
+#   CMD=flows scripts/live-bench.sh max drain    # flow records, JSON lines
 #
 # On loopback every frame tcpreplay sends is seen once by tapir; tcpreplay and tapir share
 # the machine's cores, so the top rate is bounded by the sender as much as by tapir: the
@@ -30,6 +32,12 @@ TAPIR=${TAPIR:-target/release/tapir}
 PACKETS=${PACKETS:-2000000}
 BY=${BY:-flow}
 EXTRA=${EXTRA:-}
+CMD=${CMD:-classify}
+case $CMD in
+    classify | extract) args=(--by "$BY") ;;
+    flows) args=(--format jsonl) ;;
+    *) echo "live-bench: CMD is classify, flows or extract" >&2; exit 1 ;;
+esac
 CAPTURE=${CAPTURE:-data/sample/ipsec/p2p/p2p-43c4a556.pcap.gz}
 RATES=("$@")
 [ ${#RATES[@]} -eq 0 ] && RATES=(100000 250000 500000 1000000 max drain)
@@ -57,7 +65,7 @@ set +e
 for rate in "${RATES[@]}"; do
     limit=()
     [ "$rate" = drain ] && limit=(--buffer-size 1024 --count $((LOOPS * FRAMES)))
-    ip netns exec "$NS" "$TAPIR" classify --live lo --by "$BY" --stats-every 0 $EXTRA \
+    ip netns exec "$NS" "$TAPIR" "$CMD" --live lo "${args[@]}" --stats-every 0 $EXTRA \
         "${limit[@]}" -o "$WORK/out.jsonl" 2> "$WORK/err.txt" &
     pid=$!
     for _ in $(seq 100); do grep -q "capturing on" "$WORK/err.txt" && break; sleep 0.1; done
@@ -85,10 +93,19 @@ for rate in "${RATES[@]}"; do
         wait "$pid"
     fi
     offered=$(sed -n 's/.*Rated: .* Mbps, \([0-9.]*\) pps.*/\1/p' "$WORK/replay.txt" | head -1)
-    python3 - "$WORK/out.jsonl" "$rate" "${offered:-0}" "$cpu" "$note" <<'EOF'
-import json, sys
-path, rate, offered, cpu, note = sys.argv[1:]
-fin = json.loads(open(path).read().splitlines()[-1])
+    python3 - "$WORK/out.jsonl" "$rate" "${offered:-0}" "$cpu" "$note" "$CMD" "$WORK/err.txt" <<'EOF'
+import json, re, sys
+path, rate, offered, cpu, note, cmd, err = sys.argv[1:]
+if cmd == "classify":
+    # Its own last JSON line: frames read, kernel drops, rate.
+    fin = json.loads(open(path).read().splitlines()[-1])
+else:
+    # flows and extract end with a line on stderr: "N packets in S s on lo (…), … D dropped
+    # by the kernel, …".
+    last = [l for l in open(err).read().splitlines() if " packets in " in l][-1]
+    m = re.search(r"(\d+) packets in ([\d.]+) s .* (\d+) dropped by the kernel", last)
+    n, secs, dropped = int(m.group(1)), float(m.group(2)), int(m.group(3))
+    fin = {"packets": n, "dropped": dropped, "packets_per_second": n / secs if secs else 0}
 note = note or ("kept up" if fin["dropped"] == 0 else "KERNEL DROPS")
 if fin["dropped"]:
     note += f' ({fin["dropped"]:,} dropped)'

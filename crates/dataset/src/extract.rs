@@ -228,6 +228,9 @@ struct UnitRef {
 const NO_SLOT: u32 = u32::MAX;
 
 impl UnitRef {
+    /// The one unit of a trace, or of a whole capture: slot 0, found without hashing.
+    const ONLY: UnitRef = UnitRef { id: 0, slot: 0 };
+
     fn by_id(id: u64) -> Self {
         UnitRef { id, slot: NO_SLOT }
     }
@@ -898,7 +901,7 @@ fn read_trace(
         match next {
             Ok(p) => {
                 v.stats.packets += 1;
-                v.push(UnitRef::by_id(0), &|| "trace".to_string(), p)?;
+                v.push(UnitRef::ONLY, &|| "trace".to_string(), p)?;
             }
             Err(e) if v.settings.strict => return Err(DatasetError::trace(path, e)),
             // The input itself failed (a cut gzip, a read error): nothing more comes.
@@ -1090,7 +1093,7 @@ fn expire(now: Timestamp, units: &mut Units, v: &mut Visitor<'_, '_>) -> Result<
         Units::Assembled(asm) => {
             asm.expire(now);
             for ended in asm.take_ended() {
-                v.end_unit(UnitRef::by_id(ended.id))?;
+                v.end_unit(assembled(asm, ended.id))?;
             }
         }
     }
@@ -1157,11 +1160,12 @@ fn place(
         Units::Assembled(asm) => {
             let placed = asm.push(&PacketMeta::from_ip(ts, ip));
             for ended in asm.take_ended() {
-                v.end_unit(UnitRef::by_id(ended.id))?;
+                v.end_unit(assembled(asm, ended.id))?;
             }
+            let unit = assembled(asm, placed.unit);
             let asm_ref = &*asm;
             v.push(
-                UnitRef::by_id(placed.unit),
+                unit,
                 // Called during this push only, while the last unit is this packet's.
                 &|| {
                     asm_ref
@@ -1172,6 +1176,16 @@ fn place(
                 placed.packet,
             )
         }
+    }
+}
+
+/// Where the visitor keeps the state of an assembled unit: a whole capture, the file's one
+/// unit, in slot 0; host pairs by id.
+fn assembled(asm: &Assembler, id: u64) -> UnitRef {
+    if asm.config().unit == Unit::Capture {
+        UnitRef { id, slot: 0 }
+    } else {
+        UnitRef::by_id(id)
     }
 }
 

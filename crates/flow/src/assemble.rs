@@ -232,6 +232,9 @@ impl Default for AssembleConfig {
 #[derive(Debug)]
 pub struct Assembler {
     cfg: AssembleConfig,
+    /// The whole capture's one unit (`Unit::Capture`), kept apart from `units`: every packet
+    /// goes to it, so it is found without hashing.
+    capture: Option<UnitInfo>,
     units: FastMap<UnitKey, UnitInfo>,
     next_id: u64,
     /// (src, dst, proto) → ports of the last first fragment, so later fragments join their flow.
@@ -252,6 +255,7 @@ impl Assembler {
         let capture_host = cfg.host;
         Assembler {
             cfg,
+            capture: None,
             units: FastMap::default(),
             next_id: 0,
             frag_ports: FastMap::default(),
@@ -270,20 +274,35 @@ impl Assembler {
     /// Place one packet.
     pub fn push(&mut self, p: &PacketMeta) -> Placed {
         if self.cfg.unit == Unit::Capture {
-            // Whole captures: one unit that never idles out; most packets end here.
-            if let Some(u) = self.units.get_mut(&UnitKey::Capture) {
-                u.packets += 1;
-                u.bytes += p.ip_len as u64;
-                if p.ts > u.last {
-                    u.last = p.ts;
+            // Whole captures: one unit that never idles out.
+            let new_unit = self.capture.is_none();
+            let u = match &mut self.capture {
+                Some(u) => u,
+                None => {
+                    let id = self.next_id;
+                    self.next_id += 1;
+                    self.capture.insert(UnitInfo {
+                        id,
+                        key: UnitKey::Capture,
+                        client: Side::A,
+                        first: p.ts,
+                        last: p.ts,
+                        packets: 0,
+                        bytes: 0,
+                    })
                 }
-                let dir = capture_direction(&self.cfg.client, &mut self.capture_host, p);
-                return Placed {
-                    unit: u.id,
-                    packet: TracePacket::new(p.ts, p.ip_len, dir),
-                    new_unit: false,
-                };
+            };
+            u.packets += 1;
+            u.bytes += p.ip_len as u64;
+            if p.ts > u.last {
+                u.last = p.ts;
             }
+            let dir = capture_direction(&self.cfg.client, &mut self.capture_host, p);
+            return Placed {
+                unit: u.id,
+                packet: TracePacket::new(p.ts, p.ip_len, dir),
+                new_unit,
+            };
         }
         self.push_keyed(p)
     }
@@ -368,6 +387,7 @@ impl Assembler {
     /// End every unit (end of input) and return all ended units, in id order.
     pub fn finish(&mut self) -> Vec<UnitInfo> {
         let mut all = std::mem::take(&mut self.ended);
+        all.extend(self.capture.take());
         all.extend(self.units.drain().map(|(_, u)| u));
         all.sort_by_key(|u| u.id);
         all
@@ -375,12 +395,15 @@ impl Assembler {
 
     /// The live units, in no particular order.
     pub fn live_units(&self) -> impl Iterator<Item = &UnitInfo> {
-        self.units.values()
+        self.capture.iter().chain(self.units.values())
     }
 
     /// The unit the last [`push`](Self::push) placed its packet in, if it is still live: one
     /// lookup, where finding it among [`live_units`](Self::live_units) is a pass over them all.
     pub fn last_unit(&self) -> Option<&UnitInfo> {
+        if self.cfg.unit == Unit::Capture {
+            return self.capture.as_ref();
+        }
         self.last_key.as_ref().and_then(|k| self.units.get(k))
     }
 
