@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use tapir_anon::Anonymizer;
 use tapir_capture::{
     CaptureErrorKind, DecodeError, FileKind, PacketSource, SourceItem, Stream, Timestamp,
     TraceErrorKind, TracePacket, TraceReader,
@@ -48,6 +49,10 @@ pub struct ExtractSettings {
     /// of the least recently seen units are given up, counted in
     /// [`StateStats::dropped_packets`]. Default [`DEFAULT_MAX_HELD_PACKETS`].
     pub max_held_packets: usize,
+    /// Pseudonymise the addresses of unit descriptions (`tcp a:1 > b:2`, `a > b`) with this
+    /// Crypto-PAn key: the pseudonyms `tapir flows --anonymize` gives under the same key.
+    /// Windows and features do not change. Default none.
+    pub anonymize: Option<Anonymizer>,
 }
 
 /// The default of [`ExtractSettings::max_units`]: 200,000 live units. A unit costs about 350
@@ -89,6 +94,7 @@ impl Default for ExtractSettings {
             max_windows: DEFAULT_MAX_WINDOWS,
             max_units: DEFAULT_MAX_UNITS,
             max_held_packets: DEFAULT_MAX_HELD_PACKETS,
+            anonymize: None,
         }
     }
 }
@@ -1142,6 +1148,7 @@ fn place(
     v: &mut Visitor<'_, '_>,
 ) -> Result<(), DatasetError> {
     v.stats.packets += 1;
+    let an = v.settings.anonymize.as_ref();
     match units {
         Units::Flows(table) => {
             let placed = table.push(ts, ip);
@@ -1155,7 +1162,14 @@ fn place(
                 id: placed.id,
                 slot: placed.slot,
             };
-            v.push(unit, &|| placed.describe(), packet)
+            v.push(
+                unit,
+                &|| match an {
+                    Some(an) => placed.describe_with(|a| an.anonymize_ip(a)),
+                    None => placed.describe(),
+                },
+                packet,
+            )
         }
         Units::Assembled(asm) => {
             let placed = asm.push(&PacketMeta::from_ip(ts, ip));
@@ -1170,7 +1184,10 @@ fn place(
                 &|| {
                     asm_ref
                         .last_unit()
-                        .map(|u| u.describe())
+                        .map(|u| match an {
+                            Some(an) => u.describe_with(|a| an.anonymize_ip(a)),
+                            None => u.describe(),
+                        })
                         .unwrap_or_default()
                 },
                 placed.packet,

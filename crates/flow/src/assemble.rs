@@ -170,10 +170,19 @@ pub struct UnitInfo {
 impl UnitInfo {
     /// A human description: `capture`, `tcp 10.0.0.1:5555 > 10.0.0.2:443` or `10.0.0.1 > 10.0.0.2`.
     pub fn describe(&self) -> String {
+        self.describe_with(|a| a)
+    }
+
+    /// [`UnitInfo::describe`] with every address passed through `f` (pseudonyms for
+    /// `--anonymize`).
+    pub fn describe_with(&self, f: impl Fn(IpAddr) -> IpAddr) -> String {
         match self.key {
             UnitKey::Capture => "capture".into(),
-            UnitKey::Flow(k) => k.describe(self.client),
-            UnitKey::Pair(k) => format!("{} > {}", k.end(self.client), k.end(self.client.other())),
+            UnitKey::Flow(k) => k.map_addrs(f).describe(self.client),
+            UnitKey::Pair(k) => {
+                let k = k.map_addrs(f);
+                format!("{} > {}", k.end(self.client), k.end(self.client.other()))
+            }
         }
     }
 }

@@ -116,6 +116,21 @@ impl FlowKey {
         }
     }
 
+    /// The key with both addresses passed through `f` (pseudonyms for `--anonymize`), each
+    /// end on the side it was: a description with the same client side names the same ends.
+    /// The result is no longer canonical; it is for describing, not for looking up.
+    pub fn map_addrs(self, f: impl Fn(IpAddr) -> IpAddr) -> FlowKey {
+        let end = |e: Endpoint| Endpoint {
+            addr: f(e.addr),
+            port: e.port,
+        };
+        FlowKey {
+            proto: self.proto,
+            a: end(self.a),
+            b: end(self.b),
+        }
+    }
+
     /// `proto client > server`, with the client on `client` side.
     pub fn describe(&self, client: Side) -> String {
         format!(
@@ -149,6 +164,14 @@ impl PairKey {
             Side::B => self.b,
         }
     }
+
+    /// The pair with both addresses passed through `f`, as [`FlowKey::map_addrs`].
+    pub fn map_addrs(self, f: impl Fn(IpAddr) -> IpAddr) -> PairKey {
+        PairKey {
+            a: f(self.a),
+            b: f(self.b),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +183,26 @@ mod tests {
             addr: s.parse().unwrap(),
             port,
         }
+    }
+
+    #[test]
+    fn mapped_addresses_keep_their_sides() {
+        let (k, client) = FlowKey::new(6, ep("10.0.0.2", 5555), ep("10.0.0.1", 443));
+        let swap = |a: IpAddr| -> IpAddr {
+            if a == "10.0.0.1".parse::<IpAddr>().unwrap() {
+                "192.0.2.9".parse().unwrap()
+            } else {
+                "192.0.2.1".parse().unwrap()
+            }
+        };
+        // The client's pseudonym sorts before the server's now; it is still the client.
+        assert_eq!(
+            k.map_addrs(swap).describe(client),
+            "tcp 192.0.2.1:5555 > 192.0.2.9:443"
+        );
+        let (p, client) = PairKey::new(k.a.addr, k.b.addr);
+        let m = p.map_addrs(swap);
+        assert_eq!(m.end(client), swap(k.a.addr));
     }
 
     #[test]

@@ -154,6 +154,12 @@ impl FlowPlacement {
     pub fn describe(&self) -> String {
         self.key.describe(self.client)
     }
+
+    /// [`FlowPlacement::describe`] with both addresses passed through `f` (pseudonyms for
+    /// `--anonymize`).
+    pub fn describe_with(&self, f: impl Fn(IpAddr) -> IpAddr) -> String {
+        self.key.map_addrs(f).describe(self.client)
+    }
 }
 
 #[inline]

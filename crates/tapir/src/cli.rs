@@ -178,6 +178,11 @@ pub struct ExtractArgs {
     /// Write every trace (unit) as a `.trace` file into this folder, one subfolder per label.
     #[arg(long, value_name = "DIR")]
     pub traces: Option<PathBuf>,
+    /// Replace the addresses in the `unit` column (and `--traces` headers) by prefix-preserving
+    /// pseudonyms (Crypto-PAn) under this key, those of `tapir flows --anonymize`: 64 hex
+    /// digits, or a passphrase.
+    #[arg(long, value_name = "KEY")]
+    pub anonymize: Option<String>,
     /// Windows of this network interface's traffic, a row as each completes, instead of files
     /// (a build with `--features live`; needs root or CAP_NET_RAW). Ctrl-C ends with a
     /// summary.
@@ -318,6 +323,10 @@ pub struct ClassifyArgs {
     /// web=AF21,voip=EF,video=AF41,p2p=CS1; labels left out get DF (best effort).
     #[arg(long, value_name = "MAP")]
     pub qos: Option<String>,
+    /// Replace the addresses in the `unit` column by prefix-preserving pseudonyms (Crypto-PAn)
+    /// under this key, those of `tapir flows --anonymize`: 64 hex digits, or a passphrase.
+    #[arg(long, value_name = "KEY")]
+    pub anonymize: Option<String>,
     /// Classify the traffic of this network interface as it comes, instead of files (a build
     /// with `--features live`; needs root or CAP_NET_RAW). Ctrl-C ends with a summary.
     #[arg(long, value_name = "IFACE", conflicts_with = "inputs")]

@@ -65,6 +65,15 @@ pub fn client_rule(t: &TrafficArgs) -> anyhow::Result<ClientRule> {
     Ok(ClientRule::Prefixes(v))
 }
 
+/// `--anonymize KEY` (64 hex digits or a passphrase) as the Crypto-PAn anonymizer every command
+/// shares, so that one key gives one pseudonym per address in every output.
+pub fn anonymizer(key: Option<&str>) -> anyhow::Result<Option<tapir_anon::Anonymizer>> {
+    key.map(|k| {
+        tapir_anon::Anonymizer::from_passphrase(k).map_err(|e| usage(format!("--anonymize: {e}")))
+    })
+    .transpose()
+}
+
 /// `--window` and `--stride` as a [`WindowSpec`]; the error names the flag that is out of range.
 pub fn window_spec(window: usize, stride: Option<usize>) -> anyhow::Result<WindowSpec> {
     WindowSpec::new(window, stride).map_err(|e| match e {
@@ -96,6 +105,7 @@ pub fn extract_settings(
             n => n,
         },
         max_held_packets: w.max_held_packets,
+        anonymize: None,
     })
 }
 

@@ -927,4 +927,89 @@ fn inspect_anonymizes_flow_addresses_as_flows_does() {
         assert!(!plain.contains(a), "{a} is a pseudonym, not the address");
     }
     assert!(anon.len() > 100 && !anon.contains("10.77.3.1"), "{anon}");
+    // The table too: every address it prints is a pseudonym.
+    let o = tapir(&["inspect", &cap, "--anonymize", "test key"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = stdout(&o);
+    assert!(table.contains(src) && table.contains(dst), "{table}");
+    assert!(
+        !table.contains("10.77.3.1") && !table.contains("10.78.3.2"),
+        "{table}"
+    );
+}
+
+/// `classify` and `extract` name units by their addresses; with `--anonymize` they give the
+/// pseudonyms `flows --anonymize` gives under the same key, and the addresses appear nowhere.
+#[test]
+fn classify_and_extract_anonymize_units_as_flows_does() {
+    let cap = sample("ipsec/web/web-04265a45.pcap.gz");
+    let ends = |args: &[&str]| {
+        let o = tapir(args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let rec: serde_json::Value =
+            serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+        [rec["src"].clone(), rec["dst"].clone()].map(|v| v.as_str().unwrap().to_string())
+    };
+    let real = ends(&["flows", &cap, "--format", "jsonl"]);
+    let pseudo = ends(&[
+        "flows",
+        &cap,
+        "--format",
+        "jsonl",
+        "--anonymize",
+        "test key",
+    ]);
+    assert_ne!(real, pseudo);
+    let key = ["--anonymize", "test key"];
+    for args in [
+        vec!["classify", &cap, "--by", "flow"],
+        vec!["classify", &cap, "--by", "pair", "--summary"],
+        vec!["extract", &cap, "--by", "flow", "--window", "256"],
+        vec![
+            "extract", &cap, "--by", "pair", "--window", "256", "--format", "jsonl",
+        ],
+    ] {
+        let plain = tapir(&args);
+        assert!(plain.status.success(), "{args:?}: {}", stderr(&plain));
+        let plain = stdout(&plain);
+        let o = tapir(&[args.as_slice(), &key].concat());
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let anon = stdout(&o);
+        assert_eq!(
+            anon.lines().count(),
+            plain.lines().count(),
+            "{args:?}: the same rows"
+        );
+        for (r, p) in real.iter().zip(&pseudo) {
+            assert!(plain.contains(r.as_str()), "{args:?}: {r} not in {plain}");
+            assert!(!anon.contains(r.as_str()), "{args:?}: {r} in {anon}");
+            assert!(anon.contains(p.as_str()), "{args:?}: {p} not in {anon}");
+        }
+    }
+    // extract --traces names each trace's unit in its first line, pseudonymised too.
+    let dir = std::env::temp_dir().join(format!("tapir-anon-traces-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    let traces = dir.join("traces");
+    let o = tapir(&[
+        "extract",
+        &cap,
+        "--by",
+        "pair",
+        "--traces",
+        traces.to_str().unwrap(),
+        "--anonymize",
+        "test key",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let heads: String = fs::read_dir(&traces)
+        .unwrap()
+        .map(|e| fs::read_to_string(e.unwrap().path()).unwrap())
+        .map(|t| t.lines().next().unwrap_or_default().to_string())
+        .collect();
+    assert!(heads.contains(pseudo[0].as_str()), "{heads}");
+    assert!(!heads.contains(real[0].as_str()), "{heads}");
+    fs::remove_dir_all(&dir).unwrap();
+    // A bad key is a usage error.
+    let o = tapir(&["classify", &cap, "--anonymize", ""]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }

@@ -11,7 +11,7 @@ use crate::ordered;
 use crate::output::Output;
 use crate::progress;
 use crate::qos::QosMap;
-use crate::settings::{client_rule, parse_unit, usage, window_spec};
+use crate::settings::{anonymizer, client_rule, parse_unit, usage, window_spec};
 use anyhow::Context;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -280,6 +280,7 @@ pub(crate) fn prepare(a: &ClassifyArgs) -> anyhow::Result<Prepared> {
         features: wf.features,
         strict: a.traffic.strict,
         augment: None,
+        anonymize: anonymizer(a.anonymize.as_deref())?,
         // Windows are classified as they come, never held.
         ..ExtractSettings::default()
     };

@@ -4,7 +4,7 @@
 use crate::cli::ExtractArgs;
 use crate::load::{skipped, warn};
 use crate::output::Output;
-use crate::settings::{extract_settings, parse_space, usage};
+use crate::settings::{anonymizer, extract_settings, parse_space, usage};
 use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
@@ -23,7 +23,8 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
         "jsonl" | "json" => true,
         other => return Err(usage(format!("--format {other:?}: use csv or jsonl"))),
     };
-    let settings = extract_settings(&a.traffic, &a.window, space)?;
+    let mut settings = extract_settings(&a.traffic, &a.window, space)?;
+    settings.anonymize = anonymizer(a.anonymize.as_deref())?;
     super::check_live(a.live.as_deref(), &a.capture)?;
     #[cfg(feature = "live")]
     if let Some(iface) = &a.live {

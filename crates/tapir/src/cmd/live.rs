@@ -228,7 +228,10 @@ pub(crate) fn start_units(
         "tapir: {}, by {by}, client {}; {who}; Ctrl-C ends with a summary",
         describe(&cap, cfg),
         match (&host, &settings.client) {
-            (Some(h), _) => h.to_string(),
+            (Some(h), _) => match &settings.anonymize {
+                Some(an) => an.anonymize_ip(*h).to_string(),
+                None => h.to_string(),
+            },
             (None, ClientRule::Prefixes(_)) => "--client".to_string(),
             (None, ClientRule::Auto) if settings.unit == Unit::Capture =>
                 "the source of the first packet".to_string(),
