@@ -349,7 +349,7 @@ fn watch_alerts_once_on_a_new_peer_and_reports_watchlist_hits() {
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0]["peer"], "203.0.113.50");
     assert_eq!(alerts[0]["host"], "10.1.1.10");
-    assert_eq!(alerts[0]["first_seen"], new_at * S);
+    assert_eq!(alerts[0]["time"], new_at * S);
     assert_eq!(alerts[0]["baseline_peers"], 4);
     let hits: Vec<_> = lines.iter().filter(|l| l["type"] == "hit").collect();
     assert_eq!(hits.len(), 20);
@@ -359,6 +359,52 @@ fn watch_alerts_once_on_a_new_peer_and_reports_watchlist_hits() {
     assert_eq!(hits[0]["bytes_to_watched"], 50_000);
     let talkers: Vec<_> = lines.iter().filter(|l| l["type"] == "talker").collect();
     assert_eq!(talkers[0]["host"], "10.1.1.10");
+    // One flat schema: every line has every column, null where its kind has none.
+    let columns: Vec<&String> = lines[0].as_object().unwrap().keys().collect();
+    for l in &lines {
+        let o = l.as_object().unwrap();
+        assert_eq!(o.keys().collect::<Vec<_>>(), columns, "{l}");
+        assert!(o.values().all(|v| !v.is_array() && !v.is_object()), "{l}");
+    }
+    assert_eq!(
+        hits[0]["host"], "203.0.113.50",
+        "a hit's host is its watched end"
+    );
+    assert_eq!(
+        hits[0]["bytes"],
+        hits[0]["bytes_to_watched"].as_u64().unwrap()
+            + hits[0]["bytes_from_watched"].as_u64().unwrap()
+    );
+    assert!(talkers[0]["time"].is_null() && talkers[0]["entry"].is_null());
+
+    // CSV holds the same records, in the same order, with the same columns.
+    let csv = ok(&[
+        "watch",
+        p(&flows),
+        "--sensitive",
+        "10.1.1.10",
+        "--baseline",
+        "1d",
+        "--watchlist",
+        p(&wl),
+        "--top",
+        "2",
+        "--format",
+        "csv",
+    ]);
+    let mut rows = csv.lines();
+    // (serde_json's map sorts the keys.)
+    let mut header: Vec<&str> = rows.next().unwrap().split(',').collect();
+    header.sort_unstable();
+    assert_eq!(header, columns);
+    let types: Vec<&str> = rows.map(|r| r.split(',').next().unwrap()).collect();
+    let want: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(types, want);
+    assert_eq!(
+        types.len(),
+        20 + 1 + 2,
+        "hits, the new peer and the talkers"
+    );
     let gml = fs::read_to_string(&graph).unwrap();
     assert!(
         gml.contains(r#"<node id="203.0.113.50">"#)

@@ -11,10 +11,12 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tapir_analysis::{
-    format_utc, parse_duration, parse_sensitive, read_file, sort_events, top_talkers, Event, Graph,
-    Pattern, PatternSet, Rank, WatchConfig, Watcher,
+    format_utc, parse_duration, parse_sensitive, read_file, sort_events, top_talkers, Event,
+    EventKind, Graph, Hit, NewPeer, Pattern, PatternSet, Rank, Talker, WatchConfig, WatchDirection,
+    Watcher,
 };
 use tapir_anon::Anonymizer;
+use tapir_capture::Timestamp;
 use tapir_report::text_table;
 
 /// Inputs and output format of the metadata analyses.
@@ -235,12 +237,105 @@ pub struct WatchArgs {
     pub rank: String,
 }
 
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-enum Line<'a> {
-    Hit(&'a tapir_analysis::Hit),
-    NewPeer(&'a tapir_analysis::NewPeer),
-    Talker(&'a tapir_analysis::Talker),
+/// One finding in CSV and JSON lines: every kind in one flat schema, `type` naming it (`hit`,
+/// `new-peer`, `talker`) and a column null (empty in CSV) where the kind has no such value, so
+/// that both formats hold the same rows and columns. `host` is what the finding is about (the
+/// watched end of a hit, the sensitive host of a new peer, the talker), `peer` its other end;
+/// `time` is when it happened (a hit's event start, a new peer's first event), `bytes` both
+/// ways.
+#[derive(Serialize, Default)]
+struct Record<'a> {
+    #[serde(rename = "type")]
+    record: &'static str,
+    time: Option<Timestamp>,
+    end: Option<Timestamp>,
+    host: &'a str,
+    peer: Option<&'a str>,
+    direction: Option<WatchDirection>,
+    entry: Option<&'a str>,
+    entry_name: Option<&'a str>,
+    entry_line: Option<usize>,
+    /// The hit's event: `flow` or `mail`.
+    kind: Option<EventKind>,
+    bytes: u64,
+    bytes_to_watched: Option<u64>,
+    bytes_from_watched: Option<u64>,
+    packets: Option<u64>,
+    events: Option<u64>,
+    peers: Option<usize>,
+    baseline_peers: Option<usize>,
+    evidence: Option<&'a str>,
+}
+
+/// The columns of [`Record`], in order: CSV's header when there is no row.
+const RECORD_COLUMNS: &[&str] = &[
+    "type",
+    "time",
+    "end",
+    "host",
+    "peer",
+    "direction",
+    "entry",
+    "entry_name",
+    "entry_line",
+    "kind",
+    "bytes",
+    "bytes_to_watched",
+    "bytes_from_watched",
+    "packets",
+    "events",
+    "peers",
+    "baseline_peers",
+    "evidence",
+];
+
+impl<'a> Record<'a> {
+    fn hit(h: &'a Hit) -> Self {
+        Record {
+            record: "hit",
+            time: Some(h.time),
+            end: Some(h.end),
+            host: &h.watched,
+            peer: Some(&h.peer),
+            direction: Some(h.direction),
+            entry: Some(&h.entry),
+            entry_name: h.entry_name.as_deref(),
+            entry_line: Some(h.entry_line),
+            kind: Some(h.kind),
+            bytes: h.bytes_to_watched.saturating_add(h.bytes_from_watched),
+            bytes_to_watched: Some(h.bytes_to_watched),
+            bytes_from_watched: Some(h.bytes_from_watched),
+            packets: Some(h.packets),
+            evidence: Some(&h.evidence),
+            ..Record::default()
+        }
+    }
+
+    fn new_peer(p: &'a NewPeer) -> Self {
+        Record {
+            record: "new-peer",
+            time: Some(p.first_seen),
+            host: &p.host,
+            peer: Some(&p.peer),
+            direction: Some(p.direction),
+            bytes: p.bytes,
+            baseline_peers: Some(p.baseline_peers),
+            evidence: Some(&p.evidence),
+            ..Record::default()
+        }
+    }
+
+    fn talker(t: &'a Talker) -> Self {
+        Record {
+            record: "talker",
+            host: &t.host,
+            bytes: t.bytes,
+            packets: Some(t.packets),
+            events: Some(t.events),
+            peers: Some(t.peers),
+            ..Record::default()
+        }
+    }
 }
 
 pub fn run(a: WatchArgs) -> anyhow::Result<()> {
@@ -290,34 +385,24 @@ pub fn run(a: WatchArgs) -> anyhow::Result<()> {
     }
 
     let mut out = Output::create(a.input.output.as_deref())?;
-    if format == Format::Jsonl {
-        for h in &hits {
-            serde_json::to_writer(&mut out, &Line::Hit(h))?;
-            writeln!(out)?;
-        }
-        for p in &new_peers {
-            serde_json::to_writer(&mut out, &Line::NewPeer(p))?;
-            writeln!(out)?;
-        }
-        for t in &talkers {
-            serde_json::to_writer(&mut out, &Line::Talker(t))?;
-            writeln!(out)?;
-        }
+    if format != Format::Table {
+        // Hits, then new peers, then talkers: one list of records for CSV and JSON lines.
+        let records: Vec<Record> = hits
+            .iter()
+            .map(Record::hit)
+            .chain(new_peers.iter().map(Record::new_peer))
+            .chain(talkers.iter().map(Record::talker))
+            .collect();
+        write_rows(&mut out, format, RECORD_COLUMNS, &records, |_| Vec::new())?;
         return out.finish();
     }
-    let table = format == Format::Table;
-    // CSV has one header, so it holds one section: hits, else new peers, else talkers.
-    let csv_hits = format == Format::Csv && !watchlist.is_empty();
-    let csv_peers = format == Format::Csv && !csv_hits && !sensitive.is_empty();
-    if (table && !watchlist.is_empty()) || csv_hits {
-        if table {
-            writeln!(
-                out,
-                "watchlist hits: {} ({} entries)",
-                hits.len(),
-                watchlist.entries().len()
-            )?;
-        }
+    if !watchlist.is_empty() {
+        writeln!(
+            out,
+            "watchlist hits: {} ({} entries)",
+            hits.len(),
+            watchlist.entries().len()
+        )?;
         write_rows(
             &mut out,
             format,
@@ -340,7 +425,7 @@ pub fn run(a: WatchArgs) -> anyhow::Result<()> {
                     h.entry_name.clone().unwrap_or_default(),
                     h.watched.clone(),
                     match h.direction {
-                        tapir_analysis::WatchDirection::ToWatched => "in".into(),
+                        WatchDirection::ToWatched => "in".into(),
                         _ => "out".into(),
                     },
                     h.peer.clone(),
@@ -350,19 +435,15 @@ pub fn run(a: WatchArgs) -> anyhow::Result<()> {
                 ]
             },
         )?;
-        if table {
-            writeln!(out)?;
-        }
+        writeln!(out)?;
     }
-    if (table && !sensitive.is_empty()) || csv_peers {
-        if table {
-            writeln!(
-                out,
-                "new peers after the baseline (until {}): {}",
-                baseline_end.map(format_utc).unwrap_or_else(|| "-".into()),
-                new_peers.len()
-            )?;
-        }
+    if !sensitive.is_empty() {
+        writeln!(
+            out,
+            "new peers after the baseline (until {}): {}",
+            baseline_end.map(format_utc).unwrap_or_else(|| "-".into()),
+            new_peers.len()
+        )?;
         write_rows(
             &mut out,
             format,
@@ -386,14 +467,10 @@ pub fn run(a: WatchArgs) -> anyhow::Result<()> {
                 ]
             },
         )?;
-        if table {
-            writeln!(out)?;
-        }
+        writeln!(out)?;
     }
-    if !talkers.is_empty() && (table || (!csv_hits && !csv_peers)) {
-        if table {
-            writeln!(out, "top talkers ({} events)", events.len())?;
-        }
+    if !talkers.is_empty() {
+        writeln!(out, "top talkers ({} events)", events.len())?;
         write_rows(
             &mut out,
             format,
@@ -411,4 +488,21 @@ pub fn run(a: WatchArgs) -> anyhow::Result<()> {
         )?;
     }
     out.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Record, RECORD_COLUMNS};
+
+    #[test]
+    fn record_columns_are_the_serialised_fields() {
+        let v = serde_json::to_string(&Record::default()).unwrap();
+        let keys: Vec<String> = serde_json::from_str::<super::Fields>(&v)
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, RECORD_COLUMNS);
+    }
 }
