@@ -143,7 +143,8 @@ pub struct InspectArgs {
     /// How many of the largest flows to list per file.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
-    /// JSON lines (one object per file) instead of tables.
+    /// Flat JSON lines instead of tables: a line per file, then one per tunnel kind and per
+    /// listed flow, `type` saying which (docs/datasets.md).
     #[arg(long)]
     pub json: bool,
     /// Replace addresses by prefix-preserving pseudonyms (Crypto-PAn) under this key: 64 hex

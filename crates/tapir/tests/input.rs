@@ -91,7 +91,14 @@ struct Counts {
 
 fn inspect_counts(o: &Output) -> (Counts, String) {
     assert!(o.status.success(), "{}", stderr(o));
-    let v: serde_json::Value = serde_json::from_str(stdout(o).trim()).expect("one JSON line");
+    // The file's line comes first, then its tunnel and flow lines.
+    let first = stdout(o)
+        .lines()
+        .next()
+        .map(str::to_string)
+        .unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&first).expect("a JSON line");
+    assert_eq!(v["type"], "file", "{v}");
     let n = |k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"));
     (
         Counts {
@@ -242,7 +249,10 @@ fn inspect_and_flows_read_the_captures_of_a_folder() {
     let o = tapir(&["inspect", &folder, "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
-        stdout(&o).lines().count(),
+        stdout(&o)
+            .lines()
+            .filter(|l| l.starts_with(r#"{"type":"file""#))
+            .count(),
         files.len(),
         "one summary per capture"
     );

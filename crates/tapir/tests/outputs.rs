@@ -15,10 +15,6 @@ use std::process::Command;
 /// that the entry is removed with the fix.
 const KNOWN_BAD: &[(&str, &str)] = &[
     (
-        "inspect",
-        "one nested object per file: link_types, and the tunnels and top_flows lists",
-    ),
-    (
         "mail",
         "a MailMeta record nests addresses, the Received chain and headers; `--events` is the \
          flat form",

@@ -2,7 +2,7 @@
 
 use crate::cli::InspectArgs;
 use crate::load::warn;
-use crate::settings::{client_rule, usage};
+use crate::settings::{anonymizer, client_rule};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
@@ -18,7 +18,8 @@ use tapir_flow::{
 };
 use tapir_report::text_table;
 
-#[derive(Serialize, Default)]
+/// What `inspect` found in one file.
+#[derive(Default)]
 struct FileSummary {
     file: String,
     format: String,
@@ -45,28 +46,117 @@ struct FileSummary {
     error: Option<String>,
 }
 
-#[derive(Serialize)]
 struct TunnelCount {
     kind: &'static str,
     flows: usize,
     packets: u64,
+    bytes: u64,
+    /// First and last packet of the kind's flows.
+    start: Timestamp,
+    end: Timestamp,
 }
 
-#[derive(Serialize)]
 struct FlowSummary {
     flow: String,
     packets: u64,
     bytes: u64,
+    start: Timestamp,
+    end: Timestamp,
     duration: f64,
     tunnel: Option<&'static str>,
 }
 
+/// One line of `--json`: a flat record whose `type` says what it describes. A file gives a
+/// `file` line, then a `tunnel` line per kind of tunnel recognised in it, then a `flow` line
+/// per listed flow (the largest, `--top`), each with the file's name. Every line has every
+/// column, null where its type has no such value: `start`, `end` (integer nanoseconds since
+/// the epoch) and `duration` (seconds) span what the line describes; `flows`, `packets` and
+/// `bytes` count it; `tunnel` is a file's tunnel kinds (joined with `;`), a tunnel line's kind
+/// or a flow's.
+#[derive(Serialize, Default)]
+struct Record<'a> {
+    #[serde(rename = "type")]
+    record: &'static str,
+    file: &'a str,
+    format: Option<&'a str>,
+    compression: Option<&'a str>,
+    /// Joined with `;`.
+    link_types: Option<String>,
+    frames: Option<u64>,
+    ip_packets: Option<u64>,
+    non_ip: Option<u64>,
+    undecodable: Option<u64>,
+    ip_bytes: Option<u64>,
+    upstream_packets: Option<u64>,
+    downstream_packets: Option<u64>,
+    time_went_back: Option<u64>,
+    error: Option<&'a str>,
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+    duration: Option<f64>,
+    flows: Option<usize>,
+    tunnel: Option<String>,
+    flow: Option<&'a str>,
+    packets: Option<u64>,
+    bytes: Option<u64>,
+}
+
+/// The `--json` lines of one file.
+fn records(s: &FileSummary) -> Vec<Record<'_>> {
+    let kinds: Vec<&str> = s.tunnels.iter().map(|t| t.kind).collect();
+    let seconds = |a: Timestamp, b: Timestamp| b.nanos_since(a) as f64 / 1e9;
+    let mut v = vec![Record {
+        record: "file",
+        file: &s.file,
+        format: Some(&s.format),
+        compression: Some(&s.compression),
+        link_types: Some(s.link_types.join(";")),
+        frames: Some(s.frames),
+        ip_packets: Some(s.ip_packets),
+        non_ip: Some(s.non_ip),
+        undecodable: Some(s.undecodable),
+        ip_bytes: Some(s.ip_bytes),
+        upstream_packets: Some(s.upstream_packets),
+        downstream_packets: Some(s.downstream_packets),
+        time_went_back: Some(s.time_went_back),
+        error: s.error.as_deref(),
+        start: s.start,
+        end: s.end,
+        duration: Some(s.duration),
+        flows: Some(s.flows),
+        tunnel: (!kinds.is_empty()).then(|| kinds.join(";")),
+        ..Record::default()
+    }];
+    v.extend(s.tunnels.iter().map(|t| Record {
+        record: "tunnel",
+        file: &s.file,
+        start: Some(t.start),
+        end: Some(t.end),
+        duration: Some(seconds(t.start, t.end)),
+        flows: Some(t.flows),
+        tunnel: Some(t.kind.to_string()),
+        packets: Some(t.packets),
+        bytes: Some(t.bytes),
+        ..Record::default()
+    }));
+    v.extend(s.top_flows.iter().map(|f| Record {
+        record: "flow",
+        file: &s.file,
+        start: Some(f.start),
+        end: Some(f.end),
+        duration: Some(f.duration),
+        tunnel: f.tunnel.map(str::to_string),
+        flow: Some(&f.flow),
+        packets: Some(f.packets),
+        bytes: Some(f.bytes),
+        ..Record::default()
+    }));
+    v
+}
+
 pub fn run(a: InspectArgs) -> anyhow::Result<()> {
     let rule = client_rule(&a.traffic)?;
-    let anon = match &a.anonymize {
-        Some(k) => Some(Anonymizer::from_passphrase(k).map_err(|e| usage(e.to_string()))?),
-        None => None,
-    };
+    let anon = anonymizer(a.anonymize.as_deref())?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     // A folder stands for the captures below it.
@@ -90,8 +180,10 @@ pub fn run(a: InspectArgs) -> anyhow::Result<()> {
             }
         }
         if a.json {
-            serde_json::to_writer(&mut out, &s)?;
-            writeln!(out)?;
+            for r in records(&s) {
+                serde_json::to_writer(&mut out, &r)?;
+                writeln!(out)?;
+            }
         } else if s.frames > 0 || s.error.is_none() {
             print_summary(&mut out, &s)?;
         }
@@ -367,25 +459,37 @@ fn inspect_capture(
     }
     ended.extend(asm.finish());
     s.flows = ended.len();
-    let mut tunnels: HashMap<&'static str, (usize, u64)> = HashMap::new();
+    let mut tunnels: HashMap<&'static str, TunnelCount> = HashMap::new();
     let mut flows: Vec<(u64, FlowSummary)> = ended
         .iter()
         .map(|u| {
             let t = tunnel_kind(u, evidence.get(&u.id));
-            if let Some(k) = t {
-                let e = tunnels.entry(k).or_default();
-                e.0 += 1;
-                e.1 += u.packets;
+            if let Some(kind) = t {
+                let e = tunnels.entry(kind).or_insert(TunnelCount {
+                    kind,
+                    flows: 0,
+                    packets: 0,
+                    bytes: 0,
+                    start: u.first,
+                    end: u.last,
+                });
+                e.flows += 1;
+                e.packets += u.packets;
+                e.bytes += u.bytes;
+                e.start = e.start.min(u.first);
+                e.end = e.end.max(u.last);
             }
             (
                 u.bytes,
                 FlowSummary {
                     flow: match anon {
-                        Some(an) => anonymized(u, an).describe(),
+                        Some(an) => u.describe_with(|a| an.anonymize_ip(a)),
                         None => u.describe(),
                     },
                     packets: u.packets,
                     bytes: u.bytes,
+                    start: u.first,
+                    end: u.last,
                     duration: u.last.nanos_since(u.first) as f64 / 1e9,
                     tunnel: t,
                 },
@@ -394,33 +498,9 @@ fn inspect_capture(
         .collect();
     flows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.flow.cmp(&b.1.flow)));
     s.top_flows = flows.into_iter().take(top).map(|f| f.1).collect();
-    let mut t: Vec<TunnelCount> = tunnels
-        .into_iter()
-        .map(|(kind, (flows, packets))| TunnelCount {
-            kind,
-            flows,
-            packets,
-        })
-        .collect();
+    let mut t: Vec<TunnelCount> = tunnels.into_values().collect();
     t.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.kind.cmp(b.kind)));
     s.tunnels = t;
-}
-
-/// `u` with its addresses replaced by their Crypto-PAn pseudonyms (`--anonymize`).
-fn anonymized(u: &UnitInfo, an: &Anonymizer) -> UnitInfo {
-    let mut u = u.clone();
-    match &mut u.key {
-        UnitKey::Flow(k) => {
-            k.a.addr = an.anonymize_ip(k.a.addr);
-            k.b.addr = an.anonymize_ip(k.b.addr);
-        }
-        UnitKey::Pair(k) => {
-            k.a = an.anonymize_ip(k.a);
-            k.b = an.anonymize_ip(k.b);
-        }
-        _ => {}
-    }
-    u
 }
 
 /// The tunnel a flow looks like (recognition lives in tapir_flow), named as in `tapir flows`.
