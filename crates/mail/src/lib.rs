@@ -4,10 +4,11 @@
 //! TLS still sees of a message whose body is PGP- or S/MIME-encrypted: Return-Path, Received
 //! chain, From, To, Cc, Date, Subject, Message-ID, every other header, the size, the time it
 //! was received and the apparent encryption. This crate reads mail (mbox, Maildir, `.eml`) into
-//! exactly that record, [`MailMeta`], summarises what it gives away ([`Summary`]), turns messages into
-//! [`MailEvent`]s for volume and sequence analysis and the correspondence graph (drawn by
-//! tapir-analysis), pseudonymises addresses with a key ([`anonymize_meta`]), and writes mail back
-//! ([`MboxWriter`], [`redeliver`] for a message delayed or copied by a countermeasure).
+//! exactly that record, [`MailMeta`] ([`MailRecord`] is its flat form, a table row),
+//! summarises what it gives away ([`Summary`]), turns messages into [`MailEvent`]s for volume
+//! and sequence analysis and the correspondence graph (drawn by tapir-analysis), pseudonymises
+//! addresses with a key ([`anonymize_meta`]), and writes mail back ([`MboxWriter`],
+//! [`redeliver`] for a message delayed or copied by a countermeasure).
 //!
 //! Entry points: [`Messages`] to walk inputs (broken messages come out as [`Item::Broken`]
 //! and reading goes on), or [`parse_message`] for bytes already in memory.
@@ -37,6 +38,7 @@ mod error;
 mod events;
 mod input;
 mod meta;
+mod record;
 mod summary;
 mod write;
 
@@ -50,6 +52,7 @@ pub use meta::{
     header_end, header_end_limited, parse_message, parse_message_with, Envelope, Hop, MailMeta,
     Mailbox, Origin, DEFAULT_MAX_HEADERS,
 };
+pub use record::MailRecord;
 pub use summary::{Count, Pair, Summary, SummaryReport};
 /// The key scheme shared with flow records (re-exported for callers of this crate).
 pub use tapir_anon::Anonymizer;

@@ -159,14 +159,13 @@ fn read_mail(path: &std::path::Path) -> Vec<(i64, Vec<String>)> {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout)
         .lines()
-        .filter(|l| l.contains("\"origin\""))
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
             let to = v["to"]
-                .as_array()
+                .as_str()
                 .unwrap()
-                .iter()
-                .map(|m| m["address"].as_str().unwrap().to_string())
+                .split(';')
+                .map(str::to_string)
                 .collect();
             (v["time_received"].as_i64().unwrap(), to)
         })

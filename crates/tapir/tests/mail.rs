@@ -63,10 +63,23 @@ fn json_lines_one_record_per_message() {
         .collect();
     assert_eq!(recs.len(), 4);
     assert_eq!(recs[0]["encryption"], "inline_pgp");
-    assert_eq!(recs[0]["from"][0]["address"], "alice@example.org");
-    assert_eq!(recs[0]["received"][0]["with"], "ESMTPS");
-    assert_eq!(recs[0]["received"][0]["tls"], true);
+    assert_eq!(recs[0]["from"], "alice@example.org");
+    assert_eq!(recs[0]["last_hop_with"], "ESMTPS");
+    assert_eq!(recs[0]["last_hop_tls"], true);
+    assert_eq!(
+        (recs[0]["hops"].as_u64(), recs[0]["tls_hops"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(recs[2]["encryption"], "pgp_signed");
+    // Flat: one value per column, the same columns on every line.
+    for r in &recs {
+        let o = r.as_object().unwrap();
+        assert!(o.values().all(|v| !v.is_array() && !v.is_object()), "{r}");
+        assert_eq!(
+            o.keys().collect::<Vec<_>>(),
+            recs[0].as_object().unwrap().keys().collect::<Vec<_>>()
+        );
+    }
 }
 
 #[test]

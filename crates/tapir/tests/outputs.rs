@@ -13,13 +13,7 @@ use std::process::Command;
 
 /// Outputs that do not pass yet, with what is wrong. The test fails when one of them passes, so
 /// that the entry is removed with the fix.
-const KNOWN_BAD: &[(&str, &str)] = &[
-    (
-        "mail",
-        "a MailMeta record nests addresses, the Received chain and headers; `--events` is the \
-         flat form",
-    ),
-];
+const KNOWN_BAD: &[(&str, &str)] = &[];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -11,7 +11,8 @@ use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
 use tapir_mail::{
-    anonymize_meta, events, format_utc, Anonymizer, Item, MailMeta, Messages, ReadOptions, Summary,
+    anonymize_meta, events, format_utc, Anonymizer, Item, MailMeta, MailRecord, Messages,
+    ReadOptions, Summary,
 };
 
 #[derive(Args, Debug)]
@@ -19,7 +20,8 @@ pub struct MailArgs {
     /// mbox files, Maildir folders, .eml files or folders of them.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
-    /// Output format: table (per-message table and summary) or jsonl (one record per message).
+    /// Output format: table (per-message table and summary) or jsonl (one flat record per
+    /// message: lists joined with `;`, the Received chain counted, its first and last hop).
     #[arg(long, value_name = "FORMAT", default_value = "table")]
     pub format: String,
     /// Same as --format jsonl.
@@ -188,7 +190,7 @@ pub fn run(a: MailArgs) -> anyhow::Result<()> {
         }
         match format {
             Format::Jsonl => {
-                write_line(&mut out, &*m)?;
+                write_line(&mut out, &MailRecord::from(&*m))?;
             }
             Format::Table if !a.summary_only => rows.push(row(&m)),
             Format::Table => {}
