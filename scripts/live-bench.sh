@@ -38,7 +38,7 @@ case $CMD in
     flows) args=(--format jsonl) ;;
     *) echo "live-bench: CMD is classify, flows or extract" >&2; exit 1 ;;
 esac
-CAPTURE=${CAPTURE:-data/sample/ipsec/p2p/p2p-43c4a556.pcap.gz}
+CAPTURE=${CAPTURE:-data/sample/ipsec/p2p/p2p-43c4a556.pcap.zst}
 RATES=("$@")
 [ ${#RATES[@]} -eq 0 ] && RATES=(100000 250000 500000 1000000 max drain)
 
@@ -55,8 +55,14 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$NS"
 ip netns exec "$NS" ip link set lo up
-zcat "$CAPTURE" > "$WORK/in.pcap"
-FRAMES=$(tcpdump -r "$WORK/in.pcap" -nn 2>/dev/null | wc -l)
+# tcpreplay reads plain pcaps.
+case $CAPTURE in
+    *.zst) zstdcat "$CAPTURE" > "$WORK/in.pcap" ;;
+    *.gz) zcat "$CAPTURE" > "$WORK/in.pcap" ;;
+    *) cp "$CAPTURE" "$WORK/in.pcap" ;;
+esac
+FRAMES=$("$TAPIR" inspect --json "$WORK/in.pcap" |
+    python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["frames"])')
 LOOPS=$(( (PACKETS + FRAMES - 1) / FRAMES ))
 
 printf '%-9s %12s %12s %10s %10s %9s  %s\n' rate offered/s read dropped read/s cpu-s note
