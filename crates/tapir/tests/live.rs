@@ -363,6 +363,19 @@ fn live_capture_in_a_namespace_labels_replayed_tunnels() {
     let windows: Vec<&Value> = lines.iter().filter(|l| l.get("window").is_some()).collect();
     assert_eq!(windows.len(), 32, "{stdout}");
     assert_eq!(fin["windows"], 32, "{fin}");
+    // The summary is flat: one `windows_<label>` per label, latencies in their own columns.
+    let fo = fin.as_object().unwrap();
+    assert!(
+        fo.values().all(|v| !v.is_object() && !v.is_array()),
+        "{fin}"
+    );
+    let per_label: u64 = fo
+        .iter()
+        .filter(|(k, _)| k.starts_with("windows_"))
+        .map(|(_, v)| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(per_label, 32, "{fin}");
+    assert!(fin["latency_ms_p50"].as_f64().unwrap() <= fin["latency_ms_max"].as_f64().unwrap());
     for w in &windows {
         let ms = w["latency_ms"].as_f64().unwrap();
         assert!((0.0..10_000.0).contains(&ms), "{w}");

@@ -46,17 +46,14 @@ struct FinalLine<'a> {
     packets_per_second: f64,
     windows: u64,
     units: u64,
-    labels: BTreeMap<&'a str, u64>,
-    latency_ms: Latency,
+    /// `windows_<label>`: windows given each label (flat, as the window lines' `p_<class>`).
+    #[serde(flatten)]
+    labels: BTreeMap<String, u64>,
+    latency_ms_p50: f64,
+    latency_ms_p99: f64,
+    latency_ms_max: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     stopped_by: Option<&'static str>,
-}
-
-#[derive(Serialize)]
-struct Latency {
-    p50: f64,
-    p99: f64,
-    max: f64,
 }
 
 /// Decision latencies in buckets 5% wide (from 1 µs to days), for percentiles in constant
@@ -237,13 +234,11 @@ pub fn run(a: &ClassifyArgs, iface: &str) -> anyhow::Result<()> {
         windows,
         units,
         labels: (0..=classes.len())
-            .map(|i| (label_of(classes, i), labels[i]))
+            .map(|i| (format!("windows_{}", label_of(classes, i)), labels[i]))
             .collect(),
-        latency_ms: Latency {
-            p50: latency.quantile(0.5),
-            p99: latency.quantile(0.99),
-            max: round3(latency.max_ms),
-        },
+        latency_ms_p50: latency.quantile(0.5),
+        latency_ms_p99: latency.quantile(0.99),
+        latency_ms_max: round3(latency.max_ms),
         stopped_by,
     };
     serde_json::to_writer(&mut out, &fin)?;
