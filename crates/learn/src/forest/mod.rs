@@ -256,6 +256,25 @@ impl RandomForest {
         &self.importances
     }
 
+    /// Class probabilities of `row`, the same as [`Classifier::predict_proba_into`] gives, found
+    /// the plain way: each tree walked from its root one node at a time, one tree after another.
+    /// This is what the faster layout prediction uses is checked against; it is several times
+    /// slower.
+    pub fn predict_proba_tree_by_tree_into(&self, row: &[f32], out: &mut [f64]) {
+        let k = self.n_classes.min(out.len());
+        out[..k].iter_mut().for_each(|o| *o = 0.0);
+        self.add_leaves_tree_by_tree(row, &mut out[..k]);
+        normalise(&mut out[..k]);
+    }
+
+    fn add_leaves_tree_by_tree(&self, row: &[f32], out: &mut [f64]) {
+        for t in &self.trees {
+            for (o, &v) in out.iter_mut().zip(t.leaf(row, self.n_classes)) {
+                *o += f64::from(v);
+            }
+        }
+    }
+
     /// Structural check of a deserialised forest, so prediction cannot misbehave.
     pub(crate) fn check(&self) -> std::result::Result<(), String> {
         if self.trees.is_empty() || self.n_classes == 0 {
@@ -281,20 +300,20 @@ impl Classifier for RandomForest {
             .get_or_init(|| tree::Flat::new(&self.trees, self.n_classes));
         match flat {
             Some(flat) => flat.add_leaves(row, &mut out[..k]),
-            None => {
-                for t in &self.trees {
-                    for (o, &v) in out[..k].iter_mut().zip(t.leaf(row, self.n_classes)) {
-                        *o += f64::from(v);
-                    }
-                }
-            }
+            None => self.add_leaves_tree_by_tree(row, &mut out[..k]),
         }
-        let s: f64 = out[..k].iter().sum();
-        if s > 0.0 {
-            out[..k].iter_mut().for_each(|o| *o /= s);
-        } else if k > 0 {
-            out[..k].iter_mut().for_each(|o| *o = 1.0 / k as f64);
-        }
+        normalise(&mut out[..k]);
+    }
+}
+
+/// Sums of leaf distributions to probabilities; uniform if every sum is 0.
+fn normalise(out: &mut [f64]) {
+    let s: f64 = out.iter().sum();
+    if s > 0.0 {
+        out.iter_mut().for_each(|o| *o /= s);
+    } else if !out.is_empty() {
+        let k = out.len() as f64;
+        out.iter_mut().for_each(|o| *o = 1.0 / k);
     }
 }
 
@@ -378,11 +397,54 @@ mod tests {
         assert_eq!(p, [0.0, 1.0]);
     }
 
+    /// Asserts that the fast walk gives exactly (bit for bit) the one-tree walks' result.
+    fn same_as_tree_by_tree(rf: &RandomForest, row: &[f32]) {
+        let k = rf.n_classes();
+        let mut want = vec![0.0f64; k];
+        rf.predict_proba_tree_by_tree_into(row, &mut want);
+        let mut got = vec![0.0f64; k];
+        rf.predict_proba_into(row, &mut got);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got), bits(&want), "row {row:?}");
+    }
+
+    /// Every threshold of the forest, the f32 values either side of it, and values no
+    /// comparison orders as usual (NaN, both zeros, infinities).
+    fn edge_values(rf: &RandomForest) -> Vec<f32> {
+        let mut v = vec![
+            0.0,
+            -0.0,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -1.0,
+            1e30,
+        ];
+        for t in &rf.trees {
+            for n in t.nodes.iter().filter(|n| n.feature != tree::LEAF) {
+                let t = n.threshold;
+                let bits = t.to_bits();
+                v.extend([
+                    t,
+                    f32::from_bits(bits.wrapping_add(1)),
+                    f32::from_bits(bits.wrapping_sub(1)),
+                ]);
+            }
+        }
+        v
+    }
+
     #[test]
-    fn trees_walked_eight_at_once_give_the_one_tree_walks_sums() {
-        // 21 trees: two full chunks of eight and a short one; rows from the training
-        // distribution and beyond it (and one with features missing).
-        let ds = noisy(200, 12, 3);
+    fn the_fast_walk_gives_the_one_tree_walks_sums() {
+        // 21 trees: two full groups of eight lanes and a short one; rows from the training
+        // distribution and beyond it (and one with features missing). Half the columns are
+        // shifted below zero so that zero is not below every threshold.
+        let mut ds = noisy(200, 12, 3);
+        for (i, x) in ds.x.iter_mut().enumerate() {
+            if i % 2 == 0 {
+                *x -= 1.5;
+            }
+        }
         let rf = RfParams {
             n_trees: 21,
             seed: 9,
@@ -394,18 +456,44 @@ mod tests {
         rows.push(vec![9.0; 12]);
         rows.push(vec![-1.0; 12]);
         rows.push(vec![1.0; 5]);
+        rows.push(vec![]);
+        rows.push(vec![0.5; 20]);
+        let edges = edge_values(&rf);
+        for (i, &e) in edges.iter().enumerate() {
+            rows.push(vec![e; 12]);
+            // Each edge value in one column of an otherwise training row.
+            let mut r = ds.row(i % ds.n_rows()).to_vec();
+            r[i % 12] = e;
+            rows.push(r);
+        }
         for row in rows {
-            let mut want = [0.0f64; 3];
-            for t in &rf.trees {
-                for (o, &v) in want.iter_mut().zip(t.leaf(&row, 3)) {
-                    *o += f64::from(v);
+            same_as_tree_by_tree(&rf, &row);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn the_fast_walk_gives_the_one_tree_walks_sums_on_any_row(
+            seed in 0u64..1000,
+            picks in proptest::collection::vec(0usize..10_000, 0..16),
+            zeros in proptest::collection::vec(proptest::bool::ANY, 16),
+        ) {
+            let mut ds = noisy(120, 16, seed);
+            for (i, x) in ds.x.iter_mut().enumerate() {
+                if (i + seed as usize) % 3 == 0 {
+                    *x = -*x;
                 }
             }
-            let s: f64 = want.iter().sum();
-            want.iter_mut().for_each(|o| *o /= s);
-            let mut got = [0.0; 3];
-            rf.predict_proba_into(&row, &mut got);
-            assert_eq!(got, want, "row {row:?}");
+            let rf = RfParams { n_trees: 9, seed, ..Default::default() }.fit(&ds).unwrap();
+            let edges = edge_values(&rf);
+            // Mostly zeros, like histogram windows, the rest thresholds and their neighbours.
+            let row: Vec<f32> = picks
+                .iter()
+                .zip(&zeros)
+                .map(|(&p, &z)| if z { 0.0 } else { edges[p % edges.len()] })
+                .collect();
+            same_as_tree_by_tree(&rf, &row);
         }
     }
 
