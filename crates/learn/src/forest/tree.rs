@@ -28,87 +28,49 @@ const RUN: usize = 8;
 /// distribution's offset.
 const FLAT_LEAF: u32 = 1 << 31;
 
-/// A row's rank for a NaN feature value: above every node's, so NaN goes right, as in
-/// [`Tree::leaf`].
-const NAN_RANK: u16 = u16::MAX;
-
-/// A forest's trees laid out for prediction in eight bytes a node.
+/// A forest's trees laid out for prediction in twelve bytes a node.
 ///
-/// A split's threshold is replaced by its rank among the thresholds its feature has anywhere in
-/// the forest, and a row's value by the number of those thresholds below it (both plus one), so
-/// that `x <= threshold` is `rank(x) <= rank(threshold)` exactly. A row's ranks start from those
-/// of zero, made once, and only its non-zero features are looked up: histogram rows are mostly
-/// zeros. Each tree is stored depth first with every left child right after its parent, so a
-/// walk that goes left reads the next node; nearly all steps go left (95% on the bundled model's
-/// sample windows), so one step tests the next [`RUN`] nodes at once, with no branch between
-/// them, and moves to the first that sends the row right (to its right child) or is a leaf (rank
-/// 0: sends every row right). Leaf distributions are stored once per distinct value (the bundled
-/// model's 352,404 leaves have 2,164), small enough to stay in cache. Eight trees are walked at
-/// once (a lane that reaches its leaf takes the next tree) so that their memory accesses
-/// overlap. Built from trees that passed [`Tree::check`], whose children come after their
-/// parents, so every walk ends.
+/// Each tree is stored depth first with every left child right after its parent, so a walk
+/// that goes left reads the next node. Histogram rows are mostly zeros and nearly all steps go
+/// left (95% on the bundled model's sample windows), so one step tests the next [`RUN`] nodes
+/// at once, with no branch between them, and moves to the first that sends the row right (to
+/// its right child) or is a leaf (a NaN threshold: sends every row right). A node's right child
+/// is beside its test, in the cache line the run read. Leaf distributions are stored once per
+/// distinct value (the bundled model's 352,404 leaves have 2,164), small enough to stay in
+/// cache. Eight trees are walked at once (a lane that reaches its leaf takes the next tree) so
+/// that their memory accesses overlap. Built from trees that passed [`Tree::check`], whose
+/// children come after their parents, so every walk ends.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Flat {
-    /// Each node's key, its feature (low 16 bits) and threshold rank (high 16 bits; 0 for
-    /// leaves and the [`RUN`] padding entries at the end), then its right child (or
-    /// [`FLAT_LEAF`] and the offset of a leaf's distribution): side by side, so the right child
-    /// is in the cache line the run read.
-    nodes: Vec<[u32; 2]>,
+    /// Each node's feature (0 for leaves and the [`RUN`] padding entries at the end), the bits
+    /// of its threshold (NaN for those), and its right child (or [`FLAT_LEAF`] and the offset
+    /// of a leaf's distribution).
+    nodes: Vec<[u32; 3]>,
     /// Distinct leaf class distributions, `n_classes` values each.
     values: Vec<f32>,
     roots: Vec<u32>,
-    /// Each feature's distinct thresholds, ascending.
-    thresholds: Vec<Vec<f32>>,
-    /// The rank of a zero value for each feature.
-    zero_rank: Vec<u16>,
+    /// One more than the largest feature tested.
+    width: usize,
     n_classes: usize,
 }
 
 impl Flat {
-    /// `None` if a tree fails [`Tree::check`], a node has two parents, a threshold is NaN, a
-    /// feature has 65,535 thresholds or more, or the forest tests feature 65,536 or beyond or
-    /// has more than 2^31 nodes or values.
+    /// `None` if a tree fails [`Tree::check`], a node has two parents, or the forest tests
+    /// feature 65,536 or beyond or has more than 2^31 nodes or values.
     pub(crate) fn new(trees: &[Tree], n_classes: usize) -> Option<Flat> {
-        let mut thresholds: Vec<Vec<f32>> = Vec::new();
-        for t in trees {
-            t.check(n_classes).ok()?;
-            for n in t.nodes.iter().filter(|n| n.feature != LEAF) {
-                if n.threshold.is_nan() || n.feature > u32::from(u16::MAX) {
-                    return None;
-                }
-                let f = n.feature as usize;
-                if f >= thresholds.len() {
-                    thresholds.resize(f + 1, Vec::new());
-                }
-                thresholds[f].push(n.threshold);
-            }
-        }
-        for th in &mut thresholds {
-            th.sort_by(f32::total_cmp);
-            // -0.0 and 0.0 compare equal, so they are one threshold.
-            th.dedup_by(|a, b| a == b);
-            if th.len() >= usize::from(NAN_RANK) {
-                return None;
-            }
-        }
         let mut f = Flat {
             nodes: Vec::new(),
             values: Vec::new(),
             roots: Vec::with_capacity(trees.len()),
-            zero_rank: thresholds.iter().map(|th| rank(th, 0.0)).collect(),
-            thresholds,
+            width: 1,
             n_classes,
         };
-        if f.zero_rank.is_empty() {
-            // A forest of leaves: rows still index feature 0 (of leaves).
-            f.zero_rank.push(1);
-            f.thresholds.push(Vec::new());
-        }
         // Distribution (as bits, so equal means identical) -> its offset in `values`.
         let mut seen: std::collections::HashMap<Vec<u32>, u32> = Default::default();
         // (node of the tree, flat index of the parent whose right child it is)
         let mut stack: Vec<(u32, Option<usize>)> = Vec::new();
         for t in trees {
+            t.check(n_classes).ok()?;
             let base = f.nodes.len();
             f.roots.push(u32::try_from(base).ok()?);
             stack.push((0, None));
@@ -119,7 +81,7 @@ impl Flat {
                     return None;
                 }
                 if let Some(p) = parent {
-                    f.nodes[p][1] = me as u32;
+                    f.nodes[p][2] = me as u32;
                 }
                 let n = t.nodes[old as usize];
                 if n.feature == LEAF {
@@ -138,12 +100,13 @@ impl Flat {
                             o
                         }
                     };
-                    f.nodes.push([0, FLAT_LEAF | offset]);
+                    f.nodes.push([0, f32::NAN.to_bits(), FLAT_LEAF | offset]);
                 } else {
-                    let th = &f.thresholds[n.feature as usize];
-                    // The threshold's own rank: one more than the thresholds below it.
-                    let r = rank(th, n.threshold);
-                    f.nodes.push([n.feature | u32::from(r) << 16, 0]);
+                    if n.feature > u32::from(u16::MAX) {
+                        return None;
+                    }
+                    f.width = f.width.max(n.feature as usize + 1);
+                    f.nodes.push([n.feature, n.threshold.to_bits(), 0]);
                     stack.push((n.right, Some(me)));
                     stack.push((n.left, None));
                 }
@@ -151,32 +114,22 @@ impl Flat {
         }
         // A run starting at the last node reads past it (every tree ends with a leaf, which
         // stops the walk first).
-        f.nodes.extend([[0, 0]; RUN]);
+        f.nodes.extend([[0, f32::NAN.to_bits(), 0]; RUN]);
         Some(f)
     }
 
     /// Adds each tree's leaf distribution for `row` to `out`, tree after tree (the order the
     /// sums are made in, so results do not depend on the walk). Missing features count as 0.
     pub(crate) fn add_leaves(&self, row: &[f32], out: &mut [f64]) {
-        RANKS.with_borrow_mut(|ranks| self.add_leaves_ranked(row, ranks, out));
+        ROW.with_borrow_mut(|padded| {
+            let n = self.width.min(row.len());
+            padded[..n].copy_from_slice(&row[..n]);
+            padded[n..self.width].iter_mut().for_each(|x| *x = 0.0);
+            self.add_leaves_padded(padded, out)
+        });
     }
 
-    fn add_leaves_ranked(&self, row: &[f32], ranks: &mut [u16; 1 << 16], out: &mut [f64]) {
-        let width = self.zero_rank.len();
-        ranks[..width].copy_from_slice(&self.zero_rank);
-        let row = &row[..width.min(row.len())];
-        // Eight values at a time: most rows are mostly zeros.
-        for (c, chunk) in row.chunks(8).enumerate() {
-            if chunk.iter().fold(false, |any, &x| any | (x != 0.0)) {
-                for (j, &x) in chunk.iter().enumerate() {
-                    if x != 0.0 {
-                        let f = c * 8 + j;
-                        ranks[f] = rank(&self.thresholds[f], x);
-                    }
-                }
-            }
-        }
-        let ranks = &*ranks;
+    fn add_leaves_padded(&self, row: &[f32; 1 << 16], out: &mut [f64]) {
         let k = self.n_classes.min(out.len());
         const GROUP: usize = 64;
         const NONE: usize = usize::MAX;
@@ -207,19 +160,22 @@ impl Flat {
                         continue;
                     }
                     let i = node[l] as usize;
-                    let run: &[[u32; 2]; RUN] = self.nodes[i..i + RUN].try_into().unwrap();
+                    let run: &[[u32; 3]; RUN] = self.nodes[i..i + RUN].try_into().unwrap();
                     // Bit j: node i + j sends the row right or is a leaf; nodes i..i+j-1 all
                     // send it left, each to the next.
                     let mut right = 0u32;
-                    for (j, &[key, _]) in run.iter().enumerate() {
-                        let r = ranks[(key & 0xffff) as usize];
-                        right |= u32::from(u32::from(r) > key >> 16) << j;
+                    for (j, &[feature, threshold, _]) in run.iter().enumerate() {
+                        // Left when x <= threshold, right otherwise (NaN included), as in
+                        // Tree::leaf.
+                        let x = row[(feature & 0xffff) as usize];
+                        let left = x <= f32::from_bits(threshold);
+                        right |= u32::from(!left) << j;
                     }
                     if right == 0 {
                         node[l] += RUN as u32;
                         continue;
                     }
-                    let r = run[right.trailing_zeros() as usize][1];
+                    let r = run[right.trailing_zeros() as usize][2];
                     if r & FLAT_LEAF == 0 {
                         node[l] = r;
                         prefetch(&self.nodes[r as usize]);
@@ -252,36 +208,26 @@ impl Flat {
 }
 
 thread_local! {
-    /// A row's rank for each feature, indexed by a node's 16-bit feature with no bounds check
-    /// (only the first `Flat::zero_rank.len()` are written and read).
-    static RANKS: std::cell::RefCell<Box<[u16; 1 << 16]>> =
-        std::cell::RefCell::new(Box::new([0; 1 << 16]));
+    /// A row padded with zeros to the forest's width, indexed by a node's 16-bit feature with
+    /// no bounds check (only the first `Flat::width` are written and read).
+    static ROW: std::cell::RefCell<Box<[f32; 1 << 16]>> =
+        std::cell::RefCell::new(Box::new([0.0; 1 << 16]));
 }
 
 /// Asks for the cache line of `node` without waiting for it: the lane that will read it comes
 /// back to it only after the other lanes' steps.
 #[inline(always)]
-fn prefetch(node: &[u32; 2]) {
+fn prefetch(node: &[u32; 3]) {
     #[cfg(target_arch = "x86_64")]
     #[allow(unsafe_code)]
     // SAFETY: a prefetch is a hint that reads nothing into the program and cannot fault; the
     // address is that of a live reference. SSE is part of every x86-64 processor.
     unsafe {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>((node as *const [u32; 2]).cast());
+        _mm_prefetch::<_MM_HINT_T0>((node as *const [u32; 3]).cast());
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = node;
-}
-
-/// One more than the number of `thresholds` (ascending, no NaN) below `x`, or [`NAN_RANK`] for
-/// NaN: for a threshold `t` of the list, `x <= t` exactly when `rank(x) <= rank(t)`.
-fn rank(thresholds: &[f32], x: f32) -> u16 {
-    if x.is_nan() {
-        return NAN_RANK;
-    }
-    // Fewer than NAN_RANK thresholds (checked when the list is made).
-    1 + thresholds.partition_point(|&t| t < x) as u16
 }
 
 /// A fitted tree: nodes in pre-order (children after their parent) and leaf class distributions.
