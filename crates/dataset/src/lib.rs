@@ -21,6 +21,7 @@
 
 mod error;
 mod extract;
+pub mod inspect;
 mod parallel;
 mod source;
 

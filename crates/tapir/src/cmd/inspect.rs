@@ -4,66 +4,55 @@ use crate::cli::InspectArgs;
 use crate::load::warn;
 use crate::settings::{anonymizer, client_rule};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
-use std::path::Path;
 use tapir_anon::Anonymizer;
-use tapir_capture::{
-    open, CaptureReader, Compression, DecodeError, Decoder, Direction, Opened, Stream, Timestamp,
-    TraceErrorKind, TraceReader,
-};
-use tapir_flow::{
-    AssembleConfig, Assembler, ClientRule, PacketMeta, TunnelEvidence, TunnelKind, Unit, UnitInfo,
-    UnitKey,
-};
+use tapir_capture::Timestamp;
+use tapir_dataset::inspect::{inspect_file, FileSummary};
+use tapir_flow::{Endpoint, FlowKey, FlowRecord};
 use tapir_report::text_table;
 
-/// What `inspect` found in one file.
-#[derive(Default)]
-struct FileSummary {
-    file: String,
-    format: String,
-    /// `none`, `gzip` or `zstd`: how the file was stored.
-    compression: String,
-    link_types: Vec<String>,
-    frames: u64,
-    ip_packets: u64,
-    non_ip: u64,
-    undecodable: u64,
-    ip_bytes: u64,
-    upstream_packets: u64,
-    downstream_packets: u64,
-    /// First and last packet, integer nanoseconds since the epoch (as flow records have them).
-    start: Option<Timestamp>,
-    end: Option<Timestamp>,
-    /// Seconds.
-    duration: f64,
-    /// Times a packet was earlier than the one before it.
-    time_went_back: u64,
-    flows: usize,
-    tunnels: Vec<TunnelCount>,
-    top_flows: Vec<FlowSummary>,
-    error: Option<String>,
-}
-
-struct TunnelCount {
-    kind: &'static str,
-    flows: usize,
-    packets: u64,
-    bytes: u64,
-    /// First and last packet of the kind's flows.
-    start: Timestamp,
-    end: Timestamp,
-}
-
-struct FlowSummary {
+/// A listed flow as `inspect` prints it.
+struct FlowLine {
     flow: String,
     packets: u64,
     bytes: u64,
     start: Timestamp,
     end: Timestamp,
-    duration: f64,
     tunnel: Option<&'static str>,
+}
+
+impl FlowLine {
+    /// `proto client > server` (no ports for protocols without them), addresses pseudonymised
+    /// under --anonymize as `tapir flows --anonymize` writes them.
+    fn new(r: &FlowRecord, anon: Option<&Anonymizer>) -> FlowLine {
+        let (key, client) = FlowKey::new(
+            r.proto,
+            Endpoint {
+                addr: r.src,
+                port: r.src_port,
+            },
+            Endpoint {
+                addr: r.dst,
+                port: r.dst_port,
+            },
+        );
+        let flow = match anon {
+            Some(an) => key.map_addrs(|a| an.anonymize_ip(a)).describe(client),
+            None => key.describe(client),
+        };
+        FlowLine {
+            flow,
+            packets: r.packets(),
+            bytes: r.bytes(),
+            start: r.start,
+            end: r.end,
+            tunnel: r.tunnel.map(|t| t.name()),
+        }
+    }
+
+    fn duration(&self) -> f64 {
+        self.end.nanos_since(self.start) as f64 / 1e9
+    }
 }
 
 /// One line of `--json`: a flat record whose `type` says what it describes. A file gives a
@@ -94,7 +83,7 @@ struct Record<'a> {
     start: Option<Timestamp>,
     end: Option<Timestamp>,
     duration: Option<f64>,
-    flows: Option<usize>,
+    flows: Option<u64>,
     tunnel: Option<String>,
     flow: Option<&'a str>,
     packets: Option<u64>,
@@ -102,14 +91,14 @@ struct Record<'a> {
 }
 
 /// The `--json` lines of one file.
-fn records(s: &FileSummary) -> Vec<Record<'_>> {
-    let kinds: Vec<&str> = s.tunnels.iter().map(|t| t.kind).collect();
+fn records<'a>(file: &'a str, s: &'a FileSummary, flows: &'a [FlowLine]) -> Vec<Record<'a>> {
+    let kinds: Vec<&str> = s.tunnels.iter().map(|t| t.kind.name()).collect();
     let seconds = |a: Timestamp, b: Timestamp| b.nanos_since(a) as f64 / 1e9;
     let mut v = vec![Record {
         record: "file",
-        file: &s.file,
+        file,
         format: Some(&s.format),
-        compression: Some(&s.compression),
+        compression: Some(s.compression),
         link_types: Some(s.link_types.join(";")),
         frames: Some(s.frames),
         ip_packets: Some(s.ip_packets),
@@ -122,29 +111,29 @@ fn records(s: &FileSummary) -> Vec<Record<'_>> {
         error: s.error.as_deref(),
         start: s.start,
         end: s.end,
-        duration: Some(s.duration),
+        duration: Some(s.duration()),
         flows: Some(s.flows),
         tunnel: (!kinds.is_empty()).then(|| kinds.join(";")),
         ..Record::default()
     }];
     v.extend(s.tunnels.iter().map(|t| Record {
         record: "tunnel",
-        file: &s.file,
+        file,
         start: Some(t.start),
         end: Some(t.end),
         duration: Some(seconds(t.start, t.end)),
         flows: Some(t.flows),
-        tunnel: Some(t.kind.to_string()),
+        tunnel: Some(t.kind.name().to_string()),
         packets: Some(t.packets),
         bytes: Some(t.bytes),
         ..Record::default()
     }));
-    v.extend(s.top_flows.iter().map(|f| Record {
+    v.extend(flows.iter().map(|f| Record {
         record: "flow",
-        file: &s.file,
+        file,
         start: Some(f.start),
         end: Some(f.end),
-        duration: Some(f.duration),
+        duration: Some(f.duration()),
         tunnel: f.tunnel.map(str::to_string),
         flow: Some(&f.flow),
         packets: Some(f.packets),
@@ -165,8 +154,23 @@ pub fn run(a: InspectArgs) -> anyhow::Result<()> {
     for path in &files {
         // A spinner on stderr (terminals only) while a large capture is read.
         let sp = crate::progress::spinner(&format!("reading {}", path.display()));
-        let s = inspect_file(path, &rule, a.top, anon.as_ref());
+        let s = inspect_file(path, &rule, a.top);
         sp.finish_and_clear();
+        let file = path.display().to_string();
+        for w in &s.warnings {
+            warn(w);
+        }
+        if s.evicted > 0 {
+            warn(format!(
+                "{file}: the flow table was full: {} flows ended early",
+                s.evicted
+            ));
+        }
+        let flows: Vec<FlowLine> = s
+            .top_flows
+            .iter()
+            .map(|r| FlowLine::new(r, anon.as_ref()))
+            .collect();
         if let Some(e) = &s.error {
             // A capture cut part-way still had its first packets summarised.
             if s.frames == 0 {
@@ -180,12 +184,12 @@ pub fn run(a: InspectArgs) -> anyhow::Result<()> {
             }
         }
         if a.json {
-            for r in records(&s) {
+            for r in records(&file, &s, &flows) {
                 serde_json::to_writer(&mut out, &r)?;
                 writeln!(out)?;
             }
         } else if s.frames > 0 || s.error.is_none() {
-            print_summary(&mut out, &s)?;
+            print_summary(&mut out, &file, &s, &flows)?;
         }
     }
     out.flush()?;
@@ -195,11 +199,16 @@ pub fn run(a: InspectArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_summary(out: &mut impl Write, s: &FileSummary) -> std::io::Result<()> {
+fn print_summary(
+    out: &mut impl Write,
+    file: &str,
+    s: &FileSummary,
+    flows: &[FlowLine],
+) -> std::io::Result<()> {
     if s.compression == "none" {
-        writeln!(out, "{} ({})", s.file, s.format)?;
+        writeln!(out, "{file} ({})", s.format)?;
     } else {
-        writeln!(out, "{} ({}, {})", s.file, s.format, s.compression)?;
+        writeln!(out, "{file} ({}, {})", s.format, s.compression)?;
     }
     let span = match (s.start, s.end) {
         (Some(a), Some(b)) => format!(
@@ -242,7 +251,14 @@ fn print_summary(out: &mut impl Write, s: &FileSummary) -> std::io::Result<()> {
         let t: Vec<String> = s
             .tunnels
             .iter()
-            .map(|t| format!("{} ({} flows, {} packets)", t.kind, t.flows, t.packets))
+            .map(|t| {
+                format!(
+                    "{} ({} flows, {} packets)",
+                    t.kind.name(),
+                    t.flows,
+                    t.packets
+                )
+            })
             .collect();
         rows.push(vec![
             "tunnels".into(),
@@ -257,16 +273,15 @@ fn print_summary(out: &mut impl Write, s: &FileSummary) -> std::io::Result<()> {
     for r in &rows {
         writeln!(out, "  {:width$}  {}", r[0], r[1])?;
     }
-    if !s.top_flows.is_empty() {
-        let rows: Vec<Vec<String>> = s
-            .top_flows
+    if !flows.is_empty() {
+        let rows: Vec<Vec<String>> = flows
             .iter()
             .map(|f| {
                 vec![
                     f.flow.clone(),
                     f.packets.to_string(),
                     f.bytes.to_string(),
-                    format!("{:.3}", f.duration),
+                    format!("{:.3}", f.duration()),
                     f.tunnel.unwrap_or("").to_string(),
                 ]
             })
@@ -290,223 +305,6 @@ fn utc(t: Timestamp) -> String {
 
 fn indent(s: &str) -> String {
     s.lines().map(|l| format!("  {l}\n")).collect()
-}
-
-fn inspect_file(
-    path: &Path,
-    rule: &ClientRule,
-    top: usize,
-    anon: Option<&Anonymizer>,
-) -> FileSummary {
-    let mut s = FileSummary {
-        file: path.display().to_string(),
-        ..Default::default()
-    };
-    // One open and a peek: `-` and pipes are read once.
-    match open(path) {
-        Ok((opened, compression)) => {
-            s.compression = match compression {
-                Compression::None => "none",
-                Compression::Gzip => "gzip",
-                Compression::Zstd => "zstd",
-                _ => "other",
-            }
-            .into();
-            match opened {
-                Opened::Trace(r) => inspect_trace(path, r, &mut s),
-                Opened::Capture(r) => inspect_capture(r, rule, top, anon, &mut s),
-            }
-        }
-        Err(e) => {
-            s.format = "unknown".into();
-            s.compression = "none".into();
-            s.error = Some(match &e.kind {
-                // Not there, not readable: the OS's words, not a byte offset.
-                tapir_capture::CaptureErrorKind::Io(io) => io.to_string(),
-                _ => e.to_string(),
-            });
-            return s;
-        }
-    }
-    s.duration = match (s.start, s.end) {
-        (Some(a), Some(b)) => b.nanos_since(a) as f64 / 1e9,
-        _ => 0.0,
-    };
-    s
-}
-
-fn track_time(s: &mut FileSummary, last: &mut Option<Timestamp>, ts: Timestamp) {
-    if let Some(l) = *last {
-        if ts < l {
-            s.time_went_back += 1;
-        }
-    }
-    *last = Some(ts);
-    s.start = Some(s.start.map_or(ts, |x| x.min(ts)));
-    s.end = Some(s.end.map_or(ts, |x| x.max(ts)));
-}
-
-fn inspect_trace(path: &Path, mut r: TraceReader<Stream>, s: &mut FileSummary) {
-    s.format = "trace".into();
-    let mut last = None;
-    let mut first_bad_line = None;
-    while let Some(p) = r.next_packet() {
-        match p {
-            Ok(p) => {
-                s.frames += 1;
-                s.ip_packets += 1;
-                s.ip_bytes += p.size as u64;
-                match p.dir {
-                    Direction::Up => s.upstream_packets += 1,
-                    Direction::Down => s.downstream_packets += 1,
-                }
-                track_time(s, &mut last, p.ts);
-            }
-            // The input itself failed (a cut gzip, a read error): the reader ends here.
-            Err(e)
-                if matches!(
-                    e.kind,
-                    TraceErrorKind::Compressed(_) | TraceErrorKind::Io(_)
-                ) =>
-            {
-                s.error = Some(format!("{e}; summary covers the lines before it"));
-            }
-            Err(e) => {
-                s.undecodable += 1;
-                first_bad_line.get_or_insert(e);
-            }
-        }
-    }
-    if let Some(e) = first_bad_line {
-        if s.ip_packets > 0 {
-            // Bad lines were skipped; the file itself was read.
-            warn(format!("{}: {e}; bad lines skipped", path.display()));
-        } else if s.error.is_none() {
-            s.error = Some(e.to_string());
-        }
-    }
-}
-
-fn inspect_capture(
-    mut r: CaptureReader<Decoder>,
-    rule: &ClientRule,
-    top: usize,
-    anon: Option<&Anonymizer>,
-    s: &mut FileSummary,
-) {
-    s.format = format!("{:?}", r.format()).to_lowercase();
-    let mut asm = Assembler::new(AssembleConfig {
-        unit: Unit::Flow,
-        client: rule.clone(),
-        ..Default::default()
-    });
-    // Whole-capture direction: the client prefixes, or the capture's own host.
-    let mut hosts = tapir_flow::HostCounter::new();
-    let mut per_host: HashMap<std::net::IpAddr, (u64, u64)> = HashMap::new();
-    let mut evidence: HashMap<u64, TunnelEvidence> = HashMap::new();
-    let mut links = BTreeSet::new();
-    let mut last = None;
-    let mut ended: Vec<UnitInfo> = Vec::new();
-    while let Some(next) = r.next_packet() {
-        let raw = match next {
-            Ok(raw) => raw,
-            Err(e) => {
-                s.error = Some(format!("{e}; summary covers the packets before it"));
-                break;
-            }
-        };
-        s.frames += 1;
-        links.insert(raw.link_type.to_string());
-        track_time(s, &mut last, raw.ts);
-        let ip = match raw.decode() {
-            Ok(ip) => ip,
-            Err(DecodeError::NotIp) => {
-                s.non_ip += 1;
-                continue;
-            }
-            Err(_) => {
-                s.undecodable += 1;
-                continue;
-            }
-        };
-        s.ip_packets += 1;
-        s.ip_bytes += ip.ip_len as u64;
-        hosts.add(ip.src, ip.dst);
-        let e = per_host.entry(ip.src).or_default();
-        e.0 += 1;
-        per_host.entry(ip.dst).or_default().1 += 1;
-        let placed = asm.push(&PacketMeta::from_ip(raw.ts, &ip));
-        evidence.entry(placed.unit).or_default().observe(&ip);
-        ended.extend(asm.take_ended());
-    }
-    if s.error.is_some() && s.frames == 0 {
-        return;
-    }
-    s.link_types = links.into_iter().collect();
-    let host = match rule {
-        ClientRule::Prefixes(_) => None,
-        ClientRule::Auto => hosts.host(),
-    };
-    for (ip, (sent, received)) in &per_host {
-        let is_client = match rule {
-            ClientRule::Prefixes(_) => rule.matches(*ip),
-            ClientRule::Auto => Some(*ip) == host,
-        };
-        if is_client {
-            s.upstream_packets += sent;
-            s.downstream_packets += received;
-        }
-    }
-    ended.extend(asm.finish());
-    s.flows = ended.len();
-    let mut tunnels: HashMap<&'static str, TunnelCount> = HashMap::new();
-    let mut flows: Vec<(u64, FlowSummary)> = ended
-        .iter()
-        .map(|u| {
-            let t = tunnel_kind(u, evidence.get(&u.id));
-            if let Some(kind) = t {
-                let e = tunnels.entry(kind).or_insert(TunnelCount {
-                    kind,
-                    flows: 0,
-                    packets: 0,
-                    bytes: 0,
-                    start: u.first,
-                    end: u.last,
-                });
-                e.flows += 1;
-                e.packets += u.packets;
-                e.bytes += u.bytes;
-                e.start = e.start.min(u.first);
-                e.end = e.end.max(u.last);
-            }
-            (
-                u.bytes,
-                FlowSummary {
-                    flow: match anon {
-                        Some(an) => u.describe_with(|a| an.anonymize_ip(a)),
-                        None => u.describe(),
-                    },
-                    packets: u.packets,
-                    bytes: u.bytes,
-                    start: u.first,
-                    end: u.last,
-                    duration: u.last.nanos_since(u.first) as f64 / 1e9,
-                    tunnel: t,
-                },
-            )
-        })
-        .collect();
-    flows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.flow.cmp(&b.1.flow)));
-    s.top_flows = flows.into_iter().take(top).map(|f| f.1).collect();
-    let mut t: Vec<TunnelCount> = tunnels.into_values().collect();
-    t.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.kind.cmp(b.kind)));
-    s.tunnels = t;
-}
-
-/// The tunnel a flow looks like (recognition lives in tapir_flow), named as in `tapir flows`.
-fn tunnel_kind(u: &UnitInfo, ev: Option<&TunnelEvidence>) -> Option<&'static str> {
-    let UnitKey::Flow(k) = u.key else { return None };
-    tapir_flow::tunnel_kind(k.proto, k.a.port, k.b.port, u.packets, ev).map(TunnelKind::name)
 }
 
 #[cfg(test)]
