@@ -33,21 +33,30 @@ pub enum Metric {
 impl FromStr for Metric {
     type Err = AnalysisError;
 
+    /// Accepts the names of [`Metric::name`].
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "packets" => Ok(Metric::Packets),
-            "bytes" => Ok(Metric::Bytes),
-            "flows" => Ok(Metric::Flows),
-            "messages" => Ok(Metric::Messages),
-            _ => Err(AnalysisError::invalid(
-                "metric",
-                format!("{s:?}: use packets, bytes, flows or messages"),
-            )),
-        }
+        Metric::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| {
+                AnalysisError::invalid(
+                    "metric",
+                    format!("{s:?}: use packets, bytes, flows or messages"),
+                )
+            })
     }
 }
 
 impl Metric {
+    /// Every metric, in the order `tapir volume --help` lists them.
+    pub const ALL: [Metric; 4] = [
+        Metric::Packets,
+        Metric::Bytes,
+        Metric::Flows,
+        Metric::Messages,
+    ];
+
+    /// The name on the command line (`--metric`) and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Metric::Packets => "packets",

@@ -62,28 +62,35 @@ pub enum Unit {
     Pair,
 }
 
+impl Unit {
+    /// Every unit, in the order `tapir --help` lists them.
+    pub const ALL: [Unit; 3] = [Unit::Capture, Unit::Flow, Unit::Pair];
+
+    /// The name on the command line (`--by`) and in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Unit::Capture => "capture",
+            Unit::Flow => "flow",
+            Unit::Pair => "pair",
+        }
+    }
+}
+
 impl FromStr for Unit {
     type Err = String;
 
+    /// Accepts the names of [`Unit::name`].
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "capture" => Ok(Unit::Capture),
-            "flow" => Ok(Unit::Flow),
-            "pair" => Ok(Unit::Pair),
-            other => Err(format!(
-                "unknown unit {other:?}: expected capture, flow or pair"
-            )),
-        }
+        Unit::ALL
+            .into_iter()
+            .find(|u| u.name() == s)
+            .ok_or_else(|| format!("unknown unit {s:?}: expected capture, flow or pair"))
     }
 }
 
 impl fmt::Display for Unit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Unit::Capture => "capture",
-            Unit::Flow => "flow",
-            Unit::Pair => "pair",
-        })
+        f.write_str(self.name())
     }
 }
 
