@@ -1,8 +1,93 @@
 //! Raw command-line flags. Validated into settings by `settings.rs`; library crates never see
 //! these types.
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::PossibleValue;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::fmt;
 use std::path::PathBuf;
+use tapir_analysis::Metric;
+use tapir_features::FeatureSpace;
+use tapir_flow::Unit;
+use tapir_learn::ModelKind;
+
+/// A library enum whose values are spelled by the library's own names (`FeatureSpace::name`):
+/// taken as [`Named`], clap lists them in `--help` and refuses any other value (exit 2), and
+/// no second list of spellings exists in this crate.
+pub trait LibraryNames: Copy + fmt::Debug + Send + Sync + 'static {
+    /// Every value, in the order `--help` lists them.
+    const VALUES: &'static [Named<Self>];
+    /// The value's name on the command line.
+    fn name(self) -> &'static str;
+    /// Further spellings accepted, as earlier versions did.
+    fn aliases(self) -> &'static [&'static str] {
+        &[]
+    }
+}
+
+/// A flag value of a library type (see [`LibraryNames`]); `.0` is the library's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Named<T>(pub T);
+
+impl<T: LibraryNames> ValueEnum for Named<T> {
+    fn value_variants<'a>() -> &'a [Self] {
+        T::VALUES
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.name()).aliases(self.0.aliases().iter().copied()))
+    }
+}
+
+impl LibraryNames for Unit {
+    const VALUES: &'static [Named<Self>] = &[
+        Named(Unit::ALL[0]),
+        Named(Unit::ALL[1]),
+        Named(Unit::ALL[2]),
+    ];
+    fn name(self) -> &'static str {
+        Unit::name(self)
+    }
+}
+
+impl LibraryNames for FeatureSpace {
+    const VALUES: &'static [Named<Self>] = &[
+        Named(FeatureSpace::ALL[0]),
+        Named(FeatureSpace::ALL[1]),
+        Named(FeatureSpace::ALL[2]),
+    ];
+    fn name(self) -> &'static str {
+        FeatureSpace::name(self)
+    }
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            FeatureSpace::SizeIat => &["size_iat"],
+            _ => &[],
+        }
+    }
+}
+
+impl LibraryNames for ModelKind {
+    const VALUES: &'static [Named<Self>] = &[
+        Named(ModelKind::ALL[0]),
+        Named(ModelKind::ALL[1]),
+        Named(ModelKind::ALL[2]),
+    ];
+    fn name(self) -> &'static str {
+        ModelKind::name(self)
+    }
+}
+
+impl LibraryNames for Metric {
+    const VALUES: &'static [Named<Self>] = &[
+        Named(Metric::ALL[0]),
+        Named(Metric::ALL[1]),
+        Named(Metric::ALL[2]),
+        Named(Metric::ALL[3]),
+    ];
+    fn name(self) -> &'static str {
+        Metric::name(self)
+    }
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -89,12 +174,31 @@ pub enum Command {
     Mail(crate::cmd::mail::MailArgs),
 }
 
+/// `extract --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExtractFormat {
+    Csv,
+    #[value(alias = "json")]
+    Jsonl,
+}
+
+/// `eval --split`: how test data is held out. (No doc comments on the values: one would turn
+/// the whole `--help` into its long form.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Split {
+    // Whole traces on one side: no trace has windows in both.
+    Trace,
+    // The paper's random split of windows (leaky: neighbouring windows of one trace fall on
+    // both sides).
+    Window,
+}
+
 /// Flags shared by every command that reads traffic.
 #[derive(Args, Debug, Clone)]
 pub struct TrafficArgs {
     /// Unit of analysis: one trace per capture, per flow (5-tuple) or per host pair.
     #[arg(long = "by", value_name = "UNIT", default_value = "capture")]
-    pub by: String,
+    pub by: Named<Unit>,
     /// Addresses in this prefix are the client (upstream = from them). Repeatable.
     #[arg(long, value_name = "CIDR")]
     pub client: Vec<String>,
@@ -164,12 +268,17 @@ pub struct ExtractArgs {
     /// Output file (default: stdout).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// csv or jsonl.
-    #[arg(long, default_value = "csv")]
-    pub format: String,
-    /// Feature space: size-iat, burst or combined.
-    #[arg(long, default_value = "combined")]
-    pub features: String,
+    /// Rows as CSV or as JSON lines.
+    #[arg(long, value_name = "FORMAT", default_value = "csv")]
+    pub format: ExtractFormat,
+    /// Feature space (docs/features.md).
+    #[arg(
+        long,
+        value_name = "SPACE",
+        default_value = "combined",
+        ignore_case = true
+    )]
+    pub features: Named<FeatureSpace>,
     /// Draw the histograms of windows as PNG and SVG into this folder.
     #[arg(long, value_name = "DIR")]
     pub plots: Option<PathBuf>,
@@ -205,12 +314,17 @@ pub struct TrainArgs {
     /// Model file to write.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
-    /// nb, lr or rf.
-    #[arg(long, default_value = "rf")]
-    pub model: String,
-    /// Feature space: size-iat, burst or combined.
-    #[arg(long, default_value = "combined")]
-    pub features: String,
+    /// Naive Bayes, logistic regression or random forest.
+    #[arg(long, value_name = "MODEL", default_value = "rf", ignore_case = true)]
+    pub model: Named<ModelKind>,
+    /// Feature space (docs/features.md).
+    #[arg(
+        long,
+        value_name = "SPACE",
+        default_value = "combined",
+        ignore_case = true
+    )]
+    pub features: Named<FeatureSpace>,
     /// Seed for the random forest.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -246,9 +360,9 @@ pub struct EvalArgs {
     /// Labelled dataset: folder per label, or manifest CSV.
     #[arg(required = true, value_name = "DATASET")]
     pub inputs: Vec<PathBuf>,
-    /// trace: whole traces on one side (default); window: the paper's random window split (leaky).
-    #[arg(long, default_value = "trace")]
-    pub split: String,
+    /// trace: whole traces on one side; window: the paper's random window split (leaky).
+    #[arg(long, value_name = "SPLIT", default_value = "trace")]
+    pub split: Split,
     /// Grouped k-fold cross-validation instead of one 80/20 split.
     #[arg(long, value_name = "K")]
     pub folds: Option<usize>,
@@ -259,11 +373,23 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Models to run (comma-separated).
-    #[arg(long, default_value = "nb,lr,rf", value_delimiter = ',')]
-    pub models: Vec<String>,
+    #[arg(
+        long,
+        value_name = "MODEL[,MODEL]",
+        default_value = "nb,lr,rf",
+        value_delimiter = ',',
+        ignore_case = true
+    )]
+    pub models: Vec<Named<ModelKind>>,
     /// Feature spaces to run (comma-separated).
-    #[arg(long, default_value = "size-iat,burst,combined", value_delimiter = ',')]
-    pub features: Vec<String>,
+    #[arg(
+        long,
+        value_name = "SPACE[,SPACE]",
+        default_value = "size-iat,burst,combined",
+        value_delimiter = ',',
+        ignore_case = true
+    )]
+    pub features: Vec<Named<FeatureSpace>>,
     /// Trees in the random forest.
     #[arg(long, default_value_t = 100)]
     pub trees: usize,
@@ -419,4 +545,49 @@ pub struct DefendArgs {
     /// Stop at the first unreadable record instead of reporting it and going on.
     #[arg(long)]
     pub strict: bool,
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    fn same<T: LibraryNames + PartialEq>(all: &[T]) {
+        let offered: Vec<T> = T::VALUES.iter().map(|n| n.0).collect();
+        assert_eq!(
+            offered, all,
+            "the flag offers every value, in the library's order"
+        );
+    }
+
+    #[test]
+    fn library_values_are_offered_whole() {
+        same(&Unit::ALL);
+        same(&FeatureSpace::ALL);
+        same(&ModelKind::ALL);
+        same(&Metric::ALL);
+    }
+
+    /// The help of a flag whose value clap cannot list (`--graph FORMAT FILE`) names them all.
+    pub(crate) fn help_names<T: ValueEnum>(command: &str, flag: &str) {
+        let cli = Cli::command();
+        let help = cli
+            .find_subcommand(command)
+            .and_then(|c| c.get_arguments().find(|a| a.get_id() == flag))
+            .and_then(|a| a.get_help())
+            .map(|h| h.to_string())
+            .unwrap_or_else(|| panic!("{command} --{flag} has no help"));
+        for v in T::value_variants() {
+            let name = v.to_possible_value().unwrap().get_name().to_string();
+            assert!(
+                help.contains(&name),
+                "{command} --{flag}: {help:?} lacks {name}"
+            );
+        }
+    }
 }

@@ -2,10 +2,11 @@
 //! (exit code 2), named by its flag.
 
 use crate::cli::{TrafficArgs, WindowArgs};
+use clap::ValueEnum;
 use std::fmt;
 use tapir_dataset::{Augmentation, ExtractSettings};
 use tapir_features::{AugmentSpec, FeatureConfig, FeatureError, FeatureSpace, WindowSpec};
-use tapir_flow::{Cidr, ClientRule, Unit};
+use tapir_flow::{Cidr, ClientRule};
 
 /// A bad flag value: exit code 2.
 #[derive(Debug)]
@@ -39,16 +40,21 @@ pub fn analysis_usage(e: tapir_analysis::AnalysisError, flags: &[(&str, &str)]) 
     }
 }
 
-pub fn parse_space(s: &str) -> anyhow::Result<FeatureSpace> {
-    s.parse().map_err(|_| {
+/// `value` as one of `T`'s flag values (case ignored), for a value inside a longer argument
+/// (`--compare SPACE:MODEL`, `--graph FORMAT FILE`) that clap cannot check by itself; the error
+/// lists the possible values as clap's own do.
+pub fn value_of<T: ValueEnum>(flag: &str, value: &str) -> anyhow::Result<T> {
+    T::from_str(value, true).map_err(|_| {
+        let names: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(ValueEnum::to_possible_value)
+            .map(|p| p.get_name().to_string())
+            .collect();
         usage(format!(
-            "--features: unknown feature space {s:?}; use size-iat, burst or combined"
+            "{flag}: invalid value {value:?} [possible values: {}]",
+            names.join(", ")
         ))
     })
-}
-
-pub fn parse_unit(s: &str) -> anyhow::Result<Unit> {
-    s.parse().map_err(|e: String| usage(format!("--by: {e}")))
 }
 
 pub fn client_rule(t: &TrafficArgs) -> anyhow::Result<ClientRule> {
@@ -88,7 +94,7 @@ pub fn extract_settings(
     space: FeatureSpace,
 ) -> anyhow::Result<ExtractSettings> {
     Ok(ExtractSettings {
-        unit: parse_unit(&t.by)?,
+        unit: t.by.0,
         client: client_rule(t)?,
         window: window_spec(w.window, w.stride)?,
         min_packets: t.min_packets,

@@ -11,7 +11,7 @@ use crate::ordered;
 use crate::output::Output;
 use crate::progress;
 use crate::qos::QosMap;
-use crate::settings::{anonymizer, client_rule, parse_unit, usage, window_spec};
+use crate::settings::{anonymizer, client_rule, usage, window_spec};
 use anyhow::Context;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -270,9 +270,8 @@ pub(crate) fn prepare(a: &ClassifyArgs) -> anyhow::Result<Prepared> {
             mf.classes.len()
         );
     }
-    let unit = parse_unit(&a.traffic.by)?;
     let settings = ExtractSettings {
-        unit,
+        unit: a.traffic.by.0,
         client: client_rule(&a.traffic)?,
         window,
         min_packets: a.traffic.min_packets,

@@ -108,8 +108,7 @@ pub fn run(a: &ClassifyArgs, iface: &str) -> anyhow::Result<()> {
     let cfg = live::config(c)?;
     let p = prepare(a)?;
     let settings = &p.settings;
-    let (mut cap, host, mut out) =
-        live::start_units(iface, &cfg, settings, &a.traffic.by, a.output.as_deref())?;
+    let (mut cap, host, mut out) = live::start_units(iface, &cfg, settings, a.output.as_deref())?;
 
     let _cooperate = interrupt::cooperate();
     let started = live::arm(&mut cap, &cfg);

@@ -3,7 +3,7 @@
 //! [`super::defend_messages`].
 
 use super::defend_messages::{input_kind, run_events, run_mail, InputKind};
-use crate::cli::{DefendArgs, TrafficArgs};
+use crate::cli::{DefendArgs, Named, TrafficArgs};
 use crate::output::Output;
 use crate::settings::{client_rule, usage};
 use anyhow::Context;
@@ -15,6 +15,7 @@ use tapir_dataset::{visit_packets, ExtractSettings, UnitEvent, Visit};
 use tapir_defense::{
     aggregate, parse_chain, Costs, Defense, Meter, Pkt, MESSAGE_SPEC_HELP, SPEC_HELP,
 };
+use tapir_flow::Unit;
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -67,7 +68,7 @@ pub fn run(a: DefendArgs) -> anyhow::Result<()> {
     let specs: Vec<&str> = a.defences.iter().map(String::as_str).collect();
     let mut chain = parse_chain(&specs, a.seed).map_err(|e| usage(format!("-d: {e}")))?;
     let traffic = TrafficArgs {
-        by: "capture".into(),
+        by: Named(Unit::Capture),
         client: a.client.clone(),
         min_packets: 0,
         strict: a.strict,

@@ -1,11 +1,11 @@
 //! `tapir eval`: accuracy of every feature space × model, then the best cell in detail.
 
-use crate::cli::EvalArgs;
+use crate::cli::{EvalArgs, Named, Split};
 use crate::cmd::pct;
 use crate::load::{labelled, load};
 use crate::output::write_atomic;
 use crate::progress;
-use crate::settings::{augmentation, extract_settings, parse_space, usage};
+use crate::settings::{augmentation, extract_settings, usage, value_of};
 use serde::Serialize;
 use tapir_dataset::{discover, Columns};
 use tapir_eval::space_columns;
@@ -70,30 +70,15 @@ struct ClassJson<'a> {
 }
 
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
-    let spaces = a
-        .features
-        .iter()
-        .map(|s| parse_space(s))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let models = a
-        .models
-        .iter()
-        .map(|m| {
-            m.parse::<ModelKind>()
-                .map_err(|e| usage(format!("--models: {e}")))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let spaces: Vec<FeatureSpace> = a.features.iter().map(|s| s.0).collect();
+    let models: Vec<ModelKind> = a.models.iter().map(|m| m.0).collect();
     if !(a.test_fraction > 0.0 && a.test_fraction < 1.0) {
         return Err(usage(format!(
             "--test-fraction {}: must be between 0 and 1",
             a.test_fraction
         )));
     }
-    let window_split = match a.split.as_str() {
-        "trace" => false,
-        "window" => true,
-        other => return Err(usage(format!("--split {other:?}: use trace or window"))),
-    };
+    let window_split = a.split == Split::Window;
     if let Some(k) = a.folds {
         if k < 2 {
             return Err(usage(format!("--folds {k}: need at least 2")));
@@ -468,10 +453,9 @@ fn parse_cell(
             "--compare {s:?}: give a cell as SPACE:MODEL, e.g. combined:rf"
         )));
     };
-    let sp = parse_space(sp)?;
-    let m: ModelKind = m
-        .parse()
-        .map_err(|e| usage(format!("--compare {s:?}: {e}")))?;
+    let flag = format!("--compare {s:?}");
+    let sp = value_of::<Named<FeatureSpace>>(&flag, sp)?.0;
+    let m = value_of::<Named<ModelKind>>(&flag, m)?.0;
     if !spaces.contains(&sp) || !models.contains(&m) {
         return Err(usage(format!(
             "--compare {s:?}: that cell is not run (see --features and --models)"

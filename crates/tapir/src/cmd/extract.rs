@@ -2,9 +2,10 @@
 //! plots of windows' histograms.
 
 use crate::cli::ExtractArgs;
+use crate::cli::ExtractFormat;
 use crate::load::{skipped, warn};
 use crate::output::Output;
-use crate::settings::{anonymizer, extract_settings, parse_space, usage};
+use crate::settings::{anonymizer, extract_settings};
 use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
@@ -17,13 +18,8 @@ use tapir_flow::Unit;
 use tapir_report::csv_field;
 
 pub fn run(a: ExtractArgs) -> anyhow::Result<()> {
-    let space = parse_space(&a.features)?;
-    let jsonl = match a.format.as_str() {
-        "csv" => false,
-        "jsonl" | "json" => true,
-        other => return Err(usage(format!("--format {other:?}: use csv or jsonl"))),
-    };
-    let mut settings = extract_settings(&a.traffic, &a.window, space)?;
+    let jsonl = a.format == ExtractFormat::Jsonl;
+    let mut settings = extract_settings(&a.traffic, &a.window, a.features.0)?;
     settings.anonymize = anonymizer(a.anonymize.as_deref())?;
     super::check_live(a.live.as_deref(), &a.capture)?;
     #[cfg(feature = "live")]

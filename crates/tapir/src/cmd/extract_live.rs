@@ -23,8 +23,7 @@ pub(super) fn run(
     let cfg = live::config(&a.capture)?;
     settings.features.validate()?;
     let extractor = Extractor::new(&settings.features)?;
-    let (mut cap, host, mut out) =
-        live::start_units(iface, &cfg, settings, &a.traffic.by, a.output.as_deref())?;
+    let (mut cap, host, mut out) = live::start_units(iface, &cfg, settings, a.output.as_deref())?;
     let keys = header(&mut out, settings, jsonl)?;
     out.flush()?;
     let lead = lead(iface, &[], iface, keys.as_deref());

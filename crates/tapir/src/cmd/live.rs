@@ -211,7 +211,6 @@ pub(crate) fn start_units(
     iface: &str,
     cfg: &LiveConfig,
     settings: &tapir_dataset::ExtractSettings,
-    by: &str,
     output: Option<&std::path::Path>,
 ) -> anyhow::Result<(LiveCapture, Option<IpAddr>, crate::output::Output)> {
     use tapir_flow::{ClientRule, Unit};
@@ -225,8 +224,9 @@ pub(crate) fn start_units(
     };
     let who = crate::privileges::drop_to(cfg.user.as_deref())?;
     eprintln!(
-        "tapir: {}, by {by}, client {}; {who}; Ctrl-C ends with a summary",
+        "tapir: {}, by {}, client {}; {who}; Ctrl-C ends with a summary",
         describe(&cap, cfg),
+        settings.unit,
         match (&host, &settings.client) {
             (Some(h), _) => match &settings.anonymize {
                 Some(an) => an.anonymize_ip(*h).to_string(),

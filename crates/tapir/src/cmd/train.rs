@@ -7,7 +7,7 @@ use crate::cmd::pct;
 use crate::load::{labelled_with, load, Labelled, Loaded, BACKGROUND};
 use crate::output::write_atomic;
 use crate::progress;
-use crate::settings::{augmentation, extract_settings, parse_space, usage};
+use crate::settings::{augmentation, extract_settings, usage};
 use serde_json::json;
 use tapir_features::TrainedFeatures;
 use tapir_learn::{
@@ -19,11 +19,7 @@ use tapir_learn::{
 const CALIBRATION_FRACTION: f64 = 0.2;
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
-    let space = parse_space(&a.features)?;
-    let kind: ModelKind = a
-        .model
-        .parse()
-        .map_err(|e| usage(format!("--model: {e}")))?;
+    let (space, kind) = (a.features.0, a.model.0);
     if a.trees == 0 {
         return Err(usage("--trees: need at least one tree"));
     }
