@@ -20,18 +20,30 @@ pub enum GraphFormat {
 }
 
 impl GraphFormat {
+    /// Every format, in the order `tapir --help` lists them.
+    pub const ALL: [GraphFormat; 3] = [GraphFormat::Dot, GraphFormat::Graphml, GraphFormat::Json];
+    /// The names of [`GraphFormat::ALL`] as a sentence, for messages.
     pub const NAMES: &'static str = "dot, graphml or json";
+
+    /// The name on the command line (`--graph FORMAT FILE`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            GraphFormat::Dot => "dot",
+            GraphFormat::Graphml => "graphml",
+            GraphFormat::Json => "json",
+        }
+    }
 }
 
 impl std::str::FromStr for GraphFormat {
     type Err = String;
+
+    /// Accepts the names of [`GraphFormat::name`].
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "dot" => Ok(Self::Dot),
-            "graphml" => Ok(Self::Graphml),
-            "json" => Ok(Self::Json),
-            _ => Err(format!("unknown graph format {s:?}: use {}", Self::NAMES)),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| format!("unknown graph format {s:?}: use {}", Self::NAMES))
     }
 }
 
@@ -246,6 +258,15 @@ fn dot_id(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn format_names_round_trip_and_are_all_in_the_message() {
+        for f in GraphFormat::ALL {
+            assert_eq!(f.name().parse::<GraphFormat>(), Ok(f));
+            assert!(GraphFormat::NAMES.contains(f.name()), "{}", f.name());
+        }
+        assert!("png".parse::<GraphFormat>().is_err());
+    }
 
     #[test]
     fn edges_sum_and_render() {

@@ -5,7 +5,7 @@ use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::fmt;
 use std::path::PathBuf;
-use tapir_analysis::Metric;
+use tapir_analysis::{GraphFormat, Metric};
 use tapir_features::FeatureSpace;
 use tapir_flow::Unit;
 use tapir_learn::ModelKind;
@@ -74,6 +74,17 @@ impl LibraryNames for ModelKind {
     ];
     fn name(self) -> &'static str {
         ModelKind::name(self)
+    }
+}
+
+impl LibraryNames for GraphFormat {
+    const VALUES: &'static [Named<Self>] = &[
+        Named(GraphFormat::ALL[0]),
+        Named(GraphFormat::ALL[1]),
+        Named(GraphFormat::ALL[2]),
+    ];
+    fn name(self) -> &'static str {
+        GraphFormat::name(self)
     }
 }
 
@@ -548,7 +559,7 @@ pub struct DefendArgs {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use clap::CommandFactory;
 
@@ -571,10 +582,17 @@ pub(crate) mod tests {
         same(&FeatureSpace::ALL);
         same(&ModelKind::ALL);
         same(&Metric::ALL);
+        same(&GraphFormat::ALL);
     }
 
-    /// The help of a flag whose value clap cannot list (`--graph FORMAT FILE`) names them all.
-    pub(crate) fn help_names<T: ValueEnum>(command: &str, flag: &str) {
+    /// `--graph FORMAT FILE` takes two values, so clap cannot list FORMAT's: its help does.
+    #[test]
+    fn graph_help_names_every_format() {
+        help_names::<Named<GraphFormat>>("mail", "graph");
+        help_names::<Named<GraphFormat>>("watch", "graph");
+    }
+
+    fn help_names<T: ValueEnum>(command: &str, flag: &str) {
         let cli = Cli::command();
         let help = cli
             .find_subcommand(command)

@@ -1,7 +1,7 @@
 //! Raw flags → validated settings. A value that does not make sense is a [`Usage`] error
 //! (exit code 2), named by its flag.
 
-use crate::cli::{TrafficArgs, WindowArgs};
+use crate::cli::{Named, TrafficArgs, WindowArgs};
 use clap::ValueEnum;
 use std::fmt;
 use tapir_dataset::{Augmentation, ExtractSettings};
@@ -157,9 +157,7 @@ pub fn graph_flag(
     match values {
         [] => Ok(None),
         [f, path] => {
-            let format = f
-                .parse()
-                .map_err(|e: String| usage(format!("--graph: {e}")))?;
+            let format = value_of::<Named<tapir_analysis::GraphFormat>>("--graph FORMAT", f)?.0;
             Ok(Some((format, std::path::PathBuf::from(path))))
         }
         _ => Err(usage(

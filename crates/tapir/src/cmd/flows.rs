@@ -6,7 +6,7 @@ use crate::load::warn;
 use crate::output::Output;
 use crate::settings::usage;
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -37,10 +37,10 @@ pub struct FlowsArgs {
     /// flows still open and a summary.
     #[arg(long, value_name = "IFACE", conflicts_with_all = ["files", "listen"])]
     pub live: Option<String>,
-    /// Output format: table, csv, jsonl, or parquet (a hive-partitioned folder, needs -o and a
-    /// build with the `parquet` feature).
+    /// Output format; parquet is a hive-partitioned folder and needs -o and a build with the
+    /// `parquet` feature.
     #[arg(long, value_name = "FORMAT", default_value = "table")]
-    pub format: String,
+    pub format: Format,
     /// Same as --format jsonl.
     #[arg(long)]
     pub json: bool,
@@ -80,10 +80,12 @@ pub struct FlowsArgs {
     pub capture: crate::cli::LiveArgs,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Format {
+/// `flows --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
     Table,
     Csv,
+    #[value(alias = "json")]
     Jsonl,
     Parquet,
 }
@@ -119,18 +121,11 @@ fn secs_ns(flag: &str, s: f64) -> anyhow::Result<i64> {
 }
 
 fn settings(a: &FlowsArgs) -> anyhow::Result<Settings> {
-    let format = match (a.json, a.format.as_str()) {
-        (true, "table" | "jsonl" | "json") => Format::Jsonl,
+    let format = match (a.json, a.format) {
+        // --format table is the default: --json alone asks for JSON lines.
+        (true, Format::Table | Format::Jsonl) => Format::Jsonl,
         (true, _) => return Err(usage("--json and --format disagree")),
-        (false, "table") => Format::Table,
-        (false, "csv") => Format::Csv,
-        (false, "jsonl" | "json") => Format::Jsonl,
-        (false, "parquet") => Format::Parquet,
-        (false, f) => {
-            return Err(usage(format!(
-                "--format {f}: expected table, csv, jsonl or parquet"
-            )))
-        }
+        (false, f) => f,
     };
     if format == Format::Parquet && a.live.is_some() {
         // Parquet is written whole at the end: hours of records held in memory, then written

@@ -7,7 +7,7 @@ use crate::load::warn;
 use crate::output::Output;
 use crate::settings::usage;
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
 use tapir_mail::{
@@ -20,10 +20,10 @@ pub struct MailArgs {
     /// mbox files, Maildir folders, .eml files or folders of them.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
-    /// Output format: table (per-message table and summary) or jsonl (one flat record per
-    /// message: lists joined with `;`, the Received chain counted, its first and last hop).
+    /// Output format: a table row per message and the summary, or one flat JSON record per
+    /// message (lists joined with `;`, the Received chain counted, its first and last hop).
     #[arg(long, value_name = "FORMAT", default_value = "table")]
-    pub format: String,
+    pub format: Format,
     /// Same as --format jsonl.
     #[arg(long)]
     pub json: bool,
@@ -62,9 +62,11 @@ pub struct MailArgs {
     pub strict: bool,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
+/// `mail --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
     Table,
+    #[value(alias = "json")]
     Jsonl,
 }
 
@@ -113,15 +115,7 @@ fn write_line(w: &mut impl Write, v: &impl serde::Serialize) -> anyhow::Result<(
 }
 
 pub fn run(a: MailArgs) -> anyhow::Result<()> {
-    let format = match (a.json, a.format.as_str()) {
-        (true, _) | (false, "jsonl" | "json") => Format::Jsonl,
-        (false, "table") => Format::Table,
-        (false, f) => {
-            return Err(usage(format!(
-                "--format: unknown format {f:?}; use table or jsonl"
-            )))
-        }
-    };
+    let format = if a.json { Format::Jsonl } else { a.format };
     let graph_to = crate::settings::graph_flag(&a.graph)?;
     // Built from the messages' events, as `tapir watch` builds it from mail events: one graph
     // type and one drawing for both.

@@ -86,7 +86,7 @@ struct Membership<'a> {
 }
 
 pub fn run(a: SequenceArgs) -> anyhow::Result<()> {
-    let format = a.input.format()?;
+    let format = a.input.format();
     a.sequence.config()?;
     let events = a.input.load()?;
     let r = a.sequence.run(&events)?;

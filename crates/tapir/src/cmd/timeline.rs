@@ -40,7 +40,7 @@ pub struct TimelineArgs {
 }
 
 pub fn run(a: TimelineArgs) -> anyhow::Result<()> {
-    let format = a.input.format()?;
+    let format = a.input.format();
     let an = a.input.anonymizer()?;
     let entity = match (&an, Pattern::parse(&a.entity)) {
         (Some(_), Ok(p)) => anon_pattern(an.as_ref(), p).to_string(),

@@ -2,6 +2,7 @@
 //! chatter") and silence ("radio silence") events with scores, and a plot.
 
 use super::watch::{anon_set, read_patterns, write_rows, EventArgs, Format};
+use crate::cli::Named;
 use crate::output::{write_atomic, Output};
 use crate::settings::{analysis_usage, usage};
 use clap::Args;
@@ -41,9 +42,9 @@ pub struct VolumeFlags {
     /// Site map for --group site: prefix, address or @domain and a site name per line.
     #[arg(long, value_name = "FILE")]
     pub sites: Option<PathBuf>,
-    /// packets, bytes, flows or messages (default: messages for mail-only input, else flows).
-    #[arg(long)]
-    pub metric: Option<String>,
+    /// What is counted (default: messages for mail-only input, else flows).
+    #[arg(long, value_name = "METRIC")]
+    pub metric: Option<Named<Metric>>,
     /// Length of one interval.
     #[arg(long, value_name = "DURATION", default_value = "1m")]
     pub interval: String,
@@ -90,7 +91,7 @@ impl VolumeFlags {
         };
         let grouping = Grouping::parse(&self.group, sites).map_err(|e| analysis_usage(e, FLAGS))?;
         let metric = match &self.metric {
-            Some(m) => m.parse::<Metric>().map_err(|e| analysis_usage(e, FLAGS))?,
+            Some(m) => m.0,
             None if !events.is_empty() && events.iter().all(|e| e.kind == EventKind::Mail) => {
                 Metric::Messages
             }
@@ -124,7 +125,7 @@ impl VolumeFlags {
 }
 
 pub fn run(a: VolumeArgs) -> anyhow::Result<()> {
-    let format = a.input.format()?;
+    let format = a.input.format();
     // Flag mistakes are reported before any file is read.
     let an = a.input.anonymizer()?;
     a.volume.config(&[], an.as_ref())?;

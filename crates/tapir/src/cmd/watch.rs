@@ -6,7 +6,7 @@ use crate::load::warn;
 use crate::output::{write_atomic, Output};
 use crate::settings::{analysis_usage, usage};
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,9 +27,9 @@ pub struct EventArgs {
     /// `-` is standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// table, csv or jsonl.
-    #[arg(long, default_value = "table")]
-    pub format: String,
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: Format,
     /// Same as --format jsonl.
     #[arg(long)]
     pub json: bool,
@@ -46,23 +46,39 @@ pub struct EventArgs {
     pub anonymize: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `--format` of watch, volume, sequence and timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Table,
     Csv,
+    #[value(alias = "json")]
     Jsonl,
 }
 
-impl EventArgs {
-    pub fn format(&self) -> anyhow::Result<Format> {
-        if self.json {
-            return Ok(Format::Jsonl);
+/// `watch --rank`: what top talkers are ranked by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RankBy {
+    Bytes,
+    // Flows and messages.
+    #[value(alias = "flows", alias = "messages")]
+    Events,
+}
+
+impl From<RankBy> for Rank {
+    fn from(r: RankBy) -> Rank {
+        match r {
+            RankBy::Bytes => Rank::Bytes,
+            RankBy::Events => Rank::Events,
         }
-        match self.format.as_str() {
-            "table" => Ok(Format::Table),
-            "csv" => Ok(Format::Csv),
-            "jsonl" | "json" => Ok(Format::Jsonl),
-            f => Err(usage(format!("--format {f:?}: use table, csv or jsonl"))),
+    }
+}
+
+impl EventArgs {
+    pub fn format(&self) -> Format {
+        if self.json {
+            Format::Jsonl
+        } else {
+            self.format
         }
     }
 
@@ -226,15 +242,15 @@ pub struct WatchArgs {
     /// How long peers of --sensitive hosts are learned for, from the first event.
     #[arg(long, value_name = "DURATION", default_value = "1h")]
     pub baseline: String,
-    /// Who talks to whom: dot, graphml or json, written to FILE.
+    /// Who talks to whom as FORMAT (dot, graphml or json), written to FILE.
     #[arg(long, num_args = 2, value_names = ["FORMAT", "FILE"])]
     pub graph: Vec<String>,
     /// List the N hosts that moved the most (0: none).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
-    /// Rank top talkers by bytes or by flows/messages ("events").
-    #[arg(long, default_value = "bytes")]
-    pub rank: String,
+    /// What top talkers are ranked by: bytes, or flows and messages (events).
+    #[arg(long, value_name = "BY", default_value = "bytes")]
+    pub rank: RankBy,
 }
 
 /// One finding in CSV and JSON lines: every kind in one flat schema, `type` naming it (`hit`,
@@ -339,7 +355,7 @@ impl<'a> Record<'a> {
 }
 
 pub fn run(a: WatchArgs) -> anyhow::Result<()> {
-    let format = a.input.format()?;
+    let format = a.input.format();
     let baseline_ns = parse_duration(&a.baseline).map_err(|e| usage(format!("--baseline: {e}")))?;
     let an = a.input.anonymizer()?;
     let sensitive: Vec<Pattern> = parse_sensitive(&a.sensitive)
@@ -347,11 +363,6 @@ pub fn run(a: WatchArgs) -> anyhow::Result<()> {
         .into_iter()
         .map(|p| anon_pattern(an.as_ref(), p))
         .collect();
-    let rank = match a.rank.as_str() {
-        "bytes" => Rank::Bytes,
-        "events" | "flows" | "messages" => Rank::Events,
-        r => return Err(usage(format!("--rank {r:?}: use bytes or events"))),
-    };
     let graph_to = crate::settings::graph_flag(&a.graph)?;
     let mut entries = Vec::new();
     for w in &a.watchlist {
@@ -374,7 +385,7 @@ pub fn run(a: WatchArgs) -> anyhow::Result<()> {
     }
     let baseline_end = watcher.baseline_end();
     let (hits, new_peers) = watcher.finish();
-    let talkers = top_talkers(&events, a.top, rank);
+    let talkers = top_talkers(&events, a.top, a.rank.into());
 
     if let Some((format, path)) = &graph_to {
         graph.mark(|n| {
