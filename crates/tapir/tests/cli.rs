@@ -105,6 +105,180 @@ fn help_has_examples_and_usage_errors_exit_2() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// A closed-set flag takes only its listed values: a wrong one is a usage error (exit 2) that
+/// names the flag and lists every possible value, before any input is read (the inputs here do
+/// not exist).
+#[test]
+fn wrong_choice_is_a_usage_error_listing_the_values() {
+    let cases: &[(&[&str], &str, &[&str])] = &[
+        (
+            &["extract", "x", "--by", "host"],
+            "--by",
+            &["capture", "flow", "pair"],
+        ),
+        (
+            &["extract", "x", "--format", "xml"],
+            "--format",
+            &["csv", "jsonl"],
+        ),
+        (
+            &["extract", "x", "--features", "sizes"],
+            "--features",
+            &["size-iat", "burst", "combined"],
+        ),
+        (
+            &["train", "x", "-o", "m", "--model", "svm"],
+            "--model",
+            &["nb", "lr", "rf"],
+        ),
+        (
+            &["eval", "x", "--models", "nb,svm"],
+            "--models",
+            &["nb", "lr", "rf"],
+        ),
+        (
+            &["eval", "x", "--features", "burst,bursts"],
+            "--features",
+            &["size-iat", "burst", "combined"],
+        ),
+        (
+            &["eval", "x", "--split", "sideways"],
+            "--split",
+            &["trace", "window"],
+        ),
+        (
+            &["flows", "x.pcap", "--format", "xml"],
+            "--format",
+            &["table", "csv", "jsonl", "parquet"],
+        ),
+        (
+            &["mail", "x.mbox", "--format", "csv"],
+            "--format",
+            &["table", "jsonl"],
+        ),
+        (
+            &["watch", "x.jsonl", "--rank", "peers"],
+            "--rank",
+            &["bytes", "events"],
+        ),
+        (
+            &["volume", "x.jsonl", "--metric", "bits"],
+            "--metric",
+            &["packets", "bytes", "flows", "messages"],
+        ),
+        (
+            &["sequence", "x.jsonl", "--format", "xml"],
+            "--format",
+            &["table", "csv", "jsonl"],
+        ),
+    ];
+    for (args, flag, values) in cases {
+        let o = tapir(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(flag), "{args:?} does not name {flag}: {err}");
+        let listed = format!("[possible values: {}]", values.join(", "));
+        assert!(
+            err.contains(&listed),
+            "{args:?} does not list {listed}: {err}"
+        );
+    }
+}
+
+/// `--graph FORMAT FILE` takes two values, so its FORMAT is checked after clap: still a usage
+/// error (exit 2) listing the formats.
+#[test]
+fn wrong_graph_format_lists_the_formats() {
+    for (args, listed) in [
+        (
+            ["watch", "x.jsonl", "--graph", "png", "g.png"],
+            "[possible values: dot, graphml, json]",
+        ),
+        (
+            ["mail", "x.mbox", "--graph", "svg", "g.svg"],
+            "[possible values: dot, graphml, json]",
+        ),
+    ] {
+        let o = tapir(&args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("--graph"), "{args:?}: {err}");
+        assert!(
+            err.contains(listed),
+            "{args:?} does not list {listed}: {err}"
+        );
+    }
+}
+
+/// `--help` lists the possible values of closed-set flags.
+#[test]
+fn help_lists_the_possible_values() {
+    for (cmd, listed) in [
+        ("extract", "[possible values: capture, flow, pair]"),
+        ("extract", "[possible values: csv, jsonl]"),
+        ("train", "[possible values: nb, lr, rf]"),
+        ("eval", "[possible values: size-iat, burst, combined]"),
+        ("eval", "[possible values: trace, window]"),
+        ("flows", "[possible values: table, csv, jsonl, parquet]"),
+        (
+            "volume",
+            "[possible values: packets, bytes, flows, messages]",
+        ),
+        ("watch", "[possible values: bytes, events]"),
+    ] {
+        let o = tapir(&[cmd, "--help"]);
+        assert!(o.status.success(), "{cmd} --help");
+        // Help text is wrapped to the terminal; join the lines before looking.
+        let help = stdout(&o).split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            help.contains(listed),
+            "{cmd} --help lacks {listed}:\n{}",
+            stdout(&o)
+        );
+    }
+}
+
+/// The spellings accepted before the flags had a fixed list still work: `json` for `jsonl`,
+/// `size_iat` and any case for feature spaces and models, `flows` for `--rank events`.
+#[test]
+fn earlier_spellings_are_still_accepted() {
+    let cap = capture_data("lo-http.pcap");
+    for args in [
+        vec!["flows", cap.as_str(), "--format", "json"],
+        vec!["extract", cap.as_str(), "--format", "json", "--window", "8"],
+        vec![
+            "extract",
+            cap.as_str(),
+            "--features",
+            "Size_IAT",
+            "--window",
+            "8",
+        ],
+    ] {
+        let o = tapir(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        let first = stdout(&o).lines().next().unwrap_or_default().to_string();
+        if args.contains(&"json") {
+            assert!(
+                first.starts_with('{'),
+                "{args:?}: JSON lines, got {first:?}"
+            );
+        } else {
+            assert!(
+                first.contains("size-iat") && !first.contains("burst"),
+                "{args:?}: size-iat columns only, got {first:?}"
+            );
+        }
+    }
+    let o = tapir(&["flows", cap.as_str(), "--json", "-o", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = tapir(&["watch", cap.as_str(), "--rank", "flows", "--format", "csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = tapir(&["eval", "x", "--models", "NB,Rf", "--window", "1"]);
+    // Past the model names: the window size is what is refused.
+    assert!(stderr(&o).contains("--window"), "{}", stderr(&o));
+}
+
 /// The single-label traces of one condition in the bundled sample's manifest: their count and
 /// their sorted, distinct `wan_profile` values.
 fn sample_profiles(cond: &str) -> (u64, Vec<String>) {
