@@ -310,11 +310,12 @@ pub struct ExtractArgs {
     #[arg(long, value_name = "IFACE", conflicts_with_all = ["inputs", "plots", "traces"])]
     pub live: Option<String>,
     #[command(flatten)]
-    pub capture: LiveArgs,
-    #[command(flatten)]
     pub traffic: TrafficArgs,
     #[command(flatten)]
     pub window: WindowArgs,
+    // Last: its help heading holds for the flags after it.
+    #[command(flatten)]
+    pub capture: LiveArgs,
 }
 
 #[derive(Args, Debug)]
@@ -470,9 +471,10 @@ pub struct ClassifyArgs {
     #[arg(long, value_name = "IFACE", conflicts_with = "inputs")]
     pub live: Option<String>,
     #[command(flatten)]
-    pub capture: LiveArgs,
-    #[command(flatten)]
     pub traffic: TrafficArgs,
+    // Last: its help heading holds for the flags after it.
+    #[command(flatten)]
+    pub capture: LiveArgs,
 }
 
 /// Flags of a live capture (`--live IFACE`).

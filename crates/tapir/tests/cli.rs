@@ -238,6 +238,29 @@ fn help_lists_the_possible_values() {
     }
 }
 
+/// The flags of a live capture are under their own heading, and only they: the heading of a
+/// flattened group holds for the flags after it.
+#[test]
+fn only_live_flags_are_under_the_live_heading() {
+    for cmd in ["extract", "classify", "flows"] {
+        let o = tapir(&[cmd, "--help"]);
+        let help = stdout(&o);
+        let live = help
+            .split("Live capture (--live):")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{cmd} --help has no live heading:\n{help}"));
+        // Up to the examples, which may use any flag.
+        let live = live.split("Example").next().unwrap_or(live);
+        for flag in ["--by ", "--client ", "--window ", "--strict", "--format "] {
+            assert!(
+                !live.contains(flag),
+                "{cmd}: {flag} under the live heading:\n{help}"
+            );
+        }
+        assert!(live.contains("--filter"), "{help}");
+    }
+}
+
 /// The spellings accepted before the flags had a fixed list still work: `json` for `jsonl`,
 /// `size_iat` and any case for feature spaces and models, `flows` for `--rank events`.
 #[test]
