@@ -2,18 +2,13 @@
 //! with known answers (a planted surge and silence, a planted mailing list, a new peer after the
 //! baseline) and on a real loopback capture of the capture crate.
 
+mod common;
+
+use common::{capture_data, tapir, temp_dir};
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn tapir(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tapir"))
-        .args(args)
-        .output()
-        .expect("run tapir")
-}
 
 fn ok(args: &[&str]) -> String {
     let o = tapir(args);
@@ -29,21 +24,6 @@ fn json_lines(s: &str) -> Vec<Value> {
     s.lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tapir-analysis-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn capture_data(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../capture/tests/data")
-        .join(name)
-        .display()
-        .to_string()
 }
 
 fn p(path: &Path) -> &str {

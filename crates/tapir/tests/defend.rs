@@ -3,23 +3,12 @@
 //! aggregation and spec errors; an mbox through a mix and broadcast read back by `tapir mail`,
 //! and a defended event file read by `tapir sequence`.
 
+mod common;
+
+use common::{tapir, temp_dir as dir};
 use std::fs;
 use std::path::PathBuf;
 use std::process::{Command, Output};
-
-fn tapir(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tapir"))
-        .args(args)
-        .output()
-        .expect("run tapir")
-}
-
-fn dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tapir-defend-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// 100 packets, 10 ms apart, alternating 100 bytes up and 1000 down.
 fn trace(d: &std::path::Path) -> PathBuf {

@@ -1,8 +1,11 @@
 //! One exit-code rule for every command: 0 when every input was read; 1 when an input could not
 //! be read (the others are still used; with --strict the first stops the run); 2 for usage.
 
+mod common;
+
+use common::{repo, temp_dir};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 struct Run {
@@ -21,21 +24,6 @@ fn tapir(args: &[&str]) -> Run {
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
     }
-}
-
-fn repo(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
-        .display()
-        .to_string()
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tapir-exit-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
 }
 
 /// A file that is no capture, trace, mail or flow record.

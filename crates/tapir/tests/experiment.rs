@@ -1,23 +1,12 @@
 //! End-to-end tests of `tapir experiment` on small generated datasets: two conditions, three
 //! traffic types, background and concurrent captures in one condition only.
 
+mod common;
+
+use common::{tapir, temp_dir};
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn tapir(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tapir"))
-        .args(args)
-        .output()
-        .expect("run tapir")
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tapir-exp-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
+use std::path::Path;
+use std::process::Output;
 
 /// xorshift, so traces differ from file to file but every run is the same.
 struct Rng(u64);

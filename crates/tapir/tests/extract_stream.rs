@@ -2,6 +2,9 @@
 //! extraction, in the order windows end, the same bytes on any number of threads, and the bounds
 //! on live state counted on stderr.
 
+mod common;
+
+use common::{repo_path as repo, temp_dir};
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -26,19 +29,6 @@ fn tapir(args: &[&str]) -> Output {
 fn ok(o: &Output) -> String {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tapir-stream-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
 }
 
 /// Ethernet + IPv4 + UDP frames written as a pcap.

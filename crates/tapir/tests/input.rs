@@ -1,6 +1,9 @@
 //! Input as users give it: `-` for standard input, pipes and `<(…)`, gzip and zstd. Every run
 //! must count what the plain-file run counts.
 
+mod common;
+
+use common::{repo, stderr, stdout};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -34,22 +37,6 @@ fn tapir_fed(args: &[&str], input: Vec<u8>) -> Output {
     let out = child.wait_with_output().expect("wait for tapir");
     writer.join().unwrap();
     out
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn repo(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
-        .display()
-        .to_string()
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

@@ -7,20 +7,19 @@
 //! The namespace test needs root, `ip netns` and tcpreplay. Without them it says why and
 //! passes, except under CI (`CI` set), where it fails: CI installs tcpreplay and runs as root.
 
+mod common;
+
+#[cfg(feature = "live")]
+use common::repo_path as repo;
+use common::tapir;
 #[cfg(feature = "live")]
 use std::io::{BufRead, BufReader, Read};
 #[cfg(feature = "live")]
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(feature = "live")]
 use std::process::Command;
 #[cfg(feature = "live")]
 use std::process::Stdio;
-
-fn tapir(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tapir"))
-        .args(args)
-        .output()
-        .expect("run tapir")
-}
 
 #[test]
 fn live_flags_need_live() {
@@ -89,12 +88,6 @@ fn without_the_feature_live_says_how_to_get_it() {
 }
 
 #[cfg(feature = "live")]
-fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
-}
-
 /// Why the namespace test cannot run here, if it cannot.
 #[cfg(feature = "live")]
 fn missing_prerequisite() -> Option<String> {

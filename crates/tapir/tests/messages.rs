@@ -1,8 +1,11 @@
 //! Errors from a bad model file name the model file, say what is wrong and what to do, and are
 //! not usage errors (the user passed no bad flag); one test per kind of damage.
 
+mod common;
+
+use common::repo_path as repo;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -15,12 +18,6 @@ fn tapir(args: &[&str]) -> (Option<i32>, String) {
         o.status.code(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
-}
-
-fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
 }
 
 fn dir() -> &'static PathBuf {
