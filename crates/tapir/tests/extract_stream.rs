@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{repo_path as repo, temp_dir};
+use common::{repo_path as repo, temp_dir, Pcap};
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -29,33 +29,6 @@ fn tapir(args: &[&str]) -> Output {
 fn ok(o: &Output) -> String {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Ethernet + IPv4 + UDP frames written as a pcap.
-struct Pcap(Vec<u8>);
-impl Pcap {
-    fn new() -> Self {
-        let mut v = Vec::new();
-        v.extend(0xa1b2_c3d4u32.to_le_bytes());
-        v.extend(2u16.to_le_bytes());
-        v.extend(4u16.to_le_bytes());
-        v.extend([0u8; 8]);
-        v.extend(65_535u32.to_le_bytes());
-        v.extend(1u32.to_le_bytes());
-        Pcap(v)
-    }
-    fn udp(&mut self, t_us: u64, s: [u8; 4], d: [u8; 4], sp: u16, dp: u16, n: usize) {
-        let b = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
-            .ipv4(s, d, 64)
-            .udp(sp, dp);
-        let mut f = Vec::new();
-        b.write(&mut f, &vec![0u8; n]).unwrap();
-        self.0.extend(((t_us / 1_000_000) as u32).to_le_bytes());
-        self.0.extend(((t_us % 1_000_000) as u32).to_le_bytes());
-        self.0.extend((f.len() as u32).to_le_bytes());
-        self.0.extend((f.len() as u32).to_le_bytes());
-        self.0.extend(f);
-    }
 }
 
 /// Three flows whose packets interleave, with sizes that differ by flow and packet: the flow

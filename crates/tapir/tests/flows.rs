@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{repo, tapir, temp_dir};
+use common::{repo, tapir, temp_dir, Pcap};
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -82,39 +82,6 @@ fn lo_http_gives_three_fin_connections_from_the_client() {
         assert_eq!(u(r, "dst_port"), 18080, "the server is the destination");
         assert_eq!(u(r, "tcp_flags") & 0x1b, 0x1b);
         assert!(u(r, "end") >= u(r, "start"));
-    }
-}
-
-/// Ethernet + IPv4 + UDP/TCP frames written as a pcap, with etherparse building the packets.
-struct Pcap(Vec<u8>);
-impl Pcap {
-    fn new() -> Self {
-        let mut v = Vec::new();
-        v.extend(0xa1b2_c3d4u32.to_le_bytes());
-        v.extend(2u16.to_le_bytes());
-        v.extend(4u16.to_le_bytes());
-        v.extend([0u8; 8]);
-        v.extend(65_535u32.to_le_bytes());
-        v.extend(1u32.to_le_bytes());
-        Pcap(v)
-    }
-    fn frame(&mut self, t_us: u64, f: &[u8]) {
-        self.0.extend(((t_us / 1_000_000) as u32).to_le_bytes());
-        self.0.extend(((t_us % 1_000_000) as u32).to_le_bytes());
-        self.0.extend((f.len() as u32).to_le_bytes());
-        self.0.extend((f.len() as u32).to_le_bytes());
-        self.0.extend(f);
-    }
-    fn udp(&mut self, t_us: u64, s: [u8; 4], d: [u8; 4], sp: u16, dp: u16, n: usize) {
-        self.udp_with(t_us, s, d, sp, dp, &vec![0u8; n]);
-    }
-    fn udp_with(&mut self, t_us: u64, s: [u8; 4], d: [u8; 4], sp: u16, dp: u16, payload: &[u8]) {
-        let b = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
-            .ipv4(s, d, 64)
-            .udp(sp, dp);
-        let mut f = Vec::new();
-        b.write(&mut f, payload).unwrap();
-        self.frame(t_us, &f);
     }
 }
 

@@ -50,3 +50,45 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// A classic pcap (Ethernet, microseconds) built in memory; `udp` frames are built with
+/// etherparse.
+pub struct Pcap(pub Vec<u8>);
+impl Pcap {
+    pub fn new() -> Self {
+        let mut v = Vec::new();
+        v.extend(0xa1b2_c3d4u32.to_le_bytes());
+        v.extend(2u16.to_le_bytes());
+        v.extend(4u16.to_le_bytes());
+        v.extend([0u8; 8]);
+        v.extend(65_535u32.to_le_bytes());
+        v.extend(1u32.to_le_bytes());
+        Pcap(v)
+    }
+    pub fn frame(&mut self, t_us: u64, f: &[u8]) {
+        self.0.extend(((t_us / 1_000_000) as u32).to_le_bytes());
+        self.0.extend(((t_us % 1_000_000) as u32).to_le_bytes());
+        self.0.extend((f.len() as u32).to_le_bytes());
+        self.0.extend((f.len() as u32).to_le_bytes());
+        self.0.extend(f);
+    }
+    pub fn udp(&mut self, t_us: u64, s: [u8; 4], d: [u8; 4], sp: u16, dp: u16, n: usize) {
+        self.udp_with(t_us, s, d, sp, dp, &vec![0u8; n]);
+    }
+    pub fn udp_with(
+        &mut self,
+        t_us: u64,
+        s: [u8; 4],
+        d: [u8; 4],
+        sp: u16,
+        dp: u16,
+        payload: &[u8],
+    ) {
+        let b = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4(s, d, 64)
+            .udp(sp, dp);
+        let mut f = Vec::new();
+        b.write(&mut f, payload).unwrap();
+        self.frame(t_us, &f);
+    }
+}
