@@ -24,6 +24,7 @@ mod extract;
 pub mod inspect;
 mod parallel;
 mod source;
+mod units;
 
 pub use error::DatasetError;
 pub use extract::{
