@@ -323,12 +323,13 @@ impl Assembler {
         self.push_keyed(p)
     }
 
+    /// A flow or host pair (a whole capture is `push`'s own case).
     fn push_keyed(&mut self, p: &PacketMeta) -> Placed {
         let (key, side) = self.key_of(p);
         let idle = self.cfg.idle_timeout_ns;
         // Fast path: the unit is live and not idle past the timeout (one table lookup).
         let live = match self.units.get_mut(&key) {
-            Some(u) if key == UnitKey::Capture || p.ts.nanos_since(u.last) <= idle => Some(u),
+            Some(u) if p.ts.nanos_since(u.last) <= idle => Some(u),
             _ => None,
         };
         let (unit, new_unit) = match live {
@@ -343,10 +344,7 @@ impl Assembler {
                 }
                 let id = self.next_id;
                 self.next_id += 1;
-                let client = match key {
-                    UnitKey::Capture => Side::A,
-                    _ => choose_client(&self.cfg.client, p, side),
-                };
+                let client = choose_client(&self.cfg.client, p, side);
                 let info = UnitInfo {
                     id,
                     key,
@@ -364,15 +362,10 @@ impl Assembler {
         if p.ts > unit.last {
             unit.last = p.ts;
         }
-        let dir = match key {
-            UnitKey::Capture => capture_direction(&self.cfg.client, &mut self.capture_host, p),
-            _ => {
-                if side == unit.client {
-                    Direction::Up
-                } else {
-                    Direction::Down
-                }
-            }
+        let dir = if side == unit.client {
+            Direction::Up
+        } else {
+            Direction::Down
         };
         let placed = Placed {
             unit: unit.id,
@@ -433,7 +426,7 @@ impl Assembler {
         let expired: Vec<UnitKey> = self
             .units
             .iter()
-            .filter(|(k, u)| **k != UnitKey::Capture && now.nanos_since(u.last) > idle)
+            .filter(|(_, u)| now.nanos_since(u.last) > idle)
             .map(|(k, _)| *k)
             .collect();
         for k in expired {
