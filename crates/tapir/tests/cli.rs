@@ -1159,8 +1159,7 @@ fn classify_and_extract_anonymize_units_as_flows_does() {
         }
     }
     // extract --traces names each trace's unit in its first line, pseudonymised too.
-    let dir = std::env::temp_dir().join(format!("tapir-anon-traces-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
+    let dir = temp_dir("anon-traces");
     let traces = dir.join("traces");
     let o = tapir(&[
         "extract",

@@ -2,24 +2,26 @@
 //! probabilities of walking its trees one node at a time: the layout prediction uses (see
 //! tapir-learn's forest) changes speed, not results.
 
+mod common;
+
+use common::{repo, tapir, temp_dir};
 use std::path::Path;
-use std::process::Command;
 
 use tapir_learn::{read_model_file, Classifier, Model, ModelFile};
 
 #[test]
 fn the_default_model_on_sample_windows_gives_the_plain_tree_walks_probabilities() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = std::env::temp_dir().join(format!("tapir-forest-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("rows");
     let rows = dir.join("burst.csv");
-    let o = Command::new(env!("CARGO_BIN_EXE_tapir"))
-        .arg("extract")
-        .arg(root.join("../../data/sample/plain"))
-        .args(["--features", "burst", "-o"])
-        .arg(&rows)
-        .output()
-        .expect("run tapir");
+    let o = tapir(&[
+        "extract",
+        &repo("data/sample/plain"),
+        "--features",
+        "burst",
+        "-o",
+        rows.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let mf: ModelFile<Model, serde_json::Value> =
         read_model_file(&root.join("models/default.tapir")).unwrap();

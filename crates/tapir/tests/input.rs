@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{repo, stderr, stdout};
+use common::{repo, stderr, stdout, temp_dir};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -253,8 +253,7 @@ fn inspect_and_flows_read_the_captures_of_a_folder() {
     assert!(stdout(&by_folder).lines().count() > 1);
     assert_eq!(stdout(&by_folder), stdout(&by_files));
 
-    let empty = std::env::temp_dir().join(format!("tapir-no-captures-{}", std::process::id()));
-    std::fs::create_dir_all(&empty).unwrap();
+    let empty = temp_dir("no-captures");
     std::fs::write(empty.join("notes.md"), "not a capture").unwrap();
     for cmd in ["inspect", "flows"] {
         let o = tapir(&[cmd, &empty.display().to_string()]);

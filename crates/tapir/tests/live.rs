@@ -9,9 +9,9 @@
 
 mod common;
 
-#[cfg(feature = "live")]
-use common::repo_path as repo;
 use common::tapir;
+#[cfg(feature = "live")]
+use common::{repo_path as repo, temp_dir};
 #[cfg(feature = "live")]
 use std::io::{BufRead, BufReader, Read};
 #[cfg(feature = "live")]
@@ -314,8 +314,7 @@ fn live_capture_in_a_namespace_labels_replayed_tunnels() {
     if !can_run_live() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("tapir-live-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("classify");
     let run = live_run(
         "classify",
         &dir,
@@ -407,8 +406,7 @@ fn live_flows_in_a_namespace_end_idle_tunnels_on_time() {
     if !can_run_live() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("tapir-live-flows-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("flows");
     // A 3 s idle timeout for the tunnels (UDP 4500): neither capture pauses that long, so
     // each is one record, which must come out on its own once its replay has ended, while
     // tapir still runs and no packet comes any more.
@@ -505,8 +503,7 @@ fn live_extract_in_a_namespace_writes_a_row_per_window() {
     if !can_run_live() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("tapir-live-extract-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("extract");
     let run = live_run(
         "extract",
         &dir,
