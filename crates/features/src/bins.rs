@@ -9,7 +9,7 @@
 use crate::config::{Axis, Scale, MAX_BINS};
 use crate::FeatureError;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Bins {
     scale: Scale,
     /// Number of bins of the whole axis.
@@ -27,7 +27,15 @@ pub(crate) struct Bins {
     /// Log axes: `start[4j + q]` is the bin holding (4 + q) * 2^(j-2), the lower end of quarter
     /// `q` of the octave [2^j, 2^(j+1)), so a lower bound for any x in that quarter.
     start: [u8; 256],
+    /// Linear axes spanning at most [`DIRECT_SPAN`] units: the bin of every whole value from
+    /// the lowest edge up to the top edge, read off the search itself, so that a packet size
+    /// is one load (below the lowest edge is bin 0, from the top edge up the last).
+    direct: Option<Box<[u8]>>,
 }
+
+/// Widest linear axis given a direct table: 64 KiB of it (the default size axis, 3,072 bytes
+/// wide, takes 3 KiB).
+const DIRECT_SPAN: i64 = 1 << 16;
 
 impl Bins {
     /// `unit` converts the axis' user unit into the internal one (1 for bytes, 1e9 for seconds
@@ -95,7 +103,7 @@ impl Bins {
             // k < MAX_BINS = 128 fits in a byte.
             *s = k as u8;
         }
-        Ok(Bins {
+        let mut bins = Bins {
             scale: axis.scale,
             n: axis.bins,
             searched: searched_bins + 1,
@@ -104,7 +112,14 @@ impl Bins {
             origin,
             inv_step,
             start,
-        })
+            direct: None,
+        };
+        let (lo, hi) = (edges[0], edges[searched_bins]);
+        if axis.scale == Scale::Linear && hi - lo <= DIRECT_SPAN {
+            // Bins are at most MAX_BINS = 128: each fits in a byte.
+            bins.direct = Some((lo..hi).map(|x| bins.search(x) as u8).collect());
+        }
+        Ok(bins)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -151,6 +166,14 @@ impl Bins {
     /// Bin index of `x` on the whole axis.
     #[inline(always)]
     pub(crate) fn bin(&self, x: i64) -> usize {
+        if let Some(t) = &self.direct {
+            let lo = self.edges[0];
+            return match t.get(x.wrapping_sub(lo) as u64 as usize) {
+                Some(&k) if x >= lo => usize::from(k),
+                _ if x < lo => 0,
+                _ => self.searched - 2,
+            };
+        }
         match self.scale {
             Scale::Linear | Scale::Log => self.search(x),
             Scale::SignedLog => {
@@ -185,6 +208,41 @@ impl Bins {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The direct table of a linear axis agrees with the search at every value it covers and
+    /// on both sides of it, on axes with odd and even spans.
+    #[test]
+    fn direct_table_matches_search() {
+        for axis in [
+            Axis::new(Scale::Linear, -1536.0, 1536.0, 32),
+            Axis::new(Scale::Linear, 0.0, 1500.0, 7),
+            Axis::new(Scale::Linear, -100.0, 413.0, 128),
+            Axis::new(Scale::Linear, 40.0, 65_535.0, 3),
+        ] {
+            let b = Bins::new(&axis, 1.0, "x").unwrap();
+            let t = b
+                .direct
+                .as_ref()
+                .expect("a narrow linear axis has a direct table");
+            let (lo, hi) = (b.edges[0], b.edges[b.searched - 1]);
+            assert_eq!(t.len() as i64, hi - lo);
+            let probe = (lo - 3000..hi + 3000).chain([
+                i64::MIN,
+                i64::MIN + 1,
+                -(1 << 62),
+                1 << 62,
+                i64::MAX - 1,
+                i64::MAX,
+            ]);
+            for x in probe {
+                assert_eq!(b.bin(x), b.search(x), "{axis:?} at {x}");
+            }
+        }
+        let wide = Bins::new(&Axis::new(Scale::Linear, 0.0, 1e6, 32), 1.0, "x").unwrap();
+        assert!(wide.direct.is_none());
+        let log = Bins::new(&Axis::new(Scale::Log, 1e-6, 100.0, 32), 1e9, "t").unwrap();
+        assert!(log.direct.is_none());
+    }
 
     #[test]
     fn linear_edges_are_half_open() {
