@@ -928,8 +928,8 @@ fn expire(now: Timestamp, units: &mut Units, v: &mut Visitor<'_, '_>) -> Result<
         }
         Units::Assembled(asm) => {
             asm.expire(now);
-            for ended in asm.take_ended() {
-                v.end_unit(assembled(asm, ended.id))?;
+            for (id, slot) in asm.drain_ended_slots() {
+                v.end_unit(UnitRef { id, slot })?;
             }
         }
     }
@@ -1003,10 +1003,14 @@ fn place(
         }
         Units::Assembled(asm) => {
             let placed = asm.push(&PacketMeta::from_ip(ts, ip));
-            for ended in asm.take_ended() {
-                v.end_unit(assembled(asm, ended.id))?;
+            // Units this packet ended go before it, as with flows.
+            for (id, slot) in asm.drain_ended_slots() {
+                v.end_unit(UnitRef { id, slot })?;
             }
-            let unit = assembled(asm, placed.unit);
+            let unit = UnitRef {
+                id: placed.unit,
+                slot: placed.slot,
+            };
             let asm_ref = &*asm;
             v.push(
                 unit,
@@ -1023,16 +1027,6 @@ fn place(
                 placed.packet,
             )
         }
-    }
-}
-
-/// Where the visitor keeps the state of an assembled unit: a whole capture, the file's one
-/// unit, in slot 0; host pairs by id.
-fn assembled(asm: &Assembler, id: u64) -> UnitRef {
-    if asm.config().unit == Unit::Capture {
-        UnitRef { id, slot: 0 }
-    } else {
-        UnitRef::by_id(id)
     }
 }
 

@@ -1,8 +1,8 @@
 //! The state of a file's live units as the windowing visitor keeps it: per unit its window
-//! buffer, description and counters, found by id or by the flow table's slot.
+//! buffer, description and counters, found by the slot its unit has in the flow table or the
+//! assembler.
 
 use tapir_features::Windower;
-use tapir_flow::FastMap;
 
 pub(crate) struct UnitState {
     /// The unit's id (a slot holds one unit at a time: this says which).
@@ -16,34 +16,27 @@ pub(crate) struct UnitState {
     pub(crate) last_ts: Option<i64>,
 }
 
-/// A unit as the visitor finds its state: by id, or — for a flow — by the flow table's slot.
+/// A unit as the visitor finds its state: by the slot its unit has in the flow table
+/// ([`tapir_flow::FlowPlacement::slot`]) or the assembler ([`tapir_flow::Placed::slot`]), 0 for
+/// the one unit of a whole capture or trace. The id says which unit the slot holds.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct UnitRef {
     pub(crate) id: u64,
-    /// [`NO_SLOT`]: the state is kept by id.
     pub(crate) slot: u32,
 }
 
-pub(crate) const NO_SLOT: u32 = u32::MAX;
-
 impl UnitRef {
-    /// The one unit of a trace, or of a whole capture: slot 0, found without hashing.
+    /// The one unit of a trace, or of a whole capture.
     pub(crate) const ONLY: UnitRef = UnitRef { id: 0, slot: 0 };
-
-    pub(crate) fn by_id(id: u64) -> Self {
-        UnitRef { id, slot: NO_SLOT }
-    }
 }
 
-/// The state of the live units. Flows keep theirs in a vector indexed by the flow table's slot
-/// ([`tapir_flow::FlowPlacement::slot`]): no hashing, and with a full table of 200,000 flows
-/// one array is touched per packet where a map keyed by id cost two more cache misses for
-/// each flow that starts and ends. A slot whose flow ended keeps a window buffer of at most
-/// [`SPARE_PACKETS`] for the next flow in it: a flood of short flows (scans, DNS) then neither
-/// allocates nor frees per flow. Whole captures, host pairs and traces are kept by id.
+/// The state of the live units, in a vector indexed by slot: no hashing, and with a full table
+/// of 200,000 flows or pairs one array is touched per packet where a map keyed by id cost two
+/// more cache misses for each unit that starts and ends. A slot whose unit ended keeps a window
+/// buffer of at most [`SPARE_PACKETS`] for the next unit in it: a flood of short flows (scans,
+/// DNS) then neither allocates nor frees per flow.
 #[derive(Default)]
 pub(crate) struct UnitStore {
-    by_id: FastMap<u64, UnitState>,
     /// A slot's state, and whether its unit is live.
     by_slot: Vec<Option<(bool, UnitState)>>,
     in_slots: usize,
@@ -62,13 +55,10 @@ pub(crate) struct EndedUnit {
 
 impl UnitStore {
     pub(crate) fn len(&self) -> usize {
-        self.by_id.len() + self.in_slots
+        self.in_slots
     }
 
     pub(crate) fn get(&self, u: UnitRef) -> Option<&UnitState> {
-        if u.slot == NO_SLOT {
-            return self.by_id.get(&u.id);
-        }
         match self.by_slot.get(u.slot as usize) {
             Some(Some((true, st))) if st.id == u.id => Some(st),
             _ => None,
@@ -76,9 +66,6 @@ impl UnitStore {
     }
 
     pub(crate) fn get_mut(&mut self, u: UnitRef) -> Option<&mut UnitState> {
-        if u.slot == NO_SLOT {
-            return self.by_id.get_mut(&u.id);
-        }
         match self.by_slot.get_mut(u.slot as usize) {
             Some(Some((true, st))) if st.id == u.id => Some(st),
             _ => None,
@@ -92,19 +79,13 @@ impl UnitStore {
         u: UnitRef,
         make: impl FnOnce() -> UnitState,
     ) -> (&mut UnitState, bool) {
-        if u.slot == NO_SLOT {
-            return match self.by_id.entry(u.id) {
-                std::collections::hash_map::Entry::Occupied(e) => (e.into_mut(), false),
-                std::collections::hash_map::Entry::Vacant(e) => (e.insert(make()), true),
-            };
-        }
         let i = u.slot as usize;
         if i >= self.by_slot.len() {
             self.by_slot.resize_with(i + 1, || None);
         }
         let cell = &mut self.by_slot[i];
-        // The table ends a slot's flow (and the caller its unit) before it gives the slot to
-        // the next flow.
+        // The table ends a slot's unit (and the caller its state) before it gives the slot to
+        // the next unit.
         debug_assert!(!matches!(cell, Some((true, st)) if st.id != u.id));
         let made = match cell {
             Some((true, st)) if st.id == u.id => false,
@@ -130,12 +111,6 @@ impl UnitStore {
     }
 
     pub(crate) fn remove(&mut self, u: UnitRef) -> Option<EndedUnit> {
-        if u.slot == NO_SLOT {
-            return self.by_id.remove(&u.id).map(|st| EndedUnit {
-                packets: st.packets,
-                capacity: st.windower.capacity(),
-            });
-        }
         match self.by_slot.get_mut(u.slot as usize) {
             Some(Some((live, st))) if *live && st.id == u.id => {
                 *live = false;
@@ -156,9 +131,7 @@ impl UnitStore {
 
     /// Every live unit, in no particular order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (UnitRef, &UnitState)> {
-        let by_id = self.by_id.values().map(|st| (UnitRef::by_id(st.id), st));
-        let by_slot = self
-            .by_slot
+        self.by_slot
             .iter()
             .enumerate()
             .filter_map(|(i, c)| match c {
@@ -170,7 +143,6 @@ impl UnitStore {
                     st,
                 )),
                 _ => None,
-            });
-        by_id.chain(by_slot)
+            })
     }
 }

@@ -1,10 +1,13 @@
 //! Packets to traces: which unit of analysis a packet belongs to, and which way it travels.
 
-use crate::hash::FastMap;
+use crate::hash::{FastHasher, FastMap};
 use crate::key::{proto, Endpoint, FlowKey, PairKey, Side};
+use crate::lru::{Lru, NIL};
 use crate::Cidr;
+use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault};
 use std::net::IpAddr;
 use std::str::FromStr;
 use tapir_capture::{Direction, Timestamp, TracePacket};
@@ -201,6 +204,11 @@ pub struct Placed {
     pub packet: TracePacket,
     /// This packet opened the unit.
     pub new_unit: bool,
+    /// The unit's slot in the assembler's table while it is live (0 for a whole capture): a
+    /// caller can keep per-unit state in a vector by slot, as with
+    /// [`crate::FlowPlacement::slot`]. A slot is reused once its unit has ended
+    /// ([`Assembler::drain_ended_slots`]).
+    pub slot: u32,
 }
 
 /// Settings for [`Assembler`].
@@ -251,17 +259,23 @@ pub struct Assembler {
     /// The whole capture's one unit (`Unit::Capture`), kept apart from `units`: every packet
     /// goes to it, so it is found without hashing.
     capture: Option<UnitInfo>,
-    units: FastMap<UnitKey, UnitInfo>,
+    /// Each live flow or pair's slot in `lru`, found by the key's hash (kept in the slot), as
+    /// in the flow table.
+    index: HashTable<u32>,
+    hasher: BuildHasherDefault<FastHasher>,
+    /// Live flows or pairs, linked in the order of their last packet: the least recently seen
+    /// is the first to time out and the one a full table ends.
+    lru: Lru<UnitKey, UnitInfo>,
     next_id: u64,
     /// (src, dst, proto) → ports of the last first fragment, so later fragments join their flow.
     frag_ports: FastMap<(IpAddr, IpAddr, u8), (u16, u16)>,
-    ended: Vec<UnitInfo>,
+    /// Ended units with the slots they had.
+    ended: Vec<(u32, UnitInfo)>,
     capture_host: Option<IpAddr>,
-    pushes_since_sweep: u32,
     /// Units ended early because the table was full.
     evicted: u64,
-    /// The key of the unit the last packet was placed in.
-    last_key: Option<UnitKey>,
+    /// The slot of the unit the last packet was placed in ([`NIL`]: none).
+    last_slot: u32,
 }
 
 const FRAG_CACHE_LIMIT: usize = 4096;
@@ -272,14 +286,15 @@ impl Assembler {
         Assembler {
             cfg,
             capture: None,
-            units: FastMap::default(),
+            index: HashTable::new(),
+            hasher: BuildHasherDefault::default(),
+            lru: Lru::new(),
             next_id: 0,
             frag_ports: FastMap::default(),
             ended: Vec::new(),
             capture_host,
-            pushes_since_sweep: 0,
             evicted: 0,
-            last_key: None,
+            last_slot: NIL,
         }
     }
 
@@ -318,29 +333,39 @@ impl Assembler {
                 unit: u.id,
                 packet: TracePacket::new(p.ts, p.ip_len, dir),
                 new_unit,
+                slot: 0,
             };
         }
         self.push_keyed(p)
     }
 
-    /// A flow or host pair (a whole capture is `push`'s own case).
+    /// A flow or host pair (a whole capture is `push`'s own case). Constant time whatever
+    /// the number of live units: one index lookup, a move to the tail of the list, and at most
+    /// the units that end here (idle at the head, or the head of a full table).
     fn push_keyed(&mut self, p: &PacketMeta) -> Placed {
         let (key, side) = self.key_of(p);
         let idle = self.cfg.idle_timeout_ns;
-        // Fast path: the unit is live and not idle past the timeout (one table lookup).
-        let live = match self.units.get_mut(&key) {
-            Some(u) if p.ts.nanos_since(u.last) <= idle => Some(u),
-            _ => None,
-        };
-        let (unit, new_unit) = match live {
-            Some(u) => (u, false),
-            None => {
-                // A unit idle past the timeout ends here and the packet starts a new one.
-                if let Some(u) = self.units.remove(&key) {
-                    self.ended.push(u);
+        // Units idle past the timeout end before this packet, least recently seen first.
+        self.sweep(p.ts);
+        let hash = self.hasher.hash_one(key);
+        let slots = &self.lru.slots;
+        let found = self
+            .index
+            .find(hash, |&i| slots[i as usize].key == key)
+            .copied();
+        let (i, new_unit) = match found {
+            Some(i) if p.ts.nanos_since(self.lru.slots[i as usize].value.last) <= idle => {
+                self.lru.touch(i);
+                (i, false)
+            }
+            found => {
+                // A unit idle past the timeout (the sweep stops at the first live unit, so it
+                // may be further along) ends here and the packet starts a new one.
+                if let Some(i) = found {
+                    self.end(i);
                 }
-                if self.units.len() >= self.cfg.max_units {
-                    self.make_room(p.ts);
+                if self.index.len() >= self.cfg.max_units {
+                    self.make_room();
                 }
                 let id = self.next_id;
                 self.next_id += 1;
@@ -354,9 +379,14 @@ impl Assembler {
                     packets: 0,
                     bytes: 0,
                 };
-                (self.units.entry(key).or_insert(info), true)
+                let i = self.lru.push_back(key, hash, info);
+                let slots = &self.lru.slots;
+                self.index
+                    .insert_unique(hash, i, |&j| slots[j as usize].hash);
+                (i, true)
             }
         };
+        let unit = &mut self.lru.slots[i as usize].value;
         unit.packets += 1;
         unit.bytes += p.ip_len as u64;
         if p.ts > unit.last {
@@ -367,18 +397,27 @@ impl Assembler {
         } else {
             Direction::Down
         };
-        let placed = Placed {
+        self.last_slot = i;
+        Placed {
             unit: unit.id,
             packet: TracePacket::new(p.ts, p.ip_len, dir),
             new_unit,
-        };
-        self.last_key = Some(key);
-        self.pushes_since_sweep += 1;
-        if self.pushes_since_sweep >= 65_536 {
-            self.pushes_since_sweep = 0;
-            self.sweep(p.ts);
+            slot: i,
         }
-        placed
+    }
+
+    /// Ends the live unit in slot `i`.
+    fn end(&mut self, i: u32) {
+        let slot = &self.lru.slots[i as usize];
+        let hash = slot.hash;
+        self.ended.push((i, slot.value.clone()));
+        if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
+            entry.remove();
+        }
+        self.lru.remove(i);
+        if self.last_slot == i {
+            self.last_slot = NIL;
+        }
     }
 
     /// Ends the units idle past the timeout by `now` (a live source's clock while no packet
@@ -390,21 +429,32 @@ impl Assembler {
     /// Units that ended (idle timeout or table full) since the last call. Their ids never come
     /// back; a caller holding per-unit state can drop it.
     pub fn take_ended(&mut self) -> Vec<UnitInfo> {
-        std::mem::take(&mut self.ended)
+        self.ended.drain(..).map(|(_, u)| u).collect()
+    }
+
+    /// The ids and slots ([`Placed::slot`]) of the units ended since the last call, in the
+    /// order they ended, for a caller that keeps per-unit state by slot.
+    pub fn drain_ended_slots(&mut self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        self.ended.drain(..).map(|(slot, u)| (u.id, slot))
     }
 
     /// End every unit (end of input) and return all ended units, in id order.
     pub fn finish(&mut self) -> Vec<UnitInfo> {
-        let mut all = std::mem::take(&mut self.ended);
+        let mut all: Vec<UnitInfo> = self.ended.drain(..).map(|(_, u)| u).collect();
         all.extend(self.capture.take());
-        all.extend(self.units.drain().map(|(_, u)| u));
+        all.extend(self.lru.iter().map(|slot| slot.value.clone()));
+        self.index.clear();
+        self.lru = Lru::new();
+        self.last_slot = NIL;
         all.sort_by_key(|u| u.id);
         all
     }
 
     /// The live units, in no particular order.
     pub fn live_units(&self) -> impl Iterator<Item = &UnitInfo> {
-        self.capture.iter().chain(self.units.values())
+        self.capture
+            .iter()
+            .chain(self.lru.iter().map(|slot| &slot.value))
     }
 
     /// The unit the last [`push`](Self::push) placed its packet in, if it is still live: one
@@ -413,7 +463,10 @@ impl Assembler {
         if self.cfg.unit == Unit::Capture {
             return self.capture.as_ref();
         }
-        self.last_key.as_ref().and_then(|k| self.units.get(k))
+        match self.last_slot {
+            NIL => None,
+            i => self.lru.slots.get(i as usize).map(|slot| &slot.value),
+        }
     }
 
     /// Units ended early so far because `max_units` were live (not those that went idle).
@@ -421,48 +474,28 @@ impl Assembler {
         self.evicted
     }
 
+    /// Ends the units idle past the timeout by `now`, from the least recently seen on, up to
+    /// the first that is not: constant time per unit ended, and a look at one unit otherwise.
     fn sweep(&mut self, now: Timestamp) {
         let idle = self.cfg.idle_timeout_ns;
-        let expired: Vec<UnitKey> = self
-            .units
-            .iter()
-            .filter(|(_, u)| now.nanos_since(u.last) > idle)
-            .map(|(k, _)| *k)
-            .collect();
-        for k in expired {
-            if let Some(u) = self.units.remove(&k) {
-                self.ended.push(u);
+        loop {
+            let i = self.lru.head;
+            match self.lru.slots.get(i as usize) {
+                Some(slot) if now.nanos_since(slot.value.last) > idle => self.end(i),
+                _ => break,
             }
         }
     }
 
-    /// The table is full: end the units idle past the timeout, and if that frees nothing, the
-    /// least recently seen sixteenth of the table at once, so that a
-    /// flood of new units costs one pass over the table per many insertions, not one per packet
-    /// (a scan per new unit made 200,000 one-packet flows take minutes).
-    fn make_room(&mut self, now: Timestamp) {
-        self.sweep(now);
-        if self.units.len() < self.cfg.max_units {
-            return;
+    /// The table is full: the least recently seen unit ends (its idle peers have already
+    /// ended in the sweep before), counted as evicted. Constant time, so a flood of new units
+    /// costs one removal each whatever the size of the table.
+    fn make_room(&mut self) {
+        let i = self.lru.head;
+        if i != NIL {
+            self.end(i);
+            self.evicted += 1;
         }
-        let mut order: Vec<(Timestamp, u64)> =
-            self.units.values().map(|u| (u.last, u.id)).collect();
-        let k = (order.len() / 16).max(1) - 1;
-        let (_, cut, _) = order.select_nth_unstable(k);
-        let cut = *cut;
-        let mut evicted: Vec<UnitInfo> = Vec::with_capacity(k + 1);
-        self.units.retain(|_, u| {
-            if (u.last, u.id) <= cut {
-                evicted.push(u.clone());
-                false
-            } else {
-                true
-            }
-        });
-        // In the order they were last seen, oldest first, as single evictions would have been.
-        evicted.sort_unstable_by_key(|u| (u.last, u.id));
-        self.evicted += evicted.len() as u64;
-        self.ended.extend(evicted);
     }
 
     fn key_of(&mut self, p: &PacketMeta) -> (UnitKey, Side) {
@@ -663,6 +696,27 @@ mod tests {
     }
 
     #[test]
+    fn idle_units_end_at_the_next_packet_of_any_unit() {
+        let mut a = Assembler::new(AssembleConfig {
+            unit: Unit::Pair,
+            idle_timeout_ns: 1_000,
+            ..Default::default()
+        });
+        a.push(&pkt(0, "10.0.0.1", 1, "10.0.0.2", 80, 6, 0));
+        a.push(&pkt(10, "10.0.0.3", 1, "10.0.0.2", 80, 6, 0));
+        a.push(&pkt(500, "10.0.0.3", 1, "10.0.0.2", 80, 6, 0));
+        assert!(a.take_ended().is_empty());
+        // 10.0.0.1's pair has been quiet for 1,100 ns: it ends before this packet is placed;
+        // 10.0.0.3's (600 ns) stays.
+        a.push(&pkt(1_100, "10.0.0.3", 1, "10.0.0.2", 80, 6, 0));
+        let ended = a.take_ended();
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].describe(), "10.0.0.1 > 10.0.0.2");
+        assert_eq!(a.live_units().count(), 1);
+        assert_eq!(a.evicted(), 0);
+    }
+
+    #[test]
     fn table_is_bounded() {
         let cfg = AssembleConfig {
             unit: Unit::Flow,
@@ -692,7 +746,7 @@ mod tests {
     }
 
     #[test]
-    fn a_full_table_ends_the_least_recently_seen_units_in_batches() {
+    fn a_full_table_ends_the_least_recently_seen_unit() {
         let mut a = Assembler::new(AssembleConfig {
             unit: Unit::Flow,
             max_units: 64,
@@ -712,7 +766,9 @@ mod tests {
             ));
         }
         let live: Vec<UnitInfo> = a.live_units().cloned().collect();
-        assert!(live.len() <= 64, "{}", live.len());
+        // One unit ends per new one once the table is full: it stays full.
+        assert_eq!(live.len(), 64);
+        assert_eq!(a.evicted(), 1001 - 64);
         let ended = a.take_ended();
         assert_eq!(
             ended.len() + live.len(),

@@ -23,6 +23,7 @@ mod capture;
 mod cidr;
 mod hash;
 mod key;
+mod lru;
 mod record;
 mod table;
 mod tunnel;

@@ -9,6 +9,7 @@
 use crate::assemble::ClientRule;
 use crate::hash::{FastHasher, FastMap};
 use crate::key::{proto, Endpoint, FlowKey, Side};
+use crate::lru::{Lru, NIL};
 use crate::record::{EndReason, FlowRecord, RecordSource};
 use crate::tunnel::{keepalive_ports, tunnel_kind, TunnelEvidence};
 use hashbrown::HashTable;
@@ -197,7 +198,7 @@ pub struct FlowTable {
     flows: HashTable<u32>,
     hasher: BuildHasherDefault<FastHasher>,
     /// Open flows, linked in the order of their last packet (see [`Lru`]).
-    lru: Lru,
+    lru: Lru<FlowKey, Open>,
     frag_ports: FastMap<(IpAddr, IpAddr, u8), (u16, u16)>,
     /// Ended records with their ids and slots, in the order they ended.
     ended: Vec<(u64, u32, FlowRecord)>,
@@ -206,99 +207,6 @@ pub struct FlowTable {
     /// Capture time of the next sweep for timed-out flows.
     next_sweep: Option<i64>,
     sweep_every: i64,
-}
-
-const NIL: u32 = u32::MAX;
-
-/// The open flows in slots, doubly linked from the least recently seen (`head`) to the most
-/// recently seen (`tail`): a packet moves its flow to the tail, and a full table ends the flow
-/// at the head, each in constant time whatever the number of flows.
-#[derive(Default)]
-struct Lru {
-    slots: Vec<Slot>,
-    free: Vec<u32>,
-    head: u32,
-    tail: u32,
-}
-
-struct Slot {
-    key: FlowKey,
-    /// The key's hash, for the index.
-    hash: u64,
-    f: Open,
-    prev: u32,
-    next: u32,
-}
-
-impl Lru {
-    fn new() -> Lru {
-        Lru {
-            slots: Vec::new(),
-            free: Vec::new(),
-            head: NIL,
-            tail: NIL,
-        }
-    }
-
-    /// Adds a flow at the tail; returns its slot.
-    fn push_back(&mut self, key: FlowKey, hash: u64, f: Open) -> u32 {
-        let slot = Slot {
-            key,
-            hash,
-            f,
-            prev: self.tail,
-            next: NIL,
-        };
-        let i = match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize] = slot;
-                i
-            }
-            None => {
-                self.slots.push(slot);
-                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 open flows")
-            }
-        };
-        self.link_tail(i);
-        i
-    }
-
-    fn link_tail(&mut self, i: u32) {
-        self.slots[i as usize].prev = self.tail;
-        self.slots[i as usize].next = NIL;
-        match self.tail {
-            NIL => self.head = i,
-            t => self.slots[t as usize].next = i,
-        }
-        self.tail = i;
-    }
-
-    fn unlink(&mut self, i: u32) {
-        let (prev, next) = (self.slots[i as usize].prev, self.slots[i as usize].next);
-        match prev {
-            NIL => self.head = next,
-            p => self.slots[p as usize].next = next,
-        }
-        match next {
-            NIL => self.tail = prev,
-            n => self.slots[n as usize].prev = prev,
-        }
-    }
-
-    /// Moves slot `i` to the tail (its flow has just been seen).
-    #[inline]
-    fn touch(&mut self, i: u32) {
-        if self.tail != i {
-            self.unlink(i);
-            self.link_tail(i);
-        }
-    }
-
-    /// Unlinks slot `i` and frees it for reuse.
-    fn remove(&mut self, i: u32) {
-        self.unlink(i);
-        self.free.push(i);
-    }
 }
 
 impl FlowTable {
@@ -376,7 +284,7 @@ impl FlowTable {
         let slots = &self.lru.slots;
         if let Some(&i) = self.flows.find(hash, |&i| slots[i as usize].key == key) {
             self.lru.touch(i);
-            let f = &mut self.lru.slots[i as usize].f;
+            let f = &mut self.lru.slots[i as usize].value;
             let mut new = false;
             if let Some(reason) = ends_before(&self.cfg, &key, f, ts) {
                 let rec = record(&key, f, reason);
@@ -450,9 +358,9 @@ impl FlowTable {
         while i != NIL {
             let slot = &self.lru.slots[i as usize];
             let next = slot.next;
-            if let Some(reason) = ends_before(&self.cfg, &slot.key, &slot.f, now) {
+            if let Some(reason) = ends_before(&self.cfg, &slot.key, &slot.value, now) {
                 self.ended
-                    .push((slot.f.id, i, record(&slot.key, &slot.f, reason)));
+                    .push((slot.value.id, i, record(&slot.key, &slot.value, reason)));
                 unindex(&mut self.flows, slot.hash, i);
                 self.lru.remove(i);
                 n += 1;
@@ -471,11 +379,11 @@ impl FlowTable {
             return;
         }
         let slot = &self.lru.slots[i as usize];
-        let reason = ends_before(&self.cfg, &slot.key, &slot.f, now);
+        let reason = ends_before(&self.cfg, &slot.key, &slot.value, now);
         self.ended.push((
-            slot.f.id,
+            slot.value.id,
             i,
-            record(&slot.key, &slot.f, reason.unwrap_or(EndReason::Evicted)),
+            record(&slot.key, &slot.value, reason.unwrap_or(EndReason::Evicted)),
         ));
         unindex(&mut self.flows, slot.hash, i);
         self.lru.remove(i);
@@ -512,8 +420,8 @@ impl FlowTable {
             .iter()
             .map(|&i| {
                 let slot = &lru.slots[i as usize];
-                let reason = slot.f.closing.map_or(EndReason::EndOfCapture, |c| c.1);
-                record(&slot.key, &slot.f, reason)
+                let reason = slot.value.closing.map_or(EndReason::EndOfCapture, |c| c.1);
+                record(&slot.key, &slot.value, reason)
             })
             .collect();
         open.sort_by(|a, b| {
