@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # How `tapir extract` scales: time per packet and peak memory as live flows grow from 10 k to
-# 1 M (the same 1 M packets spread over N flows; N = 1 M is a million one-packet flows), and on
-# a long trace cut into many small windows, whose output is far larger than its input.
+# 1 M (the same 1 M packets spread over N flows; N = 1 M is a million one-packet flows), the
+# same for host pairs (`--by pair`, 10 k and 1 M pairs), and on a long trace cut into many
+# small windows, whose output is far larger than its input.
 #
 #   bench/extract-scale.sh [TAPIR]     TAPIR: a tapir binary (default: build this checkout)
 #
 # Environment: BENCH_DIR (inputs and outputs, default /tmp/tapir-bench-extract; inputs are made
 # once by bench/gen_inputs.py and reused), RUNS (runs per case, default 3), FLOWS (default
-# "10000 100000 1000000"), PACKETS (per flow input, default 1000000), TRACE_LINES (default
+# "10000 100000 1000000"), PAIRS (default "10000 1000000"), PACKETS (per flow or pair input,
+# default 1000000), TRACE_LINES (default
 # 2000000), THREADS (RAYON_NUM_THREADS; default all cores).
 #
 # Prints per case the medians of wall time and of CPU time (user + system), CPU time per packet,
@@ -20,6 +22,7 @@ root=$(dirname "$here")
 dir=${BENCH_DIR:-/tmp/tapir-bench-extract}
 runs=${RUNS:-3}
 flows=${FLOWS:-"10000 100000 1000000"}
+pairs=${PAIRS:-"10000 1000000"}
 packets=${PACKETS:-1000000}
 lines=${TRACE_LINES:-2000000}
 mkdir -p "$dir"
@@ -35,6 +38,10 @@ fi
 for n in $flows; do
     f="$dir/flows-$n-$packets.pcap"
     [ -s "$f" ] || python3 "$here/gen_inputs.py" flows "$n" "$f" "$packets"
+done
+for n in $pairs; do
+    f="$dir/pairs-$n-$packets.pcap"
+    [ -s "$f" ] || python3 "$here/gen_inputs.py" pairs "$n" "$f" "$packets"
 done
 [ -s "$dir/trace-$lines.trace" ] || python3 "$here/gen_inputs.py" trace "$lines" "$dir/trace-$lines.trace"
 
@@ -69,6 +76,9 @@ echo "tapir extract ($("$tapir" --version)): $runs runs per case, $(nproc) cores
 printf '%-36s %9s %10s %10s %11s %11s %11s\n' case packets wall CPU CPU/packet "peak RSS" output
 for n in $flows; do
     run "--by flow, $n flows" "$packets" "$dir/flows-$n-$packets.pcap" --by flow
+done
+for n in $pairs; do
+    run "--by pair, $n pairs" "$packets" "$dir/pairs-$n-$packets.pcap" --by pair
 done
 run "trace, --window 4 --features burst" "$lines" "$dir/trace-$lines.trace" --window 4 --features burst
 echo "wall, CPU: medians of the runs (CPU = user + system); peak RSS: the largest of the runs"
