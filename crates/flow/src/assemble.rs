@@ -434,6 +434,7 @@ impl Assembler {
 
     /// The ids and slots ([`Placed::slot`]) of the units ended since the last call, in the
     /// order they ended, for a caller that keeps per-unit state by slot.
+    #[inline]
     pub fn drain_ended_slots(&mut self) -> impl Iterator<Item = (u64, u32)> + '_ {
         self.ended.drain(..).map(|(slot, u)| (u.id, slot))
     }
