@@ -231,6 +231,7 @@ const SPLIT_MAX_GAP_NS: i64 = 12_000;
 impl Visitor<'_, '_> {
     /// Adds one packet to its unit; a packet above the split MTU (an offload-coalesced
     /// segment) goes in as MTU-sized pieces that end at its timestamp.
+    #[inline(always)]
     fn push(
         &mut self,
         unit: UnitRef,
@@ -268,6 +269,7 @@ impl Visitor<'_, '_> {
     /// a packet stamped before the unit's previous packet is taken at the previous packet's
     /// time, so a unit's timeline never goes back and its packets stay in file order. The rule
     /// needs no buffering, so a live capture and a file give the same windows.
+    #[inline(always)]
     fn push_one(
         &mut self,
         unit_ref: UnitRef,
@@ -939,6 +941,7 @@ fn expire(now: Timestamp, units: &mut Units, v: &mut Visitor<'_, '_>) -> Result<
 /// The next IP packet of `r`, a pause of a live source, or the end. Frames that are not IP
 /// are counted, ones that do not decode are skipped with a warning (see [`Visitor::skip`]); a
 /// read error ends the input with a warning, or fails the file under `strict`.
+#[inline(always)]
 fn next_ip<S: PacketSource + ?Sized>(
     path: &Path,
     r: &mut S,
@@ -970,7 +973,7 @@ fn next_ip<S: PacketSource + ?Sized>(
 }
 
 /// One IP packet → its unit → the visitor.
-#[inline]
+#[inline(always)]
 fn place(
     ts: Timestamp,
     ip: &tapir_capture::IpInfo,
