@@ -223,10 +223,8 @@ mod linux {
             next = (next + n as usize) % frames.len();
         }
         let secs = start.elapsed().as_secs_f64();
-        println!(
-            "sent {sent} frames in {secs:.3} s: {:.0} frames/s",
-            sent as f64 / secs
-        );
+        let rate = if secs > 0.0 { sent as f64 / secs } else { 0.0 };
+        println!("sent {sent} frames in {secs:.3} s: {rate:.0} frames/s");
         Ok(())
     }
 }
