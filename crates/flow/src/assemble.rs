@@ -2,7 +2,7 @@
 
 use crate::hash::{FastHasher, FastMap};
 use crate::key::{proto, Endpoint, FlowKey, PairKey, Side};
-use crate::lru::{Lru, NIL};
+use crate::lru::{unindex, Lru, NIL};
 use crate::Cidr;
 use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
@@ -411,9 +411,7 @@ impl Assembler {
         let slot = &self.lru.slots[i as usize];
         let hash = slot.hash;
         self.ended.push((i, slot.value.clone()));
-        if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
-            entry.remove();
-        }
+        unindex(&mut self.index, hash, i);
         self.lru.remove(i);
         if self.last_slot == i {
             self.last_slot = NIL;

@@ -4,7 +4,17 @@
 //! number of entries; the slots are found through an index of slot numbers that the owner
 //! keeps (a `hashbrown::HashTable<u32>` holding each slot by the hash stored in it).
 
+use hashbrown::HashTable;
+
 pub(crate) const NIL: u32 = u32::MAX;
+
+/// Takes slot `i`, whose key hashes to `hash`, out of an index of slot numbers.
+#[inline]
+pub(crate) fn unindex(index: &mut HashTable<u32>, hash: u64, i: u32) {
+    if let Ok(e) = index.find_entry(hash, |&j| j == i) {
+        e.remove();
+    }
+}
 
 pub(crate) struct Lru<K, V> {
     pub(crate) slots: Vec<Slot<K, V>>,

@@ -9,7 +9,7 @@
 use crate::assemble::ClientRule;
 use crate::hash::{FastHasher, FastMap};
 use crate::key::{proto, Endpoint, FlowKey, Side};
-use crate::lru::{Lru, NIL};
+use crate::lru::{unindex, Lru, NIL};
 use crate::record::{EndReason, FlowRecord, RecordSource};
 use crate::tunnel::{keepalive_ports, tunnel_kind, TunnelEvidence};
 use hashbrown::HashTable;
@@ -430,14 +430,6 @@ impl FlowTable {
         });
         out.extend(open);
         out
-    }
-}
-
-/// Takes slot `i`, whose key hashes to `hash`, out of the index.
-#[inline]
-fn unindex(flows: &mut HashTable<u32>, hash: u64, i: u32) {
-    if let Ok(e) = flows.find_entry(hash, |&j| j == i) {
-        e.remove();
     }
 }
 
