@@ -18,8 +18,7 @@ use tapir_features::{
     window_seed, AugmentSpec, Extractor, FeatureConfig, FeatureSpace, WindowSpec, Windower,
 };
 use tapir_flow::{
-    AssembleConfig, Assembler, ClientRule, FlowTable, FlowTableConfig, HostCounter, PacketMeta,
-    Unit,
+    AssembleConfig, Assembler, ClientRule, FlowTable, FlowTableConfig, HostCounter, Unit,
 };
 
 /// How files become windows.
@@ -838,11 +837,13 @@ fn read_frames<S: PacketSource + ?Sized>(
             let mut hc = HostCounter::new();
             held.reserve(HOST_LOOKAHEAD.min(4096));
             while held.len() < HOST_LOOKAHEAD {
-                match next_ip(path, r, v)? {
-                    Next::Packet(ts, ip) => {
-                        hc.add(ip.src, ip.dst);
-                        held.push((ts, ip));
-                    }
+                let got = next_ip(path, r, v, |ts, ip, _| {
+                    hc.add(ip.src, ip.dst);
+                    held.push((ts, *ip));
+                    Ok(())
+                })?;
+                match got {
+                    Next::Packet => {}
                     // Nothing is placed yet, so nothing can time out.
                     Next::Idle(_) => {}
                     Next::End => {
@@ -901,8 +902,8 @@ fn read_units<S: PacketSource + ?Sized>(
     v: &mut Visitor<'_, '_>,
 ) -> Result<(), DatasetError> {
     while !v.stopped {
-        match next_ip(path, r, v)? {
-            Next::Packet(ts, ip) => place(ts, &ip, units, v)?,
+        match next_ip(path, r, v, |ts, ip, v| place(ts, ip, units, v))? {
+            Next::Packet => {}
             Next::Idle(now) => expire(now, units, v)?,
             Next::End => break,
         }
@@ -912,7 +913,8 @@ fn read_units<S: PacketSource + ?Sized>(
 
 /// What [`next_ip`] read.
 enum Next {
-    Packet(Timestamp, tapir_capture::IpInfo),
+    /// An IP packet, given to the callback.
+    Packet,
     /// A live source waited with no packet; its clock reads this.
     Idle(Timestamp),
     End,
@@ -938,14 +940,21 @@ fn expire(now: Timestamp, units: &mut Units, v: &mut Visitor<'_, '_>) -> Result<
     Ok(())
 }
 
-/// The next IP packet of `r`, a pause of a live source, or the end. Frames that are not IP
-/// are counted, ones that do not decode are skipped with a warning (see [`Visitor::skip`]); a
-/// read error ends the input with a warning, or fails the file under `strict`.
+/// The next IP packet of `r` (given to `on_ip` where it was decoded: moving the header's
+/// fields out by value costs a store-forwarding stall per packet), a pause of a live source,
+/// or the end. Frames that are not IP are counted, ones that do not decode are skipped with a
+/// warning (see [`Visitor::skip`]); a read error ends the input with a warning, or fails the
+/// file under `strict`.
 #[inline(always)]
 fn next_ip<S: PacketSource + ?Sized>(
     path: &Path,
     r: &mut S,
     v: &mut Visitor<'_, '_>,
+    on_ip: impl FnOnce(
+        Timestamp,
+        &tapir_capture::IpInfo,
+        &mut Visitor<'_, '_>,
+    ) -> Result<(), DatasetError>,
 ) -> Result<Next, DatasetError> {
     loop {
         let offset = r.position();
@@ -964,8 +973,12 @@ fn next_ip<S: PacketSource + ?Sized>(
                 return Ok(Next::End);
             }
         };
-        match raw.decode() {
-            Ok(ip) => return Ok(Next::Packet(raw.ts, ip)),
+        let ts = raw.ts;
+        match &raw.decode() {
+            Ok(ip) => {
+                on_ip(ts, ip, v)?;
+                return Ok(Next::Packet);
+            }
             Err(DecodeError::NotIp) => v.stats.skipped += 1,
             Err(e) => v.skip(|| format!("{}: {offset}: {e}", path.display())),
         }
@@ -1005,7 +1018,7 @@ fn place(
             )
         }
         Units::Assembled(asm) => {
-            let placed = asm.push(&PacketMeta::from_ip(ts, ip));
+            let placed = asm.push_ip(ts, ip);
             // Units this packet ended go before it, as with flows.
             for (id, slot) in asm.drain_ended_slots() {
                 v.end_unit(UnitRef { id, slot })?;

@@ -125,6 +125,7 @@ impl Windower {
     }
 
     /// Adds one packet; returns the window it completes, if any.
+    #[inline]
     pub fn push(&mut self, p: TracePacket) -> Option<&[TracePacket]> {
         let window = self.spec.window;
         if self.buf.len() >= 2 * window {
