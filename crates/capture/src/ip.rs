@@ -106,8 +106,43 @@ fn be32(data: &[u8], at: usize) -> Option<u32> {
 /// assert_eq!(info.proto, 50);
 /// assert_eq!(info.spi, None);
 /// ```
-#[inline]
+// Not inlined: the header is then written once, straight into the caller's result, where a
+// copy of it (of fields just stored one by one) would stall on store forwarding.
+#[inline(never)]
 pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Result<IpInfo, DecodeError> {
+    decode_at::<true>(link, data, orig_len)
+}
+
+/// [`decode`] down to the IP header only: the same addresses, protocol, lengths, TOS, TTL and
+/// fragment, the same errors (a cut or missing transport header is never one), but no look at
+/// the transport header: ports, TCP flags and payload offset stay 0, an ESP SPI stays `None`
+/// (an AH SPI is read: AH is part of the IP layer), and `payload_len` counts the bytes after
+/// the IP header(s). For readers that need the IP layer only (a whole capture's trace: time,
+/// length and source).
+///
+/// ```
+/// use tapir_capture::{decode, decode_ip, LinkType};
+/// // IPv4 + UDP 12345 -> 53, 100 bytes of payload.
+/// let mut p = vec![0x45, 0, 0, 128, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+/// p.extend_from_slice(&[0x30, 0x39, 0, 53, 0, 108, 0, 0]);
+/// let full = decode(LinkType::RAW, &p, 128).unwrap();
+/// let ip = decode_ip(LinkType::RAW, &p, 128).unwrap();
+/// assert_eq!((full.src_port, full.payload_len), (12345, 100));
+/// assert_eq!((ip.src_port, ip.payload_len), (0, 108));
+/// assert_eq!((ip.src, ip.dst, ip.proto, ip.ip_len), (full.src, full.dst, 17, 128));
+/// ```
+#[inline(never)]
+pub fn decode_ip(link: LinkType, data: &[u8], orig_len: u32) -> Result<IpInfo, DecodeError> {
+    decode_at::<false>(link, data, orig_len)
+}
+
+/// [`decode`], with the transport header read when `TRANSPORT`.
+#[inline(always)]
+fn decode_at<const TRANSPORT: bool>(
+    link: LinkType,
+    data: &[u8],
+    orig_len: u32,
+) -> Result<IpInfo, DecodeError> {
     let (net, offset) = locate(link, data)?;
     let ip = data.get(offset..).unwrap_or(&[]);
     // What the wire carried after the link header; the capture may hold less, or (with a
@@ -135,8 +170,8 @@ pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Result<IpInfo, Deco
         known => known,
     };
     let mut info = match net {
-        Net::V6 => decode_v6(ip, wire_len),
-        _ => decode_v4(ip, wire_len),
+        Net::V6 => decode_v6::<TRANSPORT>(ip, wire_len),
+        _ => decode_v4::<TRANSPORT>(ip, wire_len),
     }?;
     if info.payload_offset != 0 {
         info.payload_offset += offset as u32;
@@ -144,8 +179,8 @@ pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Result<IpInfo, Deco
     Ok(info)
 }
 
-#[inline]
-fn decode_v4(ip: &[u8], wire_len: u32) -> Result<IpInfo, DecodeError> {
+#[inline(always)]
+fn decode_v4<const TRANSPORT: bool>(ip: &[u8], wire_len: u32) -> Result<IpInfo, DecodeError> {
     let h = ip.first_chunk::<20>().ok_or(DecodeError::Truncated {
         layer: Layer::Ipv4,
         need: 20,
@@ -219,7 +254,11 @@ fn decode_v4(ip: &[u8], wire_len: u32) -> Result<IpInfo, DecodeError> {
         info.proto = next;
         offset += len;
     }
-    transport(&mut info, ip, offset);
+    if TRANSPORT {
+        transport(&mut info, ip, offset);
+    } else {
+        info.payload_len = info.ip_len.saturating_sub(offset as u32);
+    }
     Ok(info)
 }
 
@@ -231,8 +270,8 @@ fn ah(ip: &[u8], offset: usize) -> Option<(u8, usize, u32)> {
     Some((next, len, spi))
 }
 
-#[inline]
-fn decode_v6(ip: &[u8], wire_len: u32) -> Result<IpInfo, DecodeError> {
+#[inline(always)]
+fn decode_v6<const TRANSPORT: bool>(ip: &[u8], wire_len: u32) -> Result<IpInfo, DecodeError> {
     let h = ip.first_chunk::<40>().ok_or(DecodeError::Truncated {
         layer: Layer::Ipv6,
         need: 40,
@@ -304,7 +343,11 @@ fn decode_v6(ip: &[u8], wire_len: u32) -> Result<IpInfo, DecodeError> {
             _ => break,
         }
     }
-    transport(&mut info, ip, offset);
+    if TRANSPORT {
+        transport(&mut info, ip, offset);
+    } else {
+        info.payload_len = info.ip_len.saturating_sub(offset as u32);
+    }
     Ok(info)
 }
 
@@ -360,6 +403,52 @@ mod tests {
         p[2..4].copy_from_slice(&total.to_be_bytes());
         p.extend_from_slice(rest);
         p
+    }
+
+    /// `decode_ip` accepts and rejects exactly what `decode` does, with the same IP-layer
+    /// fields, on headers valid and random: seeded IPv4 and IPv6 headers over TCP, UDP, ESP,
+    /// AH and extension headers, cut at every length, some bytes flipped.
+    #[test]
+    fn decode_ip_is_decode_without_the_transport_header() {
+        let mut rng = crate::rng::SplitMix64::new(7);
+        let protos = [6u8, 17, 50, 51, 0, 44, 43, 60, 1, 58];
+        for n in 0..20_000u32 {
+            let v6 = n % 2 == 1;
+            let proto = protos[(rng.next_u64() % protos.len() as u64) as usize];
+            let mut p = if v6 {
+                let mut h = vec![0x60, 0, 0, 0, 0, 0, proto, 64];
+                h[4..6].copy_from_slice(&((rng.next_u64() % 200) as u16).to_be_bytes());
+                h.extend((0..32).map(|_| rng.next_u64() as u8));
+                h
+            } else {
+                v4(proto, (rng.next_u64() % 200) as u16, &[])
+            };
+            p.extend((0..rng.next_u64() % 48).map(|_| rng.next_u64() as u8));
+            if n % 3 == 0 {
+                let at = (rng.next_u64() % p.len() as u64) as usize;
+                p[at] ^= rng.next_u64() as u8;
+            }
+            let cut = (rng.next_u64() % (p.len() as u64 + 1)) as usize;
+            let data = &p[..cut];
+            let orig = p.len() as u32;
+            for link in [LinkType::RAW, LinkType::IPV4, LinkType::IPV6] {
+                match (decode(link, data, orig), decode_ip(link, data, orig)) {
+                    (Ok(full), Ok(ip)) => {
+                        let ip_layer = |i: &IpInfo| (i.src, i.dst, i.proto, i.ip_len, i.tos, i.ttl);
+                        assert_eq!(ip_layer(&full), ip_layer(&ip), "{data:02x?}");
+                        assert_eq!(full.fragment, ip.fragment);
+                        assert_eq!((ip.src_port, ip.dst_port, ip.tcp_flags), (0, 0, 0));
+                        assert_eq!(ip.payload_offset, 0);
+                        assert!(ip.payload_len >= full.payload_len, "{data:02x?}");
+                        if ip.proto != PROTO_ESP && ip.proto != PROTO_UDP {
+                            assert_eq!(full.spi, ip.spi, "an AH SPI is the IP layer's");
+                        }
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                    (a, b) => panic!("{data:02x?}: decode {a:?}, decode_ip {b:?}"),
+                }
+            }
+        }
     }
 
     #[test]

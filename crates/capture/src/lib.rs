@@ -69,7 +69,7 @@ pub use error::{
     CaptureError, CaptureErrorKind, Compression, CompressionError, DecodeError, Layer, TraceError,
     TraceErrorKind,
 };
-pub use ip::{decode, Fragment, IpInfo};
+pub use ip::{decode, decode_ip, Fragment, IpInfo};
 pub use linktype::LinkType;
 #[cfg(feature = "live")]
 pub use live::{LiveCapture, LiveError, LiveNext, LiveOptions, LiveStats, SharedStats};

@@ -41,6 +41,12 @@ impl RawPacket<'_> {
     pub fn decode(&self) -> Result<IpInfo, DecodeError> {
         decode(self.link_type, self.data, self.orig_len)
     }
+
+    /// Decodes the IP header only (see [`crate::decode_ip`]).
+    #[inline]
+    pub fn decode_ip(&self) -> Result<IpInfo, DecodeError> {
+        crate::decode_ip(self.link_type, self.data, self.orig_len)
+    }
 }
 
 /// Where a packet's bytes sit in the reader's buffer; turned into a [`RawPacket`] by the reader.

@@ -829,6 +829,9 @@ fn read_frames<S: PacketSource + ?Sized>(
     v: &mut Visitor<'_, '_>,
 ) -> Result<(), DatasetError> {
     let s = v.settings;
+    // A whole capture's trace needs the IP layer only (time, length, source): its packets
+    // skip the transport header.
+    let transport = s.unit != Unit::Capture;
     let mut held = Vec::new();
     let mut ended = false;
     let host = match host {
@@ -837,7 +840,7 @@ fn read_frames<S: PacketSource + ?Sized>(
             let mut hc = HostCounter::new();
             held.reserve(HOST_LOOKAHEAD.min(4096));
             while held.len() < HOST_LOOKAHEAD {
-                let got = next_ip(path, r, v, |ts, ip, _| {
+                let got = next_ip(path, r, v, transport, |ts, ip, _| {
                     hc.add(ip.src, ip.dst);
                     held.push((ts, *ip));
                     Ok(())
@@ -886,7 +889,7 @@ fn read_frames<S: PacketSource + ?Sized>(
         }
     }
     if result.is_ok() && !ended {
-        result = read_units(path, r, &mut units, v);
+        result = read_units(path, r, transport, &mut units, v);
     }
     v.stats.state.units_evicted = match &units {
         Units::Flows(t) => t.stats().evicted,
@@ -898,11 +901,12 @@ fn read_frames<S: PacketSource + ?Sized>(
 fn read_units<S: PacketSource + ?Sized>(
     path: &Path,
     r: &mut S,
+    transport: bool,
     units: &mut Units,
     v: &mut Visitor<'_, '_>,
 ) -> Result<(), DatasetError> {
     while !v.stopped {
-        match next_ip(path, r, v, |ts, ip, v| place(ts, ip, units, v))? {
+        match next_ip(path, r, v, transport, |ts, ip, v| place(ts, ip, units, v))? {
             Next::Packet => {}
             Next::Idle(now) => expire(now, units, v)?,
             Next::End => break,
@@ -940,9 +944,9 @@ fn expire(now: Timestamp, units: &mut Units, v: &mut Visitor<'_, '_>) -> Result<
     Ok(())
 }
 
-/// The next IP packet of `r` (given to `on_ip` where it was decoded: moving the header's
-/// fields out by value costs a store-forwarding stall per packet), a pause of a live source,
-/// or the end. Frames that are not IP are counted, ones that do not decode are skipped with a
+/// The next IP packet of `r`, decoded down to the transport header when `transport`, else
+/// the IP header only (given to `on_ip` where it was decoded: moving the header's fields out
+/// by value costs a store-forwarding stall per packet), a pause of a live source, or the end. Frames that are not IP are counted, ones that do not decode are skipped with a
 /// warning (see [`Visitor::skip`]); a read error ends the input with a warning, or fails the
 /// file under `strict`.
 #[inline(always)]
@@ -950,6 +954,7 @@ fn next_ip<S: PacketSource + ?Sized>(
     path: &Path,
     r: &mut S,
     v: &mut Visitor<'_, '_>,
+    transport: bool,
     on_ip: impl FnOnce(
         Timestamp,
         &tapir_capture::IpInfo,
@@ -974,7 +979,12 @@ fn next_ip<S: PacketSource + ?Sized>(
             }
         };
         let ts = raw.ts;
-        match &raw.decode() {
+        let decoded = if transport {
+            raw.decode()
+        } else {
+            raw.decode_ip()
+        };
+        match &decoded {
             Ok(ip) => {
                 on_ip(ts, ip, v)?;
                 return Ok(Next::Packet);
