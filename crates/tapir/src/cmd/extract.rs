@@ -309,11 +309,37 @@ pub(super) fn format_row(
                 r.start,
                 r.end
             )?;
-            for v in r.features {
-                buf.push(b',');
-                write_feature(buf, *v)?;
-            }
+            write_features(buf, r.features)?;
             buf.push(b'\n');
+        }
+    }
+    Ok(())
+}
+
+/// `,v` for every feature value. Most bins of a window are empty: a run of zeros goes out as
+/// one copy of `,0,0,…` rather than a push per value.
+fn write_features(buf: &mut Vec<u8>, features: &[f32]) -> std::io::Result<()> {
+    const ZEROS: &[u8; 256] = &{
+        let mut z = [b'0'; 256];
+        let mut i = 0;
+        while i < 256 {
+            z[i] = b',';
+            i += 2;
+        }
+        z
+    };
+    let mut rest = features;
+    while !rest.is_empty() {
+        let zeros = rest.iter().take_while(|v| **v == 0.0).count();
+        for chunk in 0..zeros.div_ceil(ZEROS.len() / 2) {
+            let n = (zeros - chunk * (ZEROS.len() / 2)).min(ZEROS.len() / 2);
+            buf.extend_from_slice(&ZEROS[..2 * n]);
+        }
+        rest = &rest[zeros..];
+        if let Some((v, tail)) = rest.split_first() {
+            buf.push(b',');
+            write_feature(buf, *v)?;
+            rest = tail;
         }
     }
     Ok(())
@@ -505,7 +531,7 @@ fn plot_source(
 
 #[cfg(test)]
 mod tests {
-    use super::write_feature;
+    use super::{write_feature, write_features};
 
     fn fast(v: f32) -> String {
         let mut b = Vec::new();
@@ -518,6 +544,33 @@ mod tests {
             "0".into()
         } else {
             format!("{v:.4}")
+        }
+    }
+
+    #[test]
+    fn runs_of_zeros_print_as_single_values_do() {
+        let mut rng = tapir_capture::SplitMix64::new(3);
+        for len in [0usize, 1, 2, 127, 128, 129, 300, 2048] {
+            let values: Vec<f32> = (0..len)
+                .map(|_| match rng.below(10) {
+                    0 => 1.0986,
+                    1 => -0.0,
+                    _ => 0.0,
+                })
+                .collect();
+            for v in [values.clone(), vec![0.0; len], vec![0.6931; len]] {
+                let mut want = Vec::new();
+                for x in &v {
+                    want.push(b',');
+                    write_feature(&mut want, *x).unwrap();
+                }
+                let mut got = Vec::new();
+                write_features(&mut got, &v).unwrap();
+                assert_eq!(
+                    String::from_utf8(got).unwrap(),
+                    String::from_utf8(want).unwrap()
+                );
+            }
         }
     }
 
