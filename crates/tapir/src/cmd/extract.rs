@@ -558,7 +558,7 @@ mod tests {
                     _ => 0.0,
                 })
                 .collect();
-            for v in [values.clone(), vec![0.0; len], vec![0.6931; len]] {
+            for v in [values.clone(), vec![0.0; len], vec![0.5; len]] {
                 let mut want = Vec::new();
                 for x in &v {
                     want.push(b',');
