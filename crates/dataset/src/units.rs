@@ -74,7 +74,7 @@ impl UnitStore {
 
     /// The unit's state, made by `make` if it has none (in a slot: the slot's old state,
     /// emptied, its spare buffer kept); `true` when it was made.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get_or_insert(
         &mut self,
         u: UnitRef,
