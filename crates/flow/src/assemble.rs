@@ -590,7 +590,6 @@ fn capture_direction(rule: &ClientRule, host: &mut Option<IpAddr>, src: &IpAddr)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tapir_capture::{Fragment, IpInfo};
 
     fn pkt(t: i64, src: &str, sp: u16, dst: &str, dp: u16, proto: u8, flags: u8) -> PacketMeta {
         PacketMeta {
@@ -610,20 +609,8 @@ mod tests {
     /// `PacketMeta`, for every unit and client rule.
     #[test]
     fn push_ip_places_as_push_does() {
-        let ip = |src: &str, sp: u16, dst: &str, dp: u16, flags: u8, len: u32| IpInfo {
-            src: src.parse().unwrap(),
-            dst: dst.parse().unwrap(),
-            proto: 6,
-            ip_len: len,
-            tos: 0,
-            ttl: 64,
-            src_port: sp,
-            dst_port: dp,
-            tcp_flags: flags,
-            payload_len: 0,
-            payload_offset: 0,
-            spi: None,
-            fragment: Fragment::None,
+        let ip = |src: &str, sp: u16, dst: &str, dp: u16, flags: u8, len: u32| {
+            crate::testing::ip(src, sp, dst, dp, 6, flags, len)
         };
         let packets = [
             ip("10.0.0.1", 40000, "10.0.0.2", 443, TCP_SYN, 60),

@@ -26,6 +26,8 @@ mod key;
 mod lru;
 mod record;
 mod table;
+#[cfg(test)]
+mod testing;
 mod tunnel;
 
 pub use assemble::{

@@ -549,23 +549,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn pkt(src: &str, sp: u16, dst: &str, dp: u16, proto: u8, flags: u8, len: u32) -> IpInfo {
-        IpInfo {
-            src: src.parse().unwrap(),
-            dst: dst.parse().unwrap(),
-            proto,
-            ip_len: len,
-            tos: 0,
-            ttl: 64,
-            src_port: sp,
-            dst_port: dp,
-            tcp_flags: flags,
-            payload_len: len.saturating_sub(28),
-            payload_offset: 28,
-            spi: None,
-            fragment: Fragment::None,
-        }
-    }
+    use crate::testing::ip as pkt;
 
     fn s(secs: f64) -> Timestamp {
         Timestamp::from_secs_f64(secs)
