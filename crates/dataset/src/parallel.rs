@@ -21,6 +21,8 @@ use tapir_features::Extractor;
 /// Windows per batch handed to a worker: 32 windows of 1,024 packets are 512 KiB of packets
 /// in, and a few hundred KiB of formatted rows out.
 const BATCH_WINDOWS: usize = 32;
+/// Packets a new batch has room for at most (1 MiB): windows may be up to 2^24 packets.
+const BATCH_RESERVE: usize = 1 << 16;
 /// Batches waiting per worker, in each direction.
 const QUEUED_BATCHES: usize = 2;
 /// In the one-thread case, formatted rows go to the sink in chunks of about this many bytes.
@@ -112,10 +114,13 @@ struct Meta {
 }
 
 impl Batch {
-    fn new() -> Batch {
+    /// Room for a batch of `window`-packet windows (up to [`BATCH_RESERVE`] packets): a
+    /// batch of default windows is copied in without the buffer growing, each growth a copy of
+    /// what it holds.
+    fn new(window: usize) -> Batch {
         Batch {
             windows: Vec::with_capacity(BATCH_WINDOWS),
-            packets: Vec::new(),
+            packets: Vec::with_capacity(BATCH_WINDOWS.saturating_mul(window).min(BATCH_RESERVE)),
             descs: String::new(),
         }
     }
@@ -129,7 +134,8 @@ fn read(
 ) -> Result<ReadStats, DatasetError> {
     let n = to_workers.len();
     let mut seq = 0usize;
-    let mut batch = Batch::new();
+    let window = settings.window.window();
+    let mut batch = Batch::new(window);
     let mut gone = false;
     let send = |batch: Batch, seq: &mut usize| {
         let ok = to_workers[*seq % n].send(batch).is_ok();
@@ -156,7 +162,7 @@ fn read(
                 packets: p..batch.packets.len(),
             });
             if batch.windows.len() == BATCH_WINDOWS
-                && !send(std::mem::replace(&mut batch, Batch::new()), &mut seq)
+                && !send(std::mem::replace(&mut batch, Batch::new(window)), &mut seq)
             {
                 gone = true;
                 return Ok(Visit::Stop);
