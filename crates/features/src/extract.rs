@@ -337,8 +337,6 @@ fn names_into(
     y: &Bins,
     yunit: f64,
 ) {
-    let xe = x.edges();
-    let ye = y.edges();
     let fmt = |e: f64, unit: f64| {
         if unit == 1.0 {
             format!("{e}")
@@ -346,15 +344,22 @@ fn names_into(
             format!("{:.3e}", e / unit)
         }
     };
-    for xw in xe.windows(2) {
-        for yw in ye.windows(2) {
-            v.push(format!(
-                "{space}:{xname}={}..{}:{yname}={}..{}",
-                fmt(xw[0], xunit),
-                fmt(xw[1], xunit),
-                fmt(yw[0], yunit),
-                fmt(yw[1], yunit)
-            ));
+    // Each bin's range is formatted once, not once per feature (a name per x and y bin pair:
+    // formatting every edge again took most of a small run's start-up).
+    let ranges = |edges: &[f64], name: &str, unit: f64| -> Vec<String> {
+        edges
+            .windows(2)
+            .map(|w| format!("{name}={}..{}", fmt(w[0], unit), fmt(w[1], unit)))
+            .collect()
+    };
+    let ys = ranges(&y.edges(), yname, yunit);
+    for xr in ranges(&x.edges(), xname, xunit) {
+        for yr in &ys {
+            let mut name = String::with_capacity(space.len() + xr.len() + yr.len() + 2);
+            for part in [space, ":", &xr, ":", yr] {
+                name.push_str(part);
+            }
+            v.push(name);
         }
     }
 }
