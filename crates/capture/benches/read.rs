@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use etherparse::PacketBuilder;
 use std::hint::black_box;
-use tapir_capture::CaptureReader;
+use tapir_capture::{pcap_file_header, pcap_record_header, CaptureReader, LinkType};
 
 /// Builds a little-endian microsecond pcap: `count` packets alternating TCP and UDP, sizes
 /// cycling from ACK-sized to MTU-sized, each cut to `snaplen` bytes as `tcpdump -s` would.
@@ -31,24 +31,13 @@ fn capture(count: usize, snaplen: usize) -> Vec<u8> {
         }
         templates.push(frame);
     }
-    let mut out = Vec::new();
-    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 262_144, 1] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out.truncate(24);
+    let mut out = pcap_file_header(LinkType::ETHERNET, 262_144).to_vec();
     let mut t_us = 1_700_000_000_000_000u64;
     for i in 0..count {
         let frame = &templates[i % templates.len()];
         let caplen = frame.len().min(snaplen);
         t_us += 137;
-        for v in [
-            (t_us / 1_000_000) as u32,
-            (t_us % 1_000_000) as u32,
-            caplen as u32,
-            frame.len() as u32,
-        ] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
+        out.extend_from_slice(&pcap_record_header(t_us, caplen as u32, frame.len() as u32));
         out.extend_from_slice(&frame[..caplen]);
     }
     out

@@ -74,7 +74,7 @@ pub use linktype::LinkType;
 #[cfg(feature = "live")]
 pub use live::{LiveCapture, LiveError, LiveNext, LiveOptions, LiveStats, SharedStats};
 pub use packet::{Direction, TracePacket};
-pub use pcap_write::PcapWriter;
+pub use pcap_write::{pcap_file_header, pcap_record_header, PcapWriter};
 pub use reader::{CaptureFormat, CaptureReader, RawPacket, MAX_CAPLEN};
 pub use rng::SplitMix64;
 pub use sniff::{kind_from_name, sniff, sniff_bytes, FileKind};

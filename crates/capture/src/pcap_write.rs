@@ -1,8 +1,54 @@
 //! Writing packets as a classic pcap of raw IPv4 headers: what an observer sees of a trace
 //! (sizes, times, directions), in a file tshark and every capture tool reads.
 
-use crate::{Direction, TracePacket};
+use crate::{Direction, LinkType, TracePacket};
 use std::io::{self, Write};
+
+/// The 24-byte header of a classic pcap file as libpcap writes it: little-endian, version 2.4,
+/// microsecond timestamps, `link` and `snaplen` as given. With [`pcap_record_header`], for
+/// writing frames captured elsewhere (tests, benchmarks, a mix of captures).
+///
+/// ```
+/// use tapir_capture::{pcap_file_header, pcap_record_header, CaptureReader, LinkType};
+/// let frame = [0x45u8, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+/// let mut file = pcap_file_header(LinkType::RAW, 65_535).to_vec();
+/// file.extend(pcap_record_header(1_700_000_000_000_042, 20, 20));
+/// file.extend(frame);
+/// let mut r = CaptureReader::new(&file[..]).unwrap();
+/// let p = r.next_packet().unwrap().unwrap();
+/// assert_eq!((p.ts.as_nanos(), p.data.len()), (1_700_000_000_000_042_000, 20));
+/// ```
+pub fn pcap_file_header(link: LinkType, snaplen: u32) -> [u8; 24] {
+    let mut h = [0u8; 24];
+    let fields = [
+        0xa1b2_c3d4u32,
+        0x0004_0002,
+        0,
+        0,
+        snaplen,
+        u32::from(link.0),
+    ];
+    for (out, v) in h.chunks_exact_mut(4).zip(fields) {
+        out.copy_from_slice(&v.to_le_bytes());
+    }
+    h
+}
+
+/// The 16-byte header of a record of a [`pcap_file_header`] file: the time in microseconds
+/// since the epoch, the bytes captured and the frame's length on the wire.
+pub fn pcap_record_header(t_us: u64, caplen: u32, orig_len: u32) -> [u8; 16] {
+    let mut h = [0u8; 16];
+    let fields = [
+        (t_us / 1_000_000) as u32,
+        (t_us % 1_000_000) as u32,
+        caplen,
+        orig_len,
+    ];
+    for (out, v) in h.chunks_exact_mut(4).zip(fields) {
+        out.copy_from_slice(&v.to_le_bytes());
+    }
+    h
+}
 
 /// LINKTYPE_RAW: each record starts with the IP header.
 const LINKTYPE_RAW: u32 = 101;

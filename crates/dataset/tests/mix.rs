@@ -9,22 +9,17 @@ use etherparse::{PacketBuilder, VlanId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use tapir_capture::CaptureReader;
+use tapir_capture::{pcap_file_header, pcap_record_header, CaptureReader, LinkType};
 
 const MAC_A: [u8; 6] = [2, 0, 0, 0, 0, 1];
 const MAC_B: [u8; 6] = [2, 0, 0, 0, 0, 2];
 
 /// A classic microsecond pcap of Ethernet frames, one every `gap_us` from `start_us`.
 fn pcap(frames: &[Vec<u8>], start_us: u64, gap_us: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65_535, 1] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
+    let mut out = pcap_file_header(LinkType::ETHERNET, 65_535).to_vec();
     for (i, f) in frames.iter().enumerate() {
         let t = start_us + i as u64 * gap_us;
-        for v in [t / 1_000_000, t % 1_000_000, f.len() as u64, f.len() as u64] {
-            out.extend_from_slice(&(v as u32).to_le_bytes());
-        }
+        out.extend_from_slice(&pcap_record_header(t, f.len() as u32, f.len() as u32));
         out.extend_from_slice(f);
     }
     out

@@ -2,6 +2,7 @@
 //! live state (units, window buffers) with their counters.
 
 use std::path::{Path, PathBuf};
+use tapir_capture::{pcap_file_header, pcap_record_header, LinkType};
 use tapir_dataset::{extract_file, stream_file, ExtractSettings, StateStats, Visit};
 use tapir_features::{Extractor, WindowSpec};
 use tapir_flow::Unit;
@@ -9,13 +10,7 @@ use tapir_flow::Unit;
 /// Ethernet + IPv4 + UDP frames as a pcap: (µs, source port, payload length) per packet, all
 /// from 10.0.0.1 to 10.0.0.2:53.
 fn pcap(tag: &str, packets: &[(u64, u16, usize)]) -> PathBuf {
-    let mut v = Vec::new();
-    v.extend(0xa1b2_c3d4u32.to_le_bytes());
-    v.extend(2u16.to_le_bytes());
-    v.extend(4u16.to_le_bytes());
-    v.extend([0u8; 8]);
-    v.extend(65_535u32.to_le_bytes());
-    v.extend(1u32.to_le_bytes());
+    let mut v = pcap_file_header(LinkType::ETHERNET, 65_535).to_vec();
     for &(t_us, sport, n) in packets {
         let t_us = 1_700_000_000_000_000 + t_us;
         let b = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
@@ -23,10 +18,7 @@ fn pcap(tag: &str, packets: &[(u64, u16, usize)]) -> PathBuf {
             .udp(sport, 53);
         let mut f = Vec::new();
         b.write(&mut f, &vec![0u8; n]).unwrap();
-        v.extend(((t_us / 1_000_000) as u32).to_le_bytes());
-        v.extend(((t_us % 1_000_000) as u32).to_le_bytes());
-        v.extend((f.len() as u32).to_le_bytes());
-        v.extend((f.len() as u32).to_le_bytes());
+        v.extend(pcap_record_header(t_us, f.len() as u32, f.len() as u32));
         v.extend(f);
     }
     let path =

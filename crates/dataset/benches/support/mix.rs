@@ -19,7 +19,10 @@ use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use tapir_capture::{CaptureReader, Decoder, FileKind, LinkType, SplitMix64, Stream};
+use tapir_capture::{
+    pcap_file_header, pcap_record_header, CaptureReader, Decoder, FileKind, LinkType, SplitMix64,
+    Stream,
+};
 
 /// Start offsets of the captures in a round are drawn uniformly in 0..OFFSET_SPAN_US.
 const OFFSET_SPAN_US: usize = 300_000_000;
@@ -147,9 +150,8 @@ pub fn mix(dir: &Path, out: &Path, packets: u64, seed: u64) -> Result<Summary, S
     let file = File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
     let io_err = |e: io::Error| format!("{}: {e}", out.display());
-    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, snaplen, 1] {
-        w.write_all(&v.to_le_bytes()).map_err(io_err)?;
-    }
+    w.write_all(&pcap_file_header(LinkType::ETHERNET, snaplen))
+        .map_err(io_err)?;
 
     let mut rng = SplitMix64::new(seed);
     let mut s = Summary {
@@ -207,16 +209,9 @@ pub fn mix(dir: &Path, out: &Path, packets: u64, seed: u64) -> Result<Summary, S
                 }
                 Slot::Open(src) => {
                     rewrite(&mut src.data, src.mask);
-                    let us = src.ts_ns.div_euclid(1000);
-                    let rec = [
-                        us.div_euclid(1_000_000) as u32,
-                        us.rem_euclid(1_000_000) as u32,
-                        src.data.len() as u32,
-                        src.orig_len,
-                    ];
-                    for v in rec {
-                        w.write_all(&v.to_le_bytes()).map_err(io_err)?;
-                    }
+                    let us = src.ts_ns.div_euclid(1000).max(0) as u64;
+                    let rec = pcap_record_header(us, src.data.len() as u32, src.orig_len);
+                    w.write_all(&rec).map_err(io_err)?;
                     w.write_all(&src.data).map_err(io_err)?;
                     s.packets += 1;
                     s.bytes += 16 + src.data.len() as u64;

@@ -3,14 +3,14 @@
 
 use etherparse::PacketBuilder;
 use std::io::Write;
+use tapir_capture::{pcap_file_header, pcap_record_header, LinkType};
 
 /// A pcap (snaplen 96, as tcpdump -s 96 writes) of `count` packets between a client and a few
 /// servers: downloads of MTU-sized packets with ACKs up, small two-way exchanges, varied gaps.
 pub fn write_capture(path: &std::path::Path, count: usize) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 96, 1] {
-        f.write_all(&v.to_le_bytes()).unwrap();
-    }
+    f.write_all(&pcap_file_header(LinkType::ETHERNET, 96))
+        .unwrap();
     let mut rng = 0x2545_f491_4f6c_dd1du64;
     let mut t_us = 1_700_000_000_000_000u64;
     let mut frame = Vec::with_capacity(1600);
@@ -51,14 +51,8 @@ pub fn write_capture(path: &std::path::Path, count: usize) {
         }
         t_us += (rng >> 40) % 2000;
         let caplen = frame.len().min(96);
-        for v in [
-            (t_us / 1_000_000) as u32,
-            (t_us % 1_000_000) as u32,
-            caplen as u32,
-            frame.len() as u32,
-        ] {
-            f.write_all(&v.to_le_bytes()).unwrap();
-        }
+        f.write_all(&pcap_record_header(t_us, caplen as u32, frame.len() as u32))
+            .unwrap();
         f.write_all(&frame[..caplen]).unwrap();
     }
     f.flush().unwrap();

@@ -56,20 +56,12 @@ pub fn stderr(o: &Output) -> String {
 pub struct Pcap(pub Vec<u8>);
 impl Pcap {
     pub fn new() -> Self {
-        let mut v = Vec::new();
-        v.extend(0xa1b2_c3d4u32.to_le_bytes());
-        v.extend(2u16.to_le_bytes());
-        v.extend(4u16.to_le_bytes());
-        v.extend([0u8; 8]);
-        v.extend(65_535u32.to_le_bytes());
-        v.extend(1u32.to_le_bytes());
-        Pcap(v)
+        Pcap(tapir_capture::pcap_file_header(tapir_capture::LinkType::ETHERNET, 65_535).to_vec())
     }
     pub fn frame(&mut self, t_us: u64, f: &[u8]) {
-        self.0.extend(((t_us / 1_000_000) as u32).to_le_bytes());
-        self.0.extend(((t_us % 1_000_000) as u32).to_le_bytes());
-        self.0.extend((f.len() as u32).to_le_bytes());
-        self.0.extend((f.len() as u32).to_le_bytes());
+        let len = f.len() as u32;
+        self.0
+            .extend(tapir_capture::pcap_record_header(t_us, len, len));
         self.0.extend(f);
     }
     pub fn udp(&mut self, t_us: u64, s: [u8; 4], d: [u8; 4], sp: u16, dp: u16, n: usize) {
