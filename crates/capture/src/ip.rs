@@ -254,11 +254,7 @@ fn decode_v4<const TRANSPORT: bool>(ip: &[u8], wire_len: u32) -> Result<IpInfo, 
         info.proto = next;
         offset += len;
     }
-    if TRANSPORT {
-        transport(&mut info, ip, offset);
-    } else {
-        info.payload_len = info.ip_len.saturating_sub(offset as u32);
-    }
+    transport::<TRANSPORT>(&mut info, ip, offset);
     Ok(info)
 }
 
@@ -343,20 +339,17 @@ fn decode_v6<const TRANSPORT: bool>(ip: &[u8], wire_len: u32) -> Result<IpInfo, 
             _ => break,
         }
     }
-    if TRANSPORT {
-        transport(&mut info, ip, offset);
-    } else {
-        info.payload_len = info.ip_len.saturating_sub(offset as u32);
-    }
+    transport::<TRANSPORT>(&mut info, ip, offset);
     Ok(info)
 }
 
-/// Fills ports, flags, SPI and payload length from the transport header at `offset`.
+/// Sets the payload length to the bytes after the IP header(s) at `offset`; with `READ`, then
+/// fills ports, flags, SPI and payload length from the transport header there.
 #[inline(always)]
-fn transport(info: &mut IpInfo, ip: &[u8], offset: usize) {
+fn transport<const READ: bool>(info: &mut IpInfo, ip: &[u8], offset: usize) {
     let after_ip = info.ip_len.saturating_sub(offset as u32);
     info.payload_len = after_ip;
-    if info.fragment == Fragment::Later {
+    if !READ || info.fragment == Fragment::Later {
         return;
     }
     // Bytes past the IP length are link-layer padding (Ethernet pads to 60 bytes): never read

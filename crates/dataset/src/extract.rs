@@ -946,9 +946,10 @@ fn expire(now: Timestamp, units: &mut Units, v: &mut Visitor<'_, '_>) -> Result<
 
 /// The next IP packet of `r`, decoded down to the transport header when `transport`, else
 /// the IP header only (given to `on_ip` where it was decoded: moving the header's fields out
-/// by value costs a store-forwarding stall per packet), a pause of a live source, or the end. Frames that are not IP are counted, ones that do not decode are skipped with a
-/// warning (see [`Visitor::skip`]); a read error ends the input with a warning, or fails the
-/// file under `strict`.
+/// by value costs a store-forwarding stall per packet), a pause of a live source, or the end.
+/// Frames that are not IP are counted, ones that do not decode are skipped with a warning
+/// (see [`Visitor::skip`]); a read error ends the input with a warning, or fails the file
+/// under `strict`.
 #[inline(always)]
 fn next_ip<S: PacketSource + ?Sized>(
     path: &Path,
