@@ -35,10 +35,12 @@ const FLAT_LEAF: u32 = 1 << 31;
 /// left (95% on the bundled model's sample windows), so one step tests the next [`RUN`] nodes
 /// at once, with no branch between them, and moves to the first that sends the row right (to
 /// its right child) or is a leaf (a NaN threshold: sends every row right). A node's right child
-/// is beside its test, in the cache line the run read. Leaf distributions are stored once per
+/// is beside its test, in the cache line the run read; a right child that is a leaf is only
+/// that word (no node of its own: the default model's walks end there half the time, and that
+/// last step to another cache line is saved). Leaf distributions are stored once per
 /// distinct value (the bundled model's 352,404 leaves have 2,164), small enough to stay in
-/// cache. Eight trees are walked at once (a lane that reaches its leaf takes the next tree) so
-/// that their memory accesses overlap. Built from trees that passed [`Tree::check`], whose
+/// cache. Eight trees are walked at once (a lane that reaches its leaf takes the next tree, and
+/// asks for the lines of its next run ahead) so that their memory accesses overlap. Built from trees that passed [`Tree::check`], whose
 /// children come after their parents, so every walk ends.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Flat {
@@ -80,9 +82,6 @@ impl Flat {
                 if me - base >= t.nodes.len() || me >= FLAT_LEAF as usize {
                     return None;
                 }
-                if let Some(p) = parent {
-                    f.nodes[p][2] = me as u32;
-                }
                 let n = t.nodes[old as usize];
                 if n.feature == LEAF {
                     let start = n.left as usize;
@@ -100,8 +99,16 @@ impl Flat {
                             o
                         }
                     };
-                    f.nodes.push([0, f32::NAN.to_bits(), FLAT_LEAF | offset]);
+                    match parent {
+                        // A right child that is a leaf lives in its parent's right word only:
+                        // the walk ends there, with no step to a node of its own.
+                        Some(p) => f.nodes[p][2] = FLAT_LEAF | offset,
+                        None => f.nodes.push([0, f32::NAN.to_bits(), FLAT_LEAF | offset]),
+                    }
                 } else {
+                    if let Some(p) = parent {
+                        f.nodes[p][2] = me as u32;
+                    }
                     if n.feature > u32::from(u16::MAX) {
                         return None;
                     }
@@ -129,9 +136,20 @@ impl Flat {
         });
     }
 
+    /// Asks for the cache lines of the run that starts at node `i` (its 96 bytes span two or
+    /// three lines) without waiting for them: the lane that will read them comes back only
+    /// after the other lanes' steps.
+    #[inline(always)]
+    fn prefetch_run(&self, i: usize) {
+        let p = self.nodes.as_ptr().wrapping_add(i).cast::<u8>();
+        for offset in [0, RUN * 12 / 2, RUN * 12 - 1] {
+            prefetch(p.wrapping_add(offset));
+        }
+    }
+
     fn add_leaves_padded(&self, row: &[f32; 1 << 16], out: &mut [f64]) {
         let k = self.n_classes.min(out.len());
-        const GROUP: usize = 64;
+        const GROUP: usize = 256;
         const NONE: usize = usize::MAX;
         let n = self.roots.len();
         let mut base = 0;
@@ -173,19 +191,20 @@ impl Flat {
                     }
                     if right == 0 {
                         node[l] += RUN as u32;
+                        self.prefetch_run(i + RUN);
                         continue;
                     }
                     let r = run[right.trailing_zeros() as usize][2];
                     if r & FLAT_LEAF == 0 {
                         node[l] = r;
-                        prefetch(&self.nodes[r as usize]);
+                        self.prefetch_run(r as usize);
                         continue;
                     }
                     leaf_of[t - base] = r & !FLAT_LEAF;
                     if next < end {
                         tree[l] = next;
                         node[l] = self.roots[next];
-                        prefetch(&self.nodes[node[l] as usize]);
+                        self.prefetch_run(node[l] as usize);
                         next += 1;
                     } else {
                         tree[l] = NONE;
@@ -207,27 +226,27 @@ impl Flat {
     }
 }
 
+/// Asks for the cache line holding `p`.
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    #[allow(unsafe_code)]
+    // SAFETY: a prefetch is a hint: it reads nothing into the program and cannot fault, whatever
+    // the address (a run's last lines may lie past the end of the nodes). SSE is part of every
+    // x86-64 processor.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 thread_local! {
     /// A row padded with zeros to the forest's width, indexed by a node's 16-bit feature with
     /// no bounds check (only the first `Flat::width` are written and read).
     static ROW: std::cell::RefCell<Box<[f32; 1 << 16]>> =
         std::cell::RefCell::new(Box::new([0.0; 1 << 16]));
-}
-
-/// Asks for the cache line of `node` without waiting for it: the lane that will read it comes
-/// back to it only after the other lanes' steps.
-#[inline(always)]
-fn prefetch(node: &[u32; 3]) {
-    #[cfg(target_arch = "x86_64")]
-    #[allow(unsafe_code)]
-    // SAFETY: a prefetch is a hint that reads nothing into the program and cannot fault; the
-    // address is that of a live reference. SSE is part of every x86-64 processor.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>((node as *const [u32; 3]).cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = node;
 }
 
 /// A fitted tree: nodes in pre-order (children after their parent) and leaf class distributions.
