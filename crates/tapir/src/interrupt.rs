@@ -9,18 +9,25 @@
 //! its targets as they were (an existing output is never half replaced).
 //!
 //! Temporary paths are created, committed and discarded under one lock that the signal thread
-//! also takes before it exits, so none can appear or be renamed while it cleans up.
+//! also takes before it exits, so none can appear or be renamed while it cleans up. A commit
+//! also looks at what the signal handler itself has seen: a signal that would stop the program
+//! but that the signal thread has not acted on yet (it may wait for a core on a loaded machine)
+//! stops it at the commit instead, so an output is never put in place after such a signal.
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 static COOPERATIVE: AtomicBool = AtomicBool::new(false);
+/// Set by the signal thread when it takes a first signal as a request to finish.
+static ACCEPTED: AtomicBool = AtomicBool::new(false);
+/// The last signal the handler saw, set in the handler itself, before the signal thread runs.
+static RAW: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
 static TEMPS: Mutex<Vec<Temp>> = Mutex::new(Vec::new());
 
 enum Temp {
@@ -62,6 +69,10 @@ pub fn install() {
     let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else {
         return;
     };
+    let raw = RAW.get_or_init(Default::default);
+    for sig in [SIGINT, SIGTERM] {
+        let _ = signal_hook::flag::register_usize(sig, Arc::clone(raw), sig as usize);
+    }
     let _ = std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
@@ -70,6 +81,7 @@ pub fn install() {
                     .compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst)
                     .is_ok();
                 if first && COOPERATIVE.load(Ordering::SeqCst) {
+                    ACCEPTED.store(true, Ordering::SeqCst);
                     eprintln!(
                         "tapir: {}: finishing the output (again to stop at once)",
                         signal_name(sig)
@@ -84,7 +96,11 @@ pub fn install() {
 /// Removes every registered temporary path and exits with 128 + the signal number.
 fn stop_now(sig: i32) -> ! {
     // Held until exit: no temporary path is created or renamed meanwhile.
-    let temps = temps();
+    stop_locked(sig, temps())
+}
+
+/// [`stop_now`] with the lock of the temporary paths already taken.
+fn stop_locked(sig: i32, temps: MutexGuard<'static, Vec<Temp>>) -> ! {
     let removed = temps.iter().filter(|t| t.remove()).count();
     let what = match removed {
         0 => String::new(),
@@ -170,9 +186,20 @@ fn forget(temps: &mut Vec<Temp>, tmp: &Path) {
     temps.retain(|t| t.path() != tmp);
 }
 
+/// Takes the lock of the temporary paths to put an output in place; stops the program first if
+/// a signal that stops it has come (see the module's documentation).
+fn temps_to_commit() -> MutexGuard<'static, Vec<Temp>> {
+    let temps = temps();
+    let raw = RAW.get().map_or(0, |r| r.load(Ordering::SeqCst));
+    if raw != 0 && !ACCEPTED.load(Ordering::SeqCst) && !COOPERATIVE.load(Ordering::SeqCst) {
+        stop_locked(i32::try_from(raw).unwrap_or(SIGTERM), temps);
+    }
+    temps
+}
+
 /// Renames the temporary file or folder `tmp` to `dest` and stops tracking it.
 pub fn commit(tmp: &Path, dest: &Path) -> io::Result<()> {
-    let mut temps = temps();
+    let mut temps = temps_to_commit();
     fs::rename(tmp, dest)?;
     forget(&mut temps, tmp);
     Ok(())
@@ -182,7 +209,7 @@ pub fn commit(tmp: &Path, dest: &Path) -> io::Result<()> {
 /// is moved aside, the new one renamed into place, the old one removed. A signal cannot come
 /// between the two renames; if the second fails the old folder is put back.
 pub fn commit_dir(tmp: &Path, dest: &Path) -> io::Result<()> {
-    let mut temps = temps();
+    let mut temps = temps_to_commit();
     if fs::symlink_metadata(dest).is_err() {
         fs::rename(tmp, dest)?;
         forget(&mut temps, tmp);
@@ -195,8 +222,13 @@ pub fn commit_dir(tmp: &Path, dest: &Path) -> io::Result<()> {
         return Err(e);
     }
     forget(&mut temps, tmp);
+    // The old folder is removed without the lock (it may be large), registered so that a
+    // signal meanwhile removes the rest of it rather than leaving it beside the new one.
+    temps.push(Temp::Dir(old.clone()));
     drop(temps);
-    fs::remove_dir_all(&old)
+    let removed = fs::remove_dir_all(&old);
+    forget(&mut self::temps(), &old);
+    removed
 }
 
 /// Removes the temporary file or folder `tmp` (an output abandoned after an error).

@@ -34,6 +34,46 @@ fn signal(child: &Child, sig: &str) {
     assert!(st.success());
 }
 
+/// Waits until a thread of `child` is blocked reading its standard input: `read` on descriptor
+/// 0 in `/proc/PID/task/TID/syscall`. Where that file cannot be read (not Linux, or no
+/// permission), or the architecture's number for `read` is not known here, it waits two
+/// seconds instead.
+fn wait_blocked_on_stdin(child: &mut Child) {
+    const READ: Option<&str> = if cfg!(target_arch = "x86_64") {
+        Some("0")
+    } else if cfg!(target_arch = "aarch64") {
+        Some("63")
+    } else {
+        None
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut seen = false;
+        for task in fs::read_dir(format!("/proc/{}/task", child.id()))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let Ok(call) = fs::read_to_string(task.path().join("syscall")) else {
+                continue;
+            };
+            seen = true;
+            let mut words = call.split_whitespace();
+            if READ.is_some() && words.next() == READ && words.next() == Some("0x0") {
+                return;
+            }
+        }
+        if !seen || READ.is_none() {
+            std::thread::sleep(Duration::from_secs(2));
+            return;
+        }
+        if Instant::now() > deadline {
+            give_up(child, "never blocked reading its standard input");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Hidden temporary entries (`.NAME.tmp-PID`, `.NAME.old-PID`) left in `dir`.
 fn leftovers(dir: &Path) -> Vec<String> {
     fs::read_dir(dir)
@@ -302,17 +342,11 @@ fn second_sigint_stops_at_once_and_removes_the_temporary_file() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The temporary output exists once the command runs; the read of standard input starts
-    // right after. A first Ctrl-C that came between the two would be acted on (no input yet:
-    // the output is finished, as it should be), so give the read time to start and block.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while leftovers(&dir).is_empty() {
-        if Instant::now() > deadline {
-            give_up(&mut child, "no temporary output appeared");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(500));
+    // A first Ctrl-C that came before the read of standard input starts would be acted on (no
+    // input yet: the output is finished, as it should be), so wait until the read blocks; on a
+    // loaded machine that can take longer than any fixed pause.
+    wait_blocked_on_stdin(&mut child);
+    assert!(!leftovers(&dir).is_empty(), "the temporary output exists");
     signal(&child, "-INT");
     std::thread::sleep(Duration::from_millis(500));
     assert!(
