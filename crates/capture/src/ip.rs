@@ -110,6 +110,16 @@ fn be32(data: &[u8], at: usize) -> Option<u32> {
 // copy of it (of fields just stored one by one) would stall on store forwarding.
 #[inline(never)]
 pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Result<IpInfo, DecodeError> {
+    match plain_ipv4::<true>(link, data) {
+        Some(info) => Ok(info),
+        None => decode_any(link, data, orig_len),
+    }
+}
+
+/// [`decode`] for every packet [`plain_ipv4`] leaves.
+#[inline(never)]
+#[cold]
+fn decode_any(link: LinkType, data: &[u8], orig_len: u32) -> Result<IpInfo, DecodeError> {
     decode_at::<true>(link, data, orig_len)
 }
 
@@ -133,7 +143,63 @@ pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Result<IpInfo, Deco
 /// ```
 #[inline(never)]
 pub fn decode_ip(link: LinkType, data: &[u8], orig_len: u32) -> Result<IpInfo, DecodeError> {
+    match plain_ipv4::<false>(link, data) {
+        Some(info) => Ok(info),
+        None => decode_ip_any(link, data, orig_len),
+    }
+}
+
+/// [`decode_ip`] for every packet [`plain_ipv4`] leaves.
+#[inline(never)]
+#[cold]
+fn decode_ip_any(link: LinkType, data: &[u8], orig_len: u32) -> Result<IpInfo, DecodeError> {
     decode_at::<false>(link, data, orig_len)
+}
+
+/// The common case of [`decode`] and [`decode_ip`] in a few tests: an IPv4 header of 20 bytes,
+/// straight after an Ethernet header (no VLAN tag) or alone (a raw-IP link type), announcing a
+/// total length of at least 20, not a fragment, not AH. What [`decode_at`] gives for such a
+/// packet, or `None` for any other packet, which it then decodes.
+#[inline(always)]
+fn plain_ipv4<const TRANSPORT: bool>(link: LinkType, data: &[u8]) -> Option<IpInfo> {
+    let offset = match link {
+        LinkType::ETHERNET => match data.get(12..14)? {
+            [0x08, 0x00] => 14,
+            _ => return None,
+        },
+        LinkType::RAW | LinkType::RAW_OPENBSD | LinkType::RAW_BSDOS | LinkType::IPV4 => 0,
+        _ => return None,
+    };
+    let ip = data.get(offset..)?;
+    let h = ip.first_chunk::<20>()?;
+    let ip_len = u32::from(u16::from_be_bytes([h[2], h[3]]));
+    // Version 4 and 20 bytes of header; no fragment offset and no more-fragments flag.
+    if h[0] != 0x45 || ip_len < 20 || u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0 {
+        return None;
+    }
+    if h[9] == PROTO_AH {
+        return None;
+    }
+    let mut info = IpInfo {
+        src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
+        dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
+        proto: h[9],
+        ip_len,
+        tos: h[1],
+        ttl: h[8],
+        src_port: 0,
+        dst_port: 0,
+        tcp_flags: 0,
+        payload_len: 0,
+        payload_offset: 0,
+        spi: None,
+        fragment: Fragment::None,
+    };
+    transport::<TRANSPORT>(&mut info, ip, 20);
+    if info.payload_offset != 0 {
+        info.payload_offset += offset as u32;
+    }
+    Some(info)
 }
 
 /// [`decode`], with the transport header read when `TRANSPORT`.
@@ -442,6 +508,78 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The shortcut for plain IPv4 gives what the general decoders give, field for field and
+    /// error for error, on seeded headers at and around its edges: header lengths, versions,
+    /// total lengths (0, below 20, past the capture), fragment bits, AH, NAT-T ports, Ethernet
+    /// with and without a VLAN tag or IPv6, every raw-IP link type, cut at any length.
+    #[test]
+    fn the_plain_ipv4_shortcut_is_the_general_decoder() {
+        let mut rng = crate::rng::SplitMix64::new(11);
+        let mut pick = |n: usize| (rng.next_u64() % n as u64) as usize;
+        let links = [
+            LinkType::ETHERNET,
+            LinkType::RAW,
+            LinkType::RAW_OPENBSD,
+            LinkType::RAW_BSDOS,
+            LinkType::IPV4,
+            LinkType::IPV6,
+            LinkType::NULL,
+            LinkType::LINUX_SLL,
+        ];
+        let (mut plain, mut other) = (0, 0);
+        for _ in 0..60_000 {
+            let proto = [6u8, 17, 50, 51, 1][pick(5)];
+            let total = [0u16, 19, 20, 40, 60, 1500, pick(200) as u16][pick(7)];
+            let mut ip = v4(proto, total, &[]);
+            ip[0] = [0x45, 0x45, 0x45, 0x46, 0x44, 0x55, 0x65][pick(7)];
+            let frag: u16 = [0, 0x4000, 0x2000, 0x0001, 0x8000, pick(65_536) as u16][pick(6)];
+            ip[6..8].copy_from_slice(&frag.to_be_bytes());
+            let port = [4500u16, 53, 443][pick(3)];
+            ip.extend_from_slice(&port.to_be_bytes());
+            ip.extend_from_slice(&port.to_be_bytes());
+            ip.extend((0..pick(40)).map(|_| pick(256) as u8));
+            let link = links[pick(links.len())];
+            let mut p = Vec::new();
+            if link == LinkType::ETHERNET {
+                p.extend_from_slice(&[2; 12]);
+                match pick(4) {
+                    0 => p.extend_from_slice(&[0x81, 0x00, 0, 7, 0x08, 0x00]),
+                    1 => p.extend_from_slice(&[0x86, 0xdd]),
+                    _ => p.extend_from_slice(&[0x08, 0x00]),
+                }
+            }
+            p.extend_from_slice(&ip);
+            let data = &p[..p.len() - pick(p.len() + 1).min(pick(4) * p.len() / 3)];
+            let orig = p.len() as u32 + [0, 0, 100][pick(3)];
+            let same =
+                |a: &Result<IpInfo, DecodeError>, b: &Result<IpInfo, DecodeError>| match (a, b) {
+                    (Ok(a), Ok(b)) => a == b,
+                    (Err(a), Err(b)) => a.to_string() == b.to_string(),
+                    _ => false,
+                };
+            let full = decode(link, data, orig);
+            assert!(
+                same(&full, &decode_any(link, data, orig)),
+                "{link:?} {data:02x?}"
+            );
+            let ip = decode_ip(link, data, orig);
+            assert!(
+                same(&ip, &decode_ip_any(link, data, orig)),
+                "{link:?} {data:02x?}"
+            );
+            if plain_ipv4::<true>(link, data).is_some() {
+                plain += 1;
+            } else {
+                other += 1;
+            }
+        }
+        // Both sides of the shortcut were tried.
+        assert!(
+            plain > 2_000 && other > 2_000,
+            "{plain} plain, {other} other"
+        );
     }
 
     #[test]
