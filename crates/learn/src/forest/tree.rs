@@ -40,8 +40,9 @@ const FLAT_LEAF: u32 = 1 << 31;
 /// last step to another cache line is saved). Leaf distributions are stored once per
 /// distinct value (the bundled model's 352,404 leaves have 2,164), small enough to stay in
 /// cache. Eight trees are walked at once (a lane that reaches its leaf takes the next tree, and
-/// asks for the lines of its next run ahead) so that their memory accesses overlap. Built from trees that passed [`Tree::check`], whose
-/// children come after their parents, so every walk ends.
+/// asks for the lines of its next run ahead) so that their memory accesses overlap. Built from
+/// trees that passed [`Tree::check`], whose children come after their parents, so every walk
+/// ends.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Flat {
     /// Each node's feature (0 for leaves and the [`RUN`] padding entries at the end), the bits
