@@ -208,6 +208,7 @@ impl Bins {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::FeatureConfig;
 
     /// The direct table of a linear axis agrees with the search at every value it covers and
     /// on both sides of it, on axes with odd and even spans.
@@ -309,8 +310,13 @@ mod tests {
 
     #[test]
     fn guess_table_never_overshoots() {
-        // Odd axes: fine log bins, a sub-unit minimum, a wide linear one; compare with a scan.
+        // The default axes and odd ones (fine log bins, a sub-unit minimum, a wide linear one),
+        // compared with a scan.
+        let default = FeatureConfig::default();
         for axis in [
+            default.iat_axis,
+            default.surge_axis,
+            default.burst_axis,
             Axis::new(Scale::Log, 1e-6, 1e-3, 128),
             Axis::new(Scale::Log, 4e-10, 7e-9, 3),
             Axis::new(Scale::SignedLog, 1e-6, 1.0, 40),
@@ -320,9 +326,23 @@ mod tests {
             let e = &b.edges[..b.searched];
             assert_eq!(b.lookup[b.searched - 1], i64::MAX);
             let scan = |x: i64| e[1..e.len() - 1].iter().take_while(|&&v| v <= x).count();
+            let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+            let mut random = move || {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                rng
+            };
+            // Around every power of two and its quarters, every edge, and seeded values of
+            // every magnitude.
             for x in (-5..5000)
-                .chain((0..62).map(|j| 1i64 << j))
-                .chain([i64::MAX, i64::MIN])
+                .chain((0..63).flat_map(|j| {
+                    let p = 1i64 << j;
+                    [p - 1, p, p + 1, p | p >> 1, p | p >> 2, p | p >> 1 | p >> 2]
+                }))
+                .chain(e.iter().flat_map(|&v| [v - 1, v, v + 1]))
+                .chain((0..20_000).map(|_| (random() >> (random() % 64)) as i64))
+                .chain([i64::MAX, i64::MAX - 1, i64::MIN])
             {
                 let want = scan(x.saturating_abs());
                 let got = b.search(x.saturating_abs());
