@@ -180,7 +180,19 @@ fn plain_ipv4<const TRANSPORT: bool>(link: LinkType, data: &[u8]) -> Option<IpIn
     if h[9] == PROTO_AH {
         return None;
     }
-    let mut info = IpInfo {
+    let mut info = v4_info(h, ip_len, Fragment::None);
+    transport::<TRANSPORT>(&mut info, ip, 20);
+    if info.payload_offset != 0 {
+        info.payload_offset += offset as u32;
+    }
+    Some(info)
+}
+
+/// The IP-layer fields of the IPv4 header `h` (its first 20 bytes); the transport fields are
+/// left for [`transport`].
+#[inline(always)]
+fn v4_info(h: &[u8; 20], ip_len: u32, fragment: Fragment) -> IpInfo {
+    IpInfo {
         src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
         dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
         proto: h[9],
@@ -193,13 +205,8 @@ fn plain_ipv4<const TRANSPORT: bool>(link: LinkType, data: &[u8]) -> Option<IpIn
         payload_len: 0,
         payload_offset: 0,
         spi: None,
-        fragment: Fragment::None,
-    };
-    transport::<TRANSPORT>(&mut info, ip, 20);
-    if info.payload_offset != 0 {
-        info.payload_offset += offset as u32;
+        fragment,
     }
-    Some(info)
 }
 
 /// [`decode`], with the transport header read when `TRANSPORT`.
@@ -291,21 +298,7 @@ fn decode_v4<const TRANSPORT: bool>(ip: &[u8], wire_len: u32) -> Result<IpInfo, 
     } else {
         Fragment::None
     };
-    let mut info = IpInfo {
-        src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
-        dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
-        proto: h[9],
-        ip_len,
-        tos: h[1],
-        ttl: h[8],
-        src_port: 0,
-        dst_port: 0,
-        tcp_flags: 0,
-        payload_len: 0,
-        payload_offset: 0,
-        spi: None,
-        fragment,
-    };
+    let mut info = v4_info(h, ip_len, fragment);
     let mut offset = ihl;
     // AH in transport or tunnel mode sits between IPv4 and the next protocol (RFC 4302).
     if info.proto == PROTO_AH && fragment != Fragment::Later {
