@@ -110,17 +110,7 @@ fn be32(data: &[u8], at: usize) -> Option<u32> {
 // copy of it (of fields just stored one by one) would stall on store forwarding.
 #[inline(never)]
 pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Result<IpInfo, DecodeError> {
-    match plain_ipv4::<true>(link, data) {
-        Some(info) => Ok(info),
-        None => decode_any(link, data, orig_len),
-    }
-}
-
-/// [`decode`] for every packet [`plain_ipv4`] leaves.
-#[inline(never)]
-#[cold]
-fn decode_any(link: LinkType, data: &[u8], orig_len: u32) -> Result<IpInfo, DecodeError> {
-    decode_at::<true>(link, data, orig_len)
+    decode_with::<true>(link, data, orig_len)
 }
 
 /// [`decode`] down to the IP header only: the same addresses, protocol, lengths, TOS, TTL and
@@ -143,22 +133,26 @@ fn decode_any(link: LinkType, data: &[u8], orig_len: u32) -> Result<IpInfo, Deco
 /// ```
 #[inline(never)]
 pub fn decode_ip(link: LinkType, data: &[u8], orig_len: u32) -> Result<IpInfo, DecodeError> {
-    match plain_ipv4::<false>(link, data) {
-        Some(info) => Ok(info),
-        None => decode_ip_any(link, data, orig_len),
-    }
+    decode_with::<false>(link, data, orig_len)
 }
 
-/// [`decode_ip`] for every packet [`plain_ipv4`] leaves.
-#[inline(never)]
-#[cold]
-fn decode_ip_any(link: LinkType, data: &[u8], orig_len: u32) -> Result<IpInfo, DecodeError> {
-    decode_at::<false>(link, data, orig_len)
+/// [`plain_ipv4`] where it applies, else the general decoder, kept out of line so that the
+/// common case pays neither its checks nor its register saves.
+#[inline(always)]
+fn decode_with<const TRANSPORT: bool>(
+    link: LinkType,
+    data: &[u8],
+    orig_len: u32,
+) -> Result<IpInfo, DecodeError> {
+    match plain_ipv4::<TRANSPORT>(link, data) {
+        Some(info) => Ok(info),
+        None => decode_general::<TRANSPORT>(link, data, orig_len),
+    }
 }
 
 /// The common case of [`decode`] and [`decode_ip`] in a few tests: an IPv4 header of 20 bytes,
 /// straight after an Ethernet header (no VLAN tag) or alone (a raw-IP link type), announcing a
-/// total length of at least 20, not a fragment, not AH. What [`decode_at`] gives for such a
+/// total length of at least 20, not a fragment, not AH. What [`decode_general`] gives for such a
 /// packet, or `None` for any other packet, which it then decodes.
 #[inline(always)]
 fn plain_ipv4<const TRANSPORT: bool>(link: LinkType, data: &[u8]) -> Option<IpInfo> {
@@ -209,9 +203,11 @@ fn v4_info(h: &[u8; 20], ip_len: u32, fragment: Fragment) -> IpInfo {
     }
 }
 
-/// [`decode`], with the transport header read when `TRANSPORT`.
-#[inline(always)]
-fn decode_at<const TRANSPORT: bool>(
+/// [`decode`], with the transport header read when `TRANSPORT`, for every packet
+/// [`plain_ipv4`] leaves.
+#[inline(never)]
+#[cold]
+fn decode_general<const TRANSPORT: bool>(
     link: LinkType,
     data: &[u8],
     orig_len: u32,
@@ -554,12 +550,12 @@ mod tests {
                 };
             let full = decode(link, data, orig);
             assert!(
-                same(&full, &decode_any(link, data, orig)),
+                same(&full, &decode_general::<true>(link, data, orig)),
                 "{link:?} {data:02x?}"
             );
             let ip = decode_ip(link, data, orig);
             assert!(
-                same(&ip, &decode_ip_any(link, data, orig)),
+                same(&ip, &decode_general::<false>(link, data, orig)),
                 "{link:?} {data:02x?}"
             );
             if plain_ipv4::<true>(link, data).is_some() {
