@@ -182,17 +182,33 @@ fn plain_ipv4<const TRANSPORT: bool>(link: LinkType, data: &[u8]) -> Option<IpIn
     Some(info)
 }
 
-/// The IP-layer fields of the IPv4 header `h` (its first 20 bytes); the transport fields are
-/// left for [`transport`].
+/// The IP-layer fields of the IPv4 header `h` (its first 20 bytes).
 #[inline(always)]
 fn v4_info(h: &[u8; 20], ip_len: u32, fragment: Fragment) -> IpInfo {
+    let src = IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15]));
+    let dst = IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19]));
+    ip_layer(src, dst, h[9], ip_len, h[1], h[8], fragment)
+}
+
+/// A header with its IP-layer fields set and the transport fields empty, left for
+/// [`transport`].
+#[inline(always)]
+fn ip_layer(
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    ip_len: u32,
+    tos: u8,
+    ttl: u8,
+    fragment: Fragment,
+) -> IpInfo {
     IpInfo {
-        src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
-        dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
-        proto: h[9],
+        src,
+        dst,
+        proto,
         ip_len,
-        tos: h[1],
-        ttl: h[8],
+        tos,
+        ttl,
         src_port: 0,
         dst_port: 0,
         tcp_flags: 0,
@@ -341,21 +357,15 @@ fn decode_v6<const TRANSPORT: bool>(ip: &[u8], wire_len: u32) -> Result<IpInfo, 
     src.copy_from_slice(&h[8..24]);
     let mut dst = [0u8; 16];
     dst.copy_from_slice(&h[24..40]);
-    let mut info = IpInfo {
-        src: IpAddr::V6(Ipv6Addr::from(src)),
-        dst: IpAddr::V6(Ipv6Addr::from(dst)),
-        proto: h[6],
+    let mut info = ip_layer(
+        IpAddr::V6(Ipv6Addr::from(src)),
+        IpAddr::V6(Ipv6Addr::from(dst)),
+        h[6],
         ip_len,
-        tos: (h[0] << 4) | (h[1] >> 4),
-        ttl: h[7],
-        src_port: 0,
-        dst_port: 0,
-        tcp_flags: 0,
-        payload_len: 0,
-        payload_offset: 0,
-        spi: None,
-        fragment: Fragment::None,
-    };
+        (h[0] << 4) | (h[1] >> 4),
+        h[7],
+        Fragment::None,
+    );
     let mut offset = 40usize;
     // Extension headers (RFC 8200, section 4). Every step moves `offset` forward by at least 8,
     // and a header that is not captured ends the walk, so the loop ends with the data.
