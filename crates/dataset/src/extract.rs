@@ -18,7 +18,7 @@ use tapir_features::{
     window_seed, AugmentSpec, Extractor, FeatureConfig, FeatureSpace, WindowSpec, Windower,
 };
 use tapir_flow::{
-    AssembleConfig, Assembler, ClientRule, FlowTable, FlowTableConfig, HostCounter, Unit,
+    AssembleConfig, Assembler, ClientRule, FlowTable, FlowTableConfig, HostCounter, Placed, Unit,
 };
 
 /// How files become windows.
@@ -842,7 +842,11 @@ fn read_frames<S: PacketSource + ?Sized>(
             while held.len() < HOST_LOOKAHEAD {
                 let got = next_ip(path, r, v, transport, |ts, ip, _| {
                     hc.add(ip.src, ip.dst);
-                    held.push((ts, *ip));
+                    held.push(HeldPacket {
+                        ts,
+                        ip_len: ip.ip_len,
+                        src: ip.src,
+                    });
                     Ok(())
                 })?;
                 match got {
@@ -879,13 +883,17 @@ fn read_frames<S: PacketSource + ?Sized>(
         })),
     };
     let mut result = Ok(());
-    for (ts, ip) in held {
-        if v.stopped {
-            break;
-        }
-        result = place(ts, &ip, &mut units, v);
-        if result.is_err() {
-            break;
+    if let Units::Assembled(asm) = &mut units {
+        for p in held {
+            if v.stopped {
+                break;
+            }
+            v.stats.packets += 1;
+            let placed = asm.push_capture(p.ts, p.ip_len, &p.src);
+            result = hand_over(placed, asm, v);
+            if result.is_err() {
+                break;
+            }
         }
     }
     if result.is_ok() && !ended {
@@ -1030,31 +1038,49 @@ fn place(
         }
         Units::Assembled(asm) => {
             let placed = asm.push_ip(ts, ip);
-            // Units this packet ended go before it, as with flows.
-            for (id, slot) in asm.drain_ended_slots() {
-                v.end_unit(UnitRef { id, slot })?;
-            }
-            let unit = UnitRef {
-                id: placed.unit,
-                slot: placed.slot,
-            };
-            let asm_ref = &*asm;
-            v.push(
-                unit,
-                // Called during this push only, while the last unit is this packet's.
-                &|| {
-                    asm_ref
-                        .last_unit()
-                        .map(|u| match an {
-                            Some(an) => u.describe_with(|a| an.anonymize_ip(a)),
-                            None => u.describe(),
-                        })
-                        .unwrap_or_default()
-                },
-                placed.packet,
-            )
+            hand_over(placed, asm, v)
         }
     }
+}
+
+/// A packet the assembler has placed → the visitor, after the units it ended (as with
+/// flows).
+#[inline(always)]
+fn hand_over(
+    placed: Placed,
+    asm: &mut Assembler,
+    v: &mut Visitor<'_, '_>,
+) -> Result<(), DatasetError> {
+    for (id, slot) in asm.drain_ended_slots() {
+        v.end_unit(UnitRef { id, slot })?;
+    }
+    let unit = UnitRef {
+        id: placed.unit,
+        slot: placed.slot,
+    };
+    let an = v.settings.anonymize.as_ref();
+    let asm_ref = &*asm;
+    v.push(
+        unit,
+        // Called during this push only, while the last unit is this packet's.
+        &|| {
+            asm_ref
+                .last_unit()
+                .map(|u| match an {
+                    Some(an) => u.describe_with(|a| an.anonymize_ip(a)),
+                    None => u.describe(),
+                })
+                .unwrap_or_default()
+        },
+        placed.packet,
+    )
+}
+
+/// A packet of a whole capture held back while its host is found: what placing it needs.
+struct HeldPacket {
+    ts: Timestamp,
+    ip_len: u32,
+    src: IpAddr,
 }
 
 /// Where the units of a capture come from.

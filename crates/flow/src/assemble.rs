@@ -322,9 +322,13 @@ impl Assembler {
         self.push_keyed(&PacketMeta::from_ip(ts, ip))
     }
 
-    /// Whole captures: one unit that never idles out.
+    /// Place one packet of a whole capture (an assembler of [`Unit::Capture`]) from the only
+    /// fields that unit needs: its time, IP length and source. The one unit never idles out.
+    /// Other units are keyed by ports and protocol too: they go through
+    /// [`push`](Self::push) or [`push_ip`](Self::push_ip).
     #[inline]
-    fn push_capture(&mut self, ts: Timestamp, ip_len: u32, src: &IpAddr) -> Placed {
+    pub fn push_capture(&mut self, ts: Timestamp, ip_len: u32, src: &IpAddr) -> Placed {
+        debug_assert_eq!(self.cfg.unit, Unit::Capture);
         let new_unit = self.capture.is_none();
         let u = match &mut self.capture {
             Some(u) => u,
