@@ -26,7 +26,7 @@ const BATCH_RESERVE: usize = 1 << 16;
 /// Batches waiting per worker, in each direction.
 const QUEUED_BATCHES: usize = 2;
 /// In the one-thread case, formatted rows go to the sink in chunks of about this many bytes.
-const CHUNK: usize = 1 << 16;
+const CHUNK: usize = 1 << 18;
 
 /// Formats one row into the buffer.
 pub type FormatRow<'a> = dyn Fn(&mut Vec<u8>, &RowRef<'_>) -> std::io::Result<()> + Sync + 'a;
@@ -57,15 +57,20 @@ pub fn stream_file_formatted(
     std::thread::scope(|scope| {
         let mut to_workers = Vec::with_capacity(workers);
         let mut from_workers = Vec::with_capacity(workers);
+        // Batches done with go back to the reader to be filled again: no allocation (and no
+        // fresh pages to fault in) per batch.
+        let (spare_tx, spare_rx) = sync_channel::<Batch>(workers * (QUEUED_BATCHES + 1));
         for _ in 0..workers {
             let (in_tx, in_rx) = sync_channel::<Batch>(QUEUED_BATCHES);
             let (out_tx, out_rx) =
                 sync_channel::<Result<(Vec<u8>, u64), DatasetError>>(QUEUED_BATCHES);
             to_workers.push(in_tx);
             from_workers.push(out_rx);
-            scope.spawn(move || work(path, settings, extractor, format, in_rx, out_tx));
+            let spare = spare_tx.clone();
+            scope.spawn(move || work(path, settings, extractor, format, in_rx, out_tx, spare));
         }
-        let reader = scope.spawn(move || read(path, settings, to_workers));
+        drop(spare_tx);
+        let reader = scope.spawn(move || read(path, settings, to_workers, spare_rx));
         let mut failed = None;
         for seq in 0.. {
             match from_workers[seq % workers].recv() {
@@ -114,6 +119,19 @@ struct Meta {
 }
 
 impl Batch {
+    /// A spare batch emptied, or a new one.
+    fn reuse_or_new(spare: &Receiver<Batch>, window: usize) -> Batch {
+        match spare.try_recv() {
+            Ok(mut b) => {
+                b.windows.clear();
+                b.packets.clear();
+                b.descs.clear();
+                b
+            }
+            Err(_) => Batch::new(window),
+        }
+    }
+
     /// Room for a batch of `window`-packet windows (up to [`BATCH_RESERVE`] packets): a
     /// batch of default windows is copied in without the buffer growing, each growth a copy of
     /// what it holds.
@@ -131,6 +149,7 @@ fn read(
     path: &Path,
     settings: &ExtractSettings,
     to_workers: Vec<SyncSender<Batch>>,
+    spare: Receiver<Batch>,
 ) -> Result<ReadStats, DatasetError> {
     let n = to_workers.len();
     let mut seq = 0usize;
@@ -162,7 +181,10 @@ fn read(
                 packets: p..batch.packets.len(),
             });
             if batch.windows.len() == BATCH_WINDOWS
-                && !send(std::mem::replace(&mut batch, Batch::new(window)), &mut seq)
+                && !send(
+                    std::mem::replace(&mut batch, Batch::reuse_or_new(&spare, window)),
+                    &mut seq,
+                )
             {
                 gone = true;
                 return Ok(Visit::Stop);
@@ -184,6 +206,7 @@ fn work(
     format: &FormatRow<'_>,
     rx: Receiver<Batch>,
     tx: SyncSender<Result<(Vec<u8>, u64), DatasetError>>,
+    spare: SyncSender<Batch>,
 ) {
     let mut copies = CopyFeatures::new(path, settings, extractor);
     let mut size_hint = 0;
@@ -211,6 +234,11 @@ fn work(
             })
         };
         let r = batch.windows.iter().try_for_each(&mut one);
+        // A batch grown past the usual size (windows of millions of packets) is given back to
+        // the allocator, as is one the reader has no room for (it holds enough spares).
+        if batch.packets.capacity() <= BATCH_RESERVE {
+            let _ = spare.try_send(batch);
+        }
         size_hint = size_hint.max(out.len());
         let msg = r.map(|()| (out, rows));
         let failed = msg.is_err();
