@@ -56,10 +56,11 @@ fn walk(path: &Path) -> Result<(u64, u64)> {
             break;
         }
         have += got;
+        let data = &buf[..have];
         let mut at = 0;
-        while let Some(h) = buf.get(at..at + 16) {
+        while let Some(h) = data.get(at..at + 16) {
             let caplen = u32::from_ne_bytes([h[8], h[9], h[10], h[11]]) as usize;
-            let Some(record) = buf.get(at + 16..at + 16 + caplen) else {
+            let Some(record) = data.get(at + 16..at + 16 + caplen) else {
                 break;
             };
             // The IP header's last source-address byte behind Ethernet, if captured.
