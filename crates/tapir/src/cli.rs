@@ -343,6 +343,8 @@ pub struct TrainArgs {
     /// Trees in the random forest.
     #[arg(long, default_value_t = 100)]
     pub trees: usize,
+    #[command(flatten)]
+    pub forest: ForestArgs,
     /// Augmentation of training windows: default, none, or e.g. scale:0.1-10,offset:0-80
     /// (see docs/features.md).
     #[arg(long, value_name = "SPEC", default_value = "default")]
@@ -365,6 +367,18 @@ pub struct TrainArgs {
     pub traffic: TrafficArgs,
     #[command(flatten)]
     pub window: WindowArgs,
+}
+
+/// How far the random forest's trees grow (both unlimited by default: each tree grows until
+/// its leaves are pure).
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct ForestArgs {
+    /// Fewest distinct training windows in a leaf of the random forest (default 1).
+    #[arg(long, value_name = "N")]
+    pub min_leaf: Option<usize>,
+    /// Deepest level of the random forest's trees (default: no limit).
+    #[arg(long, value_name = "N")]
+    pub max_depth: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -405,6 +419,8 @@ pub struct EvalArgs {
     /// Trees in the random forest.
     #[arg(long, default_value_t = 100)]
     pub trees: usize,
+    #[command(flatten)]
+    pub forest: ForestArgs,
     /// Leave one value of a manifest column out per fold (program, profile = wan_profile,
     /// condition, or any column): the accuracy to expect on traffic of a kind never trained on.
     #[arg(long, value_name = "COLUMN")]

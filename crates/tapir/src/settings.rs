@@ -1,7 +1,7 @@
 //! Raw flags → validated settings. A value that does not make sense is a [`Usage`] error
 //! (exit code 2), named by its flag.
 
-use crate::cli::{Named, TrafficArgs, WindowArgs};
+use crate::cli::{ForestArgs, Named, TrafficArgs, WindowArgs};
 use clap::ValueEnum;
 use std::fmt;
 use tapir_dataset::{Augmentation, ExtractSettings};
@@ -22,6 +22,34 @@ impl std::error::Error for Usage {}
 
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Usage(msg.into()))
+}
+
+/// The random forest's settings from `--trees`, `--seed`, `--min-leaf` and `--max-depth`; a
+/// count of 0 is a usage error.
+pub fn forest_params(
+    trees: usize,
+    seed: u64,
+    f: &ForestArgs,
+) -> anyhow::Result<tapir_learn::RfParams> {
+    if trees == 0 {
+        return Err(usage("--trees: need at least one tree"));
+    }
+    if f.min_leaf == Some(0) {
+        return Err(usage("--min-leaf: need at least one window in a leaf"));
+    }
+    if f.max_depth == Some(0) {
+        return Err(usage("--max-depth: need at least one level"));
+    }
+    let mut p = tapir_learn::RfParams {
+        n_trees: trees,
+        seed,
+        max_depth: f.max_depth,
+        ..Default::default()
+    };
+    if let Some(n) = f.min_leaf {
+        p.min_samples_leaf = n;
+    }
+    Ok(p)
 }
 
 /// An invalid setting found by tapir-analysis as a usage error that names the flag the user

@@ -1184,3 +1184,68 @@ fn classify_and_extract_anonymize_units_as_flows_does() {
     let o = tapir(&["classify", &cap, "--anonymize", ""]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// `--min-leaf` and `--max-depth` grow smaller forests, say so in the training record (and
+/// only when given, so a default model's record is as before), and reject 0 as usage errors.
+#[test]
+fn train_min_leaf_and_max_depth_limit_the_forest() {
+    let dir = temp_dir("forest-limits");
+    let data = dir.join("data");
+    write_dataset(&data, 5, 1200);
+    let d = data.to_str().unwrap();
+    let train = |extra: &[&str], name: &str| {
+        let model = dir.join(format!("{name}.tapir"));
+        let report = dir.join(format!("{name}.json"));
+        let mut args = vec![
+            "train",
+            d,
+            "--window",
+            "256",
+            "--trees",
+            "10",
+            "-o",
+            model.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = tapir(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let record: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+        (fs::metadata(&model).unwrap().len(), record)
+    };
+    let (full, record) = train(&[], "full");
+    assert!(record.get("min_leaf").is_none() && record.get("max_depth").is_none());
+    let (shallow, record) = train(&["--max-depth", "2"], "shallow");
+    assert_eq!(record["max_depth"], 2);
+    let (coarse, record) = train(&["--min-leaf", "40"], "coarse");
+    assert_eq!(record["min_leaf"], 40);
+    assert!(shallow < full && coarse < full, "{shallow} {coarse} {full}");
+    for (flag, what) in [
+        ("--min-leaf", "window in a leaf"),
+        ("--max-depth", "one level"),
+    ] {
+        let o = tapir(&["train", d, flag, "0", "-o", "x.tapir"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains(what), "{}", stderr(&o));
+        let o = tapir(&["eval", d, "--models", "rf", flag, "0"]);
+        assert_eq!(o.status.code(), Some(2));
+    }
+    let o = tapir(&[
+        "eval",
+        d,
+        "--window",
+        "256",
+        "--models",
+        "rf",
+        "--trees",
+        "5",
+        "--min-leaf",
+        "3",
+        "--max-depth",
+        "4",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    fs::remove_dir_all(&dir).unwrap();
+}

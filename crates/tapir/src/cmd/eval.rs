@@ -5,7 +5,7 @@ use crate::cmd::pct;
 use crate::load::{labelled, load};
 use crate::output::write_atomic;
 use crate::progress;
-use crate::settings::{augmentation, extract_settings, usage, value_of};
+use crate::settings::{augmentation, extract_settings, forest_params, usage, value_of};
 use serde::Serialize;
 use tapir_dataset::{discover, Columns};
 use tapir_eval::space_columns;
@@ -84,9 +84,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             return Err(usage(format!("--folds {k}: need at least 2")));
         }
     }
-    if a.trees == 0 {
-        return Err(usage("--trees: need at least one tree"));
-    }
+    let rf = forest_params(a.trees, a.seed, &a.forest)?;
     let compare = match a.compare.as_slice() {
         [] => None,
         [x, y] => Some((
@@ -162,9 +160,10 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     if !all.original_of.is_empty() {
         ds = all.dataset.clone();
     }
-    let mut params = ModelParams::default();
-    params.rf.seed = a.seed;
-    params.rf.n_trees = a.trees;
+    let params = ModelParams {
+        rf,
+        ..Default::default()
+    };
     let n_classes = ds.classes.len();
     let pb = progress::bar(
         (spaces.len() * models.len() * folds.len()) as u64,

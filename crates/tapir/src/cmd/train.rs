@@ -7,7 +7,7 @@ use crate::cmd::pct;
 use crate::load::{labelled_with, load, Labelled, Loaded, BACKGROUND};
 use crate::output::write_atomic;
 use crate::progress;
-use crate::settings::{augmentation, extract_settings, usage};
+use crate::settings::{augmentation, extract_settings, forest_params, usage};
 use serde_json::json;
 use tapir_features::TrainedFeatures;
 use tapir_learn::{
@@ -20,9 +20,7 @@ const CALIBRATION_FRACTION: f64 = 0.2;
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let (space, kind) = (a.features.0, a.model.0);
-    if a.trees == 0 {
-        return Err(usage("--trees: need at least one tree"));
-    }
+    let rf = forest_params(a.trees, a.seed, &a.forest)?;
     if !(0.0..1.0).contains(&a.unknown_share) {
         return Err(usage(format!(
             "--unknown-share {}: a share in 0..1 (0 = no threshold)",
@@ -34,9 +32,10 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let loaded = load(&a.inputs, &settings)?;
     let dim = tapir_features::dim(space, &settings.features);
     let lab = labelled_with(&loaded, 0..dim, a.background_class)?;
-    let mut params = ModelParams::default();
-    params.rf.seed = a.seed;
-    params.rf.n_trees = a.trees;
+    let params = ModelParams {
+        rf,
+        ..Default::default()
+    };
 
     let calibration = if a.unknown_share > 0.0 {
         let sp = progress::spinner("calibrating the unknown threshold on held-out traces");
@@ -65,7 +64,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let trained = TrainedFeatures::new(space, settings.window, settings.features);
     let originals = lab.n_original;
     let counts = lab.originals()?.class_counts();
-    let training = json!({
+    let mut training = json!({
         "inputs": a.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "files": loaded.files.iter().flatten().count(),
         "traces": lab.traces,
@@ -105,6 +104,15 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             },
         })),
     });
+    // Only when set, so that a forest grown as before keeps the same record (and the same file).
+    if kind == ModelKind::Rf {
+        if let Some(n) = a.forest.min_leaf {
+            training["min_leaf"] = json!(n);
+        }
+        if let Some(n) = a.forest.max_depth {
+            training["max_depth"] = json!(n);
+        }
+    }
     let file = ModelFile {
         format_version: FORMAT_VERSION,
         tapir_version: env!("CARGO_PKG_VERSION").to_string(),
