@@ -6,6 +6,7 @@
 #   scripts/default-model-figures.sh              # hold out each condition (tunnel or none)
 #   scripts/default-model-figures.sh program      # hold out each program (chromium, SIPp, ...)
 #   DATA=other/sample scripts/default-model-figures.sh
+#   EXTRA="--min-leaf 10" scripts/default-model-figures.sh   # a variant of the recipe
 #
 # Prints one Markdown table row per held-out value: the accuracy with no unknown (the most
 # probable application class against the true label), the share of windows labelled unknown,
@@ -19,6 +20,8 @@ target=${CARGO_TARGET_DIR:-target}
 cargo build --release --locked -p tapir >&2
 tapir="$target/release/tapir"
 . scripts/default-model-recipe.sh
+# EXTRA: flags added to the recipe, to measure a variant the same way (EXTRA="--min-leaf 10").
+DEFAULT_MODEL_RECIPE="$DEFAULT_MODEL_RECIPE ${EXTRA:-}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # One manifest of absolute paths per held-out value: train.csv without it, test.csv with it.
